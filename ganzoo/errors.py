@@ -1,0 +1,64 @@
+"""Exceptions for user mistakes.
+
+A :class:`GanzooError` is something the user can fix (a bad flag, file, name or plugin); the CLI
+prints it as one line and exits with status 2. Anything else escaping is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class GanzooError(Exception):
+    """Base class for errors caused by user input; the CLI prints ``str(err)`` on one line."""
+
+
+class UnknownNameError(GanzooError, KeyError):
+    """A variant or component name that nobody registered.
+
+    Subclasses :class:`KeyError` so dict-like lookups behave as expected, but keeps a plain
+    message (``KeyError.__str__`` would add quotes).
+    """
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        self.kind, self.name = kind, name
+        self.suggestions = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
+        message = f"unknown {kind} {name!r}"
+        if self.suggestions:
+            message += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+        else:
+            message += f"; run 'ganzoo list{' --components' if kind != 'variant' else ''}' to see what is available"
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class DuplicateNameError(GanzooError):
+    """Two plugins registered the same name for the same kind of component."""
+
+
+class CompositionError(GanzooError):
+    """Components that cannot be combined (e.g. weight clipping with a gradient penalty)."""
+
+
+class PluginError(GanzooError):
+    """A plugin failed to load or register (raised only in strict mode; otherwise reported)."""
+
+
+class ConfigError(GanzooError):
+    """A bad setting in a config file or on the command line."""
+
+
+class DataError(GanzooError):
+    """A data file or folder that cannot be used; the message names the file and the problem."""
+
+
+class CheckpointError(GanzooError):
+    """A checkpoint or run folder that cannot be read or resumed."""
+
+
+class DivergenceError(GanzooError):
+    """Training produced a non-finite loss."""
