@@ -1,0 +1,55 @@
+"""ganzoo: a plugin-based GAN zoo for PyTorch.
+
+Importing ganzoo (and loading its plugins) does not import torch; building a model does.
+
+For plugin authors: :data:`hookimpl`, :class:`Variant`, :class:`OptimizerSettings`,
+:class:`Loss`, :class:`Trick` and :class:`StepState`. For users: :func:`list_variants`,
+:func:`list_components`, :func:`get_variant`, :func:`create_variant`, :func:`compose_variant`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ganzoo.build import GAN, build_gan, compose_variant, create_variant, resolve_variant
+from ganzoo.components import Loss, StepState, Trick
+from ganzoo.errors import (CompositionError, ConfigError, DataError, DuplicateNameError,
+                           GanzooError, PluginError, UnknownNameError)
+from ganzoo.hookspecs import hookimpl
+from ganzoo.plugins import get_registry
+from ganzoo.specs import ComponentSpec, OptimizerSettings, Variant
+from ganzoo.version import __version__
+
+
+def list_variants(filter: str | Sequence[str] | None = None,
+                  exclude_filters: str | Sequence[str] | None = None,
+                  plugin: str | None = None) -> list[str]:
+    """Registered variant names, naturally sorted; ``filter``/``exclude_filters`` are shell
+    wildcards (``"wgan*"``), ``plugin`` an entry-point or distribution name."""
+    return get_registry().list_variants(filter, exclude_filters, plugin)
+
+
+def list_components(kind: str, filter: str | Sequence[str] | None = None,
+                    exclude_filters: str | Sequence[str] | None = None,
+                    plugin: str | None = None) -> list[str]:
+    """Registered component names of ``kind`` (generator, discriminator, loss or trick)."""
+    return get_registry().list_components(kind, filter, exclude_filters, plugin)
+
+
+def get_variant(name: str) -> Variant:
+    """The registered recipe ``name``; unknown names raise :class:`UnknownNameError`."""
+    return get_registry().variant(name)
+
+
+def get_component(kind: str, name: str) -> ComponentSpec:
+    """The registered component ``name`` of ``kind``."""
+    return get_registry().component(kind, name)
+
+
+__all__ = [
+    "GAN", "ComponentSpec", "CompositionError", "ConfigError", "DataError", "DuplicateNameError",
+    "GanzooError", "Loss", "OptimizerSettings", "PluginError", "StepState", "Trick",
+    "UnknownNameError", "Variant", "__version__", "build_gan", "compose_variant", "create_variant",
+    "get_component", "get_variant", "hookimpl", "list_components", "list_variants",
+    "resolve_variant",
+]

@@ -1,0 +1,1 @@
+"""Training: the composed GAN step (:mod:`.step`) and the trainer around it."""

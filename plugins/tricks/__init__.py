@@ -1,0 +1,85 @@
+"""Built-in tricks: label smoothing, label noise, instance noise, discriminator gradient
+clipping, weight clipping, gradient penalty and generator EMA.
+
+Provenance: Salimans et al. 2016 (arXiv:1606.03498, label smoothing); the "GAN hacks" list and
+the MNIST tutorials in shared/seeds (label noise, instance noise, D gradient clipping);
+Arjovsky et al. 2017 (weight clipping); Gulrajani et al. 2017 (gradient penalty);
+Yazıcı et al. 2019 (EMA).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganzoo import hookimpl
+
+
+def label_smoothing(**params: Any):
+    from ganzoo_plugins.tricks.labels import LabelSmoothing
+
+    return LabelSmoothing(**params)
+
+
+def label_noise(**params: Any):
+    from ganzoo_plugins.tricks.labels import LabelNoise
+
+    return LabelNoise(**params)
+
+
+def instance_noise(**params: Any):
+    from ganzoo_plugins.tricks.noise import InstanceNoise
+
+    return InstanceNoise(**params)
+
+
+def d_grad_clip(**params: Any):
+    from ganzoo_plugins.tricks.clipping import DiscriminatorGradClip
+
+    return DiscriminatorGradClip(**params)
+
+
+def weight_clip(**params: Any):
+    from ganzoo_plugins.tricks.clipping import WeightClip
+
+    return WeightClip(**params)
+
+
+def gradient_penalty(**params: Any):
+    from ganzoo_plugins.tricks.penalty import GradientPenalty
+
+    return GradientPenalty(**params)
+
+
+def ema(**params: Any):
+    from ganzoo_plugins.tricks.ema import GeneratorEMA
+
+    return GeneratorEMA(**params)
+
+
+@hookimpl
+def register_tricks(register):
+    register("label-smoothing", label_smoothing, requires_loss_tags=("labels",),
+             conflicts=("label-noise",),
+             summary="one-sided: real targets 0.9 instead of 1",
+             source="Salimans et al. 2016, arXiv:1606.03498")
+    register("label-noise", label_noise, requires_loss_tags=("labels",),
+             conflicts=("label-smoothing",),
+             summary="random targets: real ~ U(0.7, 1.2), fake ~ U(0, 0.3)",
+             source="ganhacks; TensorFlow GAN tutorial notes")
+    register("instance-noise", instance_noise,
+             summary="Gaussian noise on D inputs, σ decaying linearly to 0 over training",
+             source="Sønderby et al. 2016, arXiv:1610.04490")
+    register("d-grad-clip", d_grad_clip,
+             summary="clamp discriminator gradient values to ±1 before each D update",
+             source="Keras MNIST GAN tutorial (shared/seeds 000)")
+    register("weight-clip", weight_clip, requires_loss_tags=("critic",),
+             conflicts=("gradient-penalty",),
+             summary="clamp critic weights to ±0.01 after each critic update",
+             source="Arjovsky et al. 2017, arXiv:1701.07875")
+    register("gradient-penalty", gradient_penalty, requires_loss_tags=("critic",),
+             conflicts=("weight-clip",),
+             summary="λ=10 · (‖∇D(x̂)‖ − 1)² on per-sample real/fake interpolates",
+             source="Gulrajani et al. 2017, arXiv:1704.00028")
+    register("ema", ema,
+             summary="sample from an exponential moving average of the generator (decay 0.999)",
+             source="Yazıcı et al. 2019, arXiv:1806.04498")

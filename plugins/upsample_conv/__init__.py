@@ -1,0 +1,24 @@
+"""The ``upsample-conv`` generator: bilinear upsampling followed by convolutions.
+
+Provenance: the Keras MNIST GAN tutorial that swaps transposed convolutions for bilinear
+upsampling + convolution (shared/seeds 000); Odena et al. 2016, distill.pub/2016/deconv-checkerboard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganzoo import hookimpl
+
+
+def upsample_conv_generator(image_shape: tuple[int, int, int], latent_dim: int, **params: Any):
+    from ganzoo_plugins.upsample_conv.networks import UpsampleConvGenerator
+
+    return UpsampleConvGenerator(image_shape, latent_dim, **params)
+
+
+@hookimpl
+def register_generators(register):
+    register("upsample-conv", upsample_conv_generator,
+             summary="dense → 12×12×100 → conv/bilinear-upsample stack → tanh (no checkerboard)",
+             source="Odena et al. 2016, 'Deconvolution and Checkerboard Artifacts'; Keras MNIST tutorial")

@@ -1,0 +1,223 @@
+"""Turning a recipe into live objects: networks, loss, tricks and optimizers on a device.
+
+This is the only core module that imports torch, and only when something is built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ganzoo.components import Loss, Trick
+from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.plugins import get_registry
+from ganzoo.registry import Registry
+from ganzoo.specs import ComponentSpec, OptimizerSettings, Variant
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+DEFAULT_IMAGE_SHAPE: tuple[int, int, int] = (1, 28, 28)
+
+
+class ComponentBuildError(GanzooError):
+    """A registered factory failed: the message names the component and its plugin."""
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` → CUDA when available, else CPU; anything else is validated."""
+    import torch
+
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ConfigError(f"--device: {err}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device}: CUDA is not available on this machine")
+    return resolved
+
+
+def resolve_variant(variant: str | Variant, registry: Registry | None = None,
+                    **overrides: Any) -> Variant:
+    """A registered (or given) variant with ``overrides`` applied and its composition checked.
+
+    When ``generator``/``discriminator``/``loss`` is replaced, that component's parameters are
+    dropped unless new ones are given too: parameters rarely carry over between networks.
+    """
+    registry = registry or get_registry()
+    base = registry.variant(variant) if isinstance(variant, str) else variant
+    changes = dict(overrides)
+    for part in ("generator", "discriminator", "loss"):
+        if part in changes and changes[part] != getattr(base, part) and f"{part}_params" not in changes:
+            changes[f"{part}_params"] = {}
+    resolved = base.replace(**changes) if changes else base
+    registry.check_composition(resolved)
+    return resolved
+
+
+def _call_factory(spec: ComponentSpec, *args: Any, **params: Any) -> Any:
+    try:
+        return spec.factory(*args, **params)
+    except GanzooError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a plugin's factory failing is reported, not a crash
+        raise ComponentBuildError(f"{spec.kind} {spec.name!r} from plugin {spec.plugin} failed to "
+                                  f"build: {type(err).__name__}: {err}") from err
+
+
+def make_optimizer(params: Iterator[nn.Parameter], settings: OptimizerSettings,
+                   device: torch.device) -> torch.optim.Optimizer:
+    """A ``torch.optim`` optimizer from settings; fused kernels on CUDA."""
+    import torch
+
+    params = list(params)
+    fast: dict[str, Any] = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    if settings.name == "adam":
+        return torch.optim.Adam(params, lr=settings.lr, betas=settings.betas,
+                                weight_decay=settings.weight_decay, **fast)
+    if settings.name == "adamw":
+        return torch.optim.AdamW(params, lr=settings.lr, betas=settings.betas,
+                                 weight_decay=settings.weight_decay, **fast)
+    if settings.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=settings.lr, momentum=settings.momentum,
+                                   weight_decay=settings.weight_decay, foreach=True)
+    return torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum,
+                           weight_decay=settings.weight_decay, foreach=True)
+
+
+@dataclass
+class GAN:
+    """A built variant: both networks, the loss, the tricks and the two optimizers."""
+
+    variant: Variant
+    image_shape: tuple[int, int, int]
+    generator: nn.Module
+    discriminator: nn.Module
+    loss: Loss
+    tricks: list[Trick]
+    g_optimizer: torch.optim.Optimizer
+    d_optimizer: torch.optim.Optimizer
+    device: torch.device
+
+    @property
+    def latent_dim(self) -> int:
+        return self.variant.latent_dim
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` latent vectors from the variant's latent distribution, on the GAN's device."""
+        import torch
+
+        if self.variant.latent_distribution == "uniform":
+            z = torch.rand(n, self.latent_dim, device=self.device, generator=generator)
+            return z.mul_(2).sub_(1)
+        return torch.randn(n, self.latent_dim, device=self.device, generator=generator)
+
+    def sampling_generator(self) -> nn.Module:
+        """The generator to draw samples from: a trick's (e.g. EMA) if one provides it."""
+        for trick in self.tricks:
+            module = trick.sampling_generator()
+            if module is not None:
+                return module
+        return self.generator
+
+    def generate(self, n: int, seed: int | None = None, batch_size: int = 500) -> torch.Tensor:
+        """``n`` samples in [-1, 1] on the CPU, in eval mode; reproducible with ``seed``."""
+        import torch
+
+        rng = None
+        if seed is not None:
+            rng = torch.Generator(device=self.device)
+            rng.manual_seed(seed)
+        net = self.sampling_generator()
+        chunks = []
+        with torch.no_grad(), _eval_mode(net):
+            for start in range(0, n, batch_size):
+                z = self.sample_latent(min(batch_size, n - start), generator=rng)
+                chunks.append(net(z).float().clamp_(-1, 1).cpu())
+        return torch.cat(chunks) if chunks else torch.empty(0, *self.image_shape)
+
+
+@contextlib.contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
+def _check_image_shape(image_shape: Any) -> tuple[int, int, int]:
+    try:
+        shape = tuple(int(x) for x in image_shape)
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise ConfigError(f"image shape must be (channels, height, width), got {image_shape!r}")
+    return shape  # type: ignore[return-value]
+
+
+def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,
+              device: str | torch.device = "cpu", registry: Registry | None = None) -> GAN:
+    """Build every part of ``variant`` on ``device`` (composition is checked first)."""
+    registry = registry or get_registry()
+    registry.check_composition(variant)
+    shape = _check_image_shape(image_shape)
+    dev = resolve_device(device)
+    g_spec = registry.component("generator", variant.generator)
+    d_spec = registry.component("discriminator", variant.discriminator)
+    generator = _call_factory(g_spec, shape, variant.latent_dim, **variant.generator_params).to(dev)
+    discriminator = _call_factory(d_spec, shape, **variant.discriminator_params).to(dev)
+    loss = _call_factory(registry.component("loss", variant.loss), **variant.loss_params)
+    tricks = []
+    for name, params in variant.tricks.items():
+        trick = _call_factory(registry.component("trick", name), **params)
+        if not isinstance(trick, Trick):
+            raise ComponentBuildError(f"trick {name!r}: factory returned {type(trick).__name__}, "
+                                      "not a ganzoo.Trick")
+        trick.setup(generator, discriminator)
+        tricks.append(trick)
+    if not hasattr(loss, "d_loss") or not hasattr(loss, "g_loss"):
+        raise ComponentBuildError(f"loss {variant.loss!r}: factory returned {type(loss).__name__}, "
+                                  "which has no d_loss/g_loss")
+    return GAN(variant=variant, image_shape=shape, generator=generator, discriminator=discriminator,
+               loss=loss, tricks=tricks,
+               g_optimizer=make_optimizer(generator.parameters(), variant.g_optimizer, dev),
+               d_optimizer=make_optimizer(discriminator.parameters(), variant.d_optimizer, dev),
+               device=dev)
+
+
+def create_variant(name: str | Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,
+                   latent_dim: int | None = None, device: str | torch.device = "cpu",
+                   **overrides: Any) -> GAN:
+    """Build a registered variant, timm's ``create_model`` style.
+
+    >>> gan = create_variant("dcgan", image_shape=(1, 28, 28), latent_dim=100, critic_steps=2)
+
+    ``overrides`` are :class:`~ganzoo.Variant` fields (``generator="upsample-conv"``,
+    ``tricks={"ema": {}}``, ``critic_steps=2``, ...).
+    """
+    if latent_dim is not None:
+        overrides["latent_dim"] = latent_dim
+    return build_gan(resolve_variant(name, **overrides), image_shape, device)
+
+
+def compose_variant(generator: str, discriminator: str, loss: str,
+                    tricks: Mapping[str, Mapping[str, Any]] | list[str] | None = None,
+                    base: str | Variant | None = None, **settings: Any) -> Variant:
+    """A free composition named ``custom``: given parts, other settings from ``base`` (if any)."""
+    parts = {"generator": generator, "discriminator": discriminator, "loss": loss,
+             "tricks": tricks or {}}
+    if base is None:
+        variant = Variant(name="custom", summary="free composition", **parts, **settings)
+    else:
+        registry = get_registry()
+        base_variant = registry.variant(base) if isinstance(base, str) else base
+        variant = resolve_variant(base_variant, **parts, **settings).replace(name="custom")
+    get_registry().check_composition(variant)
+    return variant

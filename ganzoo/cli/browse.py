@@ -1,0 +1,194 @@
+"""``ganzoo list``, ``ganzoo info`` and ``ganzoo plugins``: browsing what plugins registered.
+
+``list`` and ``plugins`` never import torch; ``info`` builds the networks to count parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.table import Table
+
+from ganzoo.cli import output
+from ganzoo.errors import UnknownNameError
+from ganzoo.specs import COMPONENT_KINDS, ComponentSpec, Variant
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("list", help="list variants (or components)",
+                              description="List registered variants, or components with --components.")
+    p.add_argument("pattern", nargs="*", help="shell-style filters, e.g. 'wgan*' (any may match)")
+    p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                   help="leave out names matching PATTERN (repeatable)")
+    p.add_argument("--plugin", help="only what this plugin (entry-point or distribution name) registered")
+    p.add_argument("--components", action="store_true",
+                   help="list generators, discriminators, losses and tricks instead of variants")
+    p.add_argument("--kind", choices=COMPONENT_KINDS, help="with --components: only this kind")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=list_command)
+
+    p = subparsers.add_parser("info", help="show a variant's full recipe (or a component)",
+                              description="Show a variant's full recipe and parameter counts.")
+    p.add_argument("name", help="a variant name (or a component name)")
+    p.add_argument("--image-size", type=int, default=28, help="image height and width (default 28)")
+    p.add_argument("--channels", type=int, default=1, help="image channels (default 1)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=info_command)
+
+    p = subparsers.add_parser("plugins", help="list loaded plugins and their problems",
+                              description="List plugins: distribution, version, hooks, problems.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=plugins_command)
+
+
+def _plugin_label(spec: Variant | ComponentSpec) -> str:
+    return str(spec.plugin) if spec.plugin else "-"
+
+
+def _distribution_label(spec: Variant | ComponentSpec) -> str:
+    """'distribution version' (the entry-point name is in --json and `ganzoo plugins`)."""
+    plugin = spec.plugin
+    if plugin is None:
+        return "-"
+    if plugin.distribution is None:
+        return plugin.name
+    return f"{plugin.distribution} {plugin.version}" if plugin.version else plugin.distribution
+
+
+def _variant_row(v: Variant) -> dict[str, Any]:
+    return {"name": v.name, "generator": v.generator, "discriminator": v.discriminator,
+            "loss": v.loss, "tricks": list(v.tricks), "critic_steps": v.critic_steps,
+            "summary": v.summary, "source": v.source,
+            "plugin": v.plugin.name if v.plugin else None,
+            "distribution": v.plugin.distribution if v.plugin else None,
+            "version": v.plugin.version if v.plugin else None}
+
+
+def _component_row(spec: ComponentSpec) -> dict[str, Any]:
+    return {"kind": spec.kind, "name": spec.name, "summary": spec.summary, "source": spec.source,
+            "tags": sorted(spec.tags), "conflicts": list(spec.conflicts),
+            "requires_loss_tags": list(spec.requires_loss_tags),
+            "plugin": spec.plugin.name if spec.plugin else None,
+            "distribution": spec.plugin.distribution if spec.plugin else None,
+            "version": spec.plugin.version if spec.plugin else None}
+
+
+def list_command(args: argparse.Namespace) -> int:
+    from ganzoo.plugins import get_registry
+
+    registry = get_registry()
+    output.warn_plugin_problems()
+    filters = args.pattern or None
+    if args.components:
+        kinds = [args.kind] if args.kind else list(COMPONENT_KINDS)
+        specs = [registry.component(kind, name) for kind in kinds
+                 for name in registry.list_components(kind, filters, args.exclude, args.plugin)]
+        if args.json:
+            output.print_json([_component_row(s) for s in specs])
+            return 0
+        table = Table(title="ganzoo components", title_justify="left")
+        for column in ("kind", "name"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("summary", overflow="fold")
+        table.add_column("plugin", no_wrap=True)
+        for spec in specs:
+            table.add_row(spec.kind, f"[bold]{spec.name}[/bold]", spec.summary, _distribution_label(spec))
+        output.stdout.print(table)
+        return 0
+
+    variants = [registry.variant(n) for n in registry.list_variants(filters, args.exclude, args.plugin)]
+    if args.json:
+        output.print_json([_variant_row(v) for v in variants])
+        return 0
+    table = Table(title="ganzoo variants", title_justify="left")
+    for column in ("variant", "generator", "discriminator", "loss"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("tricks", overflow="fold", min_width=16)
+    table.add_column("plugin", no_wrap=True)
+    for v in variants:
+        table.add_row(f"[bold]{v.name}[/bold]", v.generator, v.discriminator, v.loss,
+                      "\n".join(v.tricks) or "-", _distribution_label(v))
+    output.stdout.print(table)
+    if not variants:
+        output.warn("no variant matches" if filters or args.plugin else "no variants are registered")
+    return 0
+
+
+def _count(module: Any) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _variant_info(variant: Variant, image_shape: tuple[int, int, int]) -> dict[str, Any]:
+    from ganzoo.build import build_gan
+
+    gan = build_gan(variant, image_shape, device="cpu")
+    info = variant.to_dict()
+    info.update({
+        "plugin": _plugin_label(variant),
+        "image_shape": list(image_shape),
+        "generator_parameters": _count(gan.generator),
+        "discriminator_parameters": _count(gan.discriminator),
+    })
+    return info
+
+
+def _component_info(spec: ComponentSpec) -> dict[str, Any]:
+    row = _component_row(spec)
+    row["plugin"] = _plugin_label(spec)
+    return row
+
+
+def info_command(args: argparse.Namespace) -> int:
+    from ganzoo.plugins import get_registry
+
+    registry = get_registry()
+    output.warn_plugin_problems()
+    image_shape = (args.channels, args.image_size, args.image_size)
+    try:
+        info = _variant_info(registry.variant(args.name), image_shape)
+        title = f"variant {args.name}"
+    except UnknownNameError as unknown:
+        matches = [registry.component(kind, args.name) for kind in COMPONENT_KINDS
+                   if args.name in registry.list_components(kind)]
+        if not matches:
+            raise unknown
+        info = _component_info(matches[0])
+        title = f"{matches[0].kind} {args.name}"
+    if args.json:
+        output.print_json(info)
+        return 0
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in info.items():
+        if isinstance(value, int) and key.endswith("_parameters"):
+            value = f"{value:,}"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value) or "-"
+        table.add_row(key.replace("_", " "), str(value))
+    output.stdout.print(table)
+    return 0
+
+
+def plugins_command(args: argparse.Namespace) -> int:
+    from ganzoo.plugins import get_host
+
+    host = get_host()
+    rows = [info.to_dict() for info in host.plugins.values()]
+    if args.json:
+        output.print_json(rows)
+        return 0
+    output.warn_plugin_problems()
+    table = Table(title="ganzoo plugins", title_justify="left")
+    for column in ("plugin", "distribution", "version", "hooks", "problems"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        problems = "; ".join(row["problems"])
+        table.add_row(row["name"], row["distribution"] or "-", row["version"] or "-",
+                      ", ".join(h.removeprefix("register_") for h in row["hooks"]) or "-",
+                      f"[red]{problems}[/red]" if problems else "-")
+    output.stdout.print(table)
+    return 0

@@ -1,0 +1,108 @@
+"""Base classes for the components that are behaviour rather than a network: losses and tricks.
+
+Plugin authors subclass these. Nothing here imports torch (type hints only), so a plugin can
+define its classes at module level and still load without torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+
+class Loss:
+    """An adversarial objective on raw discriminator outputs (logits or critic scores).
+
+    ``real_labels``/``fake_labels`` are per-sample targets (1 and 0 unless a trick changes
+    them); losses without the ``labels`` tag ignore them.
+    """
+
+    name: str = "loss"
+
+    def d_loss(self, real_scores: torch.Tensor, fake_scores: torch.Tensor,
+               real_labels: torch.Tensor, fake_labels: torch.Tensor) -> torch.Tensor:
+        """Discriminator loss to minimise: a scalar tensor."""
+        raise NotImplementedError
+
+    def g_loss(self, fake_scores: torch.Tensor) -> torch.Tensor:
+        """Generator loss to minimise: a scalar tensor."""
+        raise NotImplementedError
+
+
+@dataclass
+class StepState:
+    """What a trick may look at during a training step."""
+
+    step: int
+    """Generator steps completed before this one (0 on the first step)."""
+    total_steps: int | None
+    """Planned length of the run, when known (for schedules that decay to the end)."""
+    generator: nn.Module
+    discriminator: nn.Module
+    critic_step: int = 0
+    """Index of the current discriminator update within this step."""
+
+
+class Trick:
+    """A modification of the training step. Override only the points you need.
+
+    Points, in the order one training step reaches them: :meth:`labels` →
+    :meth:`d_input` → :meth:`d_loss_term` → :meth:`d_gradients` → :meth:`after_d_step`
+    (these repeat for every critic step) → :meth:`g_input` → :meth:`after_g_step`.
+    The trainer calls a point only on tricks that override it.
+    """
+
+    name: str = "trick"
+
+    def setup(self, generator: nn.Module, discriminator: nn.Module) -> None:
+        """Called once after the networks are built and moved to their device."""
+
+    def labels(self, real: torch.Tensor, fake: torch.Tensor,
+               state: StepState) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the per-sample discriminator targets for real and fake images."""
+        return real, fake
+
+    def d_input(self, images: torch.Tensor, state: StepState) -> torch.Tensor:
+        """Transform a batch (real or fake) before the discriminator sees it in its update."""
+        return images
+
+    def g_input(self, images: torch.Tensor, state: StepState) -> torch.Tensor:
+        """Transform generated images before the discriminator scores them for the generator
+        update. Defaults to :meth:`d_input` so both players see the same transformation."""
+        return self.d_input(images, state)
+
+    def d_loss_term(self, real: torch.Tensor, fake: torch.Tensor,
+                    state: StepState) -> torch.Tensor | None:
+        """An extra term added to the discriminator loss (e.g. a gradient penalty).
+
+        ``real`` and ``fake`` are the untransformed batches; ``fake`` is detached.
+        """
+        return None
+
+    def d_gradients(self, discriminator: nn.Module, state: StepState) -> None:
+        """Edit the discriminator's ``.grad`` tensors before its optimizer steps."""
+
+    def after_d_step(self, discriminator: nn.Module, state: StepState) -> None:
+        """Called after each discriminator optimizer step (e.g. clip weights)."""
+
+    def after_g_step(self, generator: nn.Module, state: StepState) -> None:
+        """Called after each generator optimizer step (e.g. update an average)."""
+
+    def sampling_generator(self) -> nn.Module | None:
+        """A generator to sample from instead of the trained one (e.g. EMA weights), or None."""
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Trick state to checkpoint (tensors and plain values)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+    def overrides(self, point: str) -> bool:
+        """Whether this trick implements the step point ``point`` (a method name above)."""
+        return getattr(type(self), point) is not getattr(Trick, point)

@@ -1,0 +1,139 @@
+"""Conformance checks every registered component and variant must pass.
+
+ganzoo's own test-suite runs these over everything registered (built-in and installed
+third-party plugins alike, timm-style), and plugin authors get the same checks. Each check
+raises ``AssertionError`` with a message saying what is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from ganzoo.build import GAN, create_variant
+from ganzoo.components import StepState, Trick
+from ganzoo.plugins import get_registry
+from ganzoo.training.step import TrainingStep
+
+IMAGE_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 28, 28), (3, 32, 32))
+
+
+def real_batch(image_shape: tuple[int, int, int], batch: int = 8, seed: int = 0) -> torch.Tensor:
+    """A deterministic fake 'real' batch in [-1, 1] (smooth blobs, not zeros)."""
+    rng = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, *image_shape, generator=rng).mul_(2).sub_(1).tanh_()
+
+
+def check_generator(name: str, image_shape: tuple[int, int, int], latent_dim: int = 16,
+                    batch: int = 4) -> None:
+    """The generator builds, maps ``batch×latent_dim`` to ``batch×C×H×W`` in [-1, 1]."""
+    spec = get_registry().component("generator", name)
+    net = spec.factory(image_shape, latent_dim)
+    assert isinstance(net, nn.Module), f"generator {name!r}: factory returned {type(net).__name__}"
+    with torch.no_grad():
+        out = net.eval()(torch.randn(batch, latent_dim) * 3)
+    assert tuple(out.shape) == (batch, *image_shape), \
+        f"generator {name!r}: output shape {tuple(out.shape)}, expected {(batch, *image_shape)}"
+    assert torch.isfinite(out).all(), f"generator {name!r}: non-finite output"
+    assert out.min() >= -1 and out.max() <= 1, \
+        f"generator {name!r}: output range [{out.min():.3f}, {out.max():.3f}] is outside [-1, 1]"
+
+
+def check_discriminator(name: str, image_shape: tuple[int, int, int], batch: int = 4) -> None:
+    """The discriminator builds and gives one finite score per image."""
+    spec = get_registry().component("discriminator", name)
+    net = spec.factory(image_shape)
+    assert isinstance(net, nn.Module), f"discriminator {name!r}: factory returned {type(net).__name__}"
+    with torch.no_grad():
+        out = net.eval()(real_batch(image_shape, batch))
+    assert out.numel() == batch and tuple(out.shape) in {(batch,), (batch, 1)}, \
+        f"discriminator {name!r}: output shape {tuple(out.shape)}, expected ({batch},) or ({batch}, 1)"
+    assert torch.isfinite(out).all(), f"discriminator {name!r}: non-finite output"
+
+
+def check_loss_signs(name: str) -> None:
+    """Lower D loss when real scores are high and fake scores low; lower G loss when fakes
+    score high (the sign convention every trainer relies on)."""
+    loss = get_registry().component("loss", name).factory()
+    high, low = torch.full((8,), 3.0), torch.full((8,), -3.0)
+    ones, zeros = torch.ones(8), torch.zeros(8)
+    good_d = loss.d_loss(high, low, ones, zeros)
+    bad_d = loss.d_loss(low, high, ones, zeros)
+    assert good_d.dim() == 0 and torch.isfinite(good_d), f"loss {name!r}: d_loss is not a finite scalar"
+    assert good_d < bad_d, f"loss {name!r}: d_loss should be lower when real scores high, fake low"
+    good_g, bad_g = loss.g_loss(high), loss.g_loss(low)
+    assert good_g.dim() == 0 and torch.isfinite(good_g), f"loss {name!r}: g_loss is not a finite scalar"
+    assert good_g < bad_g, f"loss {name!r}: g_loss should be lower when fake scores are high"
+
+
+class _RecordingCritic(nn.Module):
+    """A linear critic that remembers what it was shown."""
+
+    def __init__(self, image_shape: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.linear = nn.Linear(math.prod(image_shape), 1)
+        self.inputs: list[torch.Tensor] = []
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        self.inputs.append(images.detach().clone())
+        return self.linear(images.flatten(1)).view(-1)
+
+
+def check_penalty_is_per_sample(trick: Trick, image_shape: tuple[int, int, int] = (1, 28, 28)) -> None:
+    """A gradient-penalty-style trick must evaluate the critic on points x̂ = ε·real + (1−ε)·fake
+    with one ε per sample. Checked by recording what the critic sees: for each sample,
+    (x̂ − fake) / (real − fake) must be one constant in [0, 1]."""
+    batch = 16
+    real, fake = real_batch(image_shape, batch, seed=1), real_batch(image_shape, batch, seed=2)
+    critic = _RecordingCritic(image_shape)
+    state = StepState(step=0, total_steps=10, generator=nn.Identity(), discriminator=critic)
+    term = trick.d_loss_term(real, fake, state)
+    assert term is not None and term.dim() == 0 and torch.isfinite(term), \
+        f"trick {trick.name!r}: d_loss_term must return a finite scalar"
+    mixed = [x for x in critic.inputs if x.shape == real.shape]
+    assert mixed, f"trick {trick.name!r}: the critic was never evaluated on a batch of interpolates"
+    gap = (real - fake).flatten(1)
+    ratio = (mixed[-1] - fake).flatten(1) / gap
+    usable = gap.abs() > 0.05  # tiny gaps make the ratio numerically meaningless
+    per_sample = torch.stack([r[u].median() for r, u in zip(ratio, usable)])
+    spread = ((ratio - per_sample[:, None]).abs() * usable).amax()
+    assert spread < 1e-3, \
+        f"trick {trick.name!r}: the mixing coefficient varies within a sample (per-pixel, not per-sample)"
+    assert (per_sample >= -1e-6).all() and (per_sample <= 1 + 1e-6).all(), \
+        f"trick {trick.name!r}: mixing coefficients outside [0, 1]"
+    assert per_sample.std() > 0.05, f"trick {trick.name!r}: the same mixing coefficient for every sample"
+
+
+def _snapshot(module: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28),
+                       batch: int = 8, seed: int = 0) -> GAN:
+    """One training step of the variant: both networks change, losses are finite, the
+    discriminator is updated ``critic_steps`` times on as many fresh real batches."""
+    torch.manual_seed(seed)
+    gan = create_variant(name, image_shape=image_shape, batch_size=batch)
+    step = TrainingStep(gan, total_steps=10)
+    g_before, d_before = _snapshot(gan.generator), _snapshot(gan.discriminator)
+    drawn: list[int] = []
+
+    def next_real() -> torch.Tensor:
+        drawn.append(1)
+        return real_batch(image_shape, batch, seed=len(drawn))
+
+    stats = step(next_real)
+    critic_steps = gan.variant.critic_steps
+    assert len(drawn) == critic_steps, f"variant {name!r}: drew {len(drawn)} real batches, expected {critic_steps}"
+    assert step.d_updates == critic_steps and step.step == 1, \
+        f"variant {name!r}: {step.d_updates} D updates / {step.step} G steps, expected {critic_steps} / 1"
+    for key, value in stats.as_floats().items():
+        assert math.isfinite(value), f"variant {name!r}: {key} is {value}"
+    changed: Callable[[list[torch.Tensor], nn.Module], bool] = lambda before, net: any(
+        not torch.equal(b, p) for b, p in zip(before, net.parameters()))
+    assert changed(g_before, gan.generator), f"variant {name!r}: the generator did not change"
+    assert changed(d_before, gan.discriminator), f"variant {name!r}: the discriminator did not change"
+    return gan

@@ -1,0 +1,128 @@
+"""The plugin contract: every hook a ganzoo plugin can implement.
+
+A plugin is a module (or object) exposed through an entry point in the ``ganzoo`` group and
+decorated with :data:`ganzoo.hookimpl`. The built-in plugins in ``plugins/`` use nothing but
+this contract. Hooks are called once per process, when the registry is first needed (``ganzoo
+list``, ``create_variant`` ...), in this order: generators, discriminators, losses, tricks,
+metrics, variants. Each receives a ``register`` callback; call it once per thing you provide.
+Registration must stay cheap: import torch inside factories, never at module level.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from ganzoo.specs import Variant
+
+    RegisterComponent = Callable[..., None]
+    RegisterVariant = Callable[[Variant], None]
+
+PROJECT_NAME = "ganzoo"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# -------------------------------------------------------------------------
+# Networks
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def register_generators(register: RegisterComponent) -> None:
+    """Register generator networks.
+
+    Called once when plugins are loaded, before any variant is registered.
+
+    :param register:
+        ``register(name: str, factory, *, summary: str = "", source: str = "")``.
+        ``factory(image_shape: tuple[int, int, int], latent_dim: int, **params) -> torch.nn.Module``
+        must return a module mapping a latent batch ``N×latent_dim`` to images ``N×C×H×W``
+        (``image_shape`` is ``(C, H, W)``) with values in [-1, 1]. ``params`` are the
+        generator parameters of a variant or of ``--generator-param``. ``summary`` is one line;
+        ``source`` names the paper or tutorial.
+
+    :return: nothing; results are passed through ``register``.
+    """
+
+
+@hookspec
+def register_discriminators(register: RegisterComponent) -> None:
+    """Register discriminator (or critic) networks.
+
+    Called once when plugins are loaded, after :func:`register_generators`.
+
+    :param register:
+        ``register(name: str, factory, *, summary: str = "", source: str = "")``.
+        ``factory(image_shape: tuple[int, int, int], **params) -> torch.nn.Module`` must
+        return a module mapping images ``N×C×H×W`` in [-1, 1] to one raw logit or critic score
+        per sample (shape ``N`` or ``N×1``; no sigmoid: losses work on logits).
+
+    :return: nothing; results are passed through ``register``.
+    """
+
+
+# -------------------------------------------------------------------------
+# Objectives and training-step modifications
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def register_losses(register: RegisterComponent) -> None:
+    """Register adversarial losses.
+
+    Called once when plugins are loaded, after :func:`register_discriminators`.
+
+    :param register:
+        ``register(name: str, factory, *, summary: str = "", source: str = "",
+        tags: Iterable[str] = ())``. ``factory(**params) -> ganzoo.Loss`` returns an object
+        with ``d_loss(real_scores, fake_scores, real_labels, fake_labels)`` and
+        ``g_loss(fake_scores)``, both returning scalar tensors. ``tags`` advertise what tricks
+        may rely on: ``"labels"`` if the loss uses the real/fake targets (so label smoothing
+        and label noise mean something), ``"critic"`` for unbounded Wasserstein-style scores
+        (so weight clipping and the gradient penalty apply).
+
+    :return: nothing; results are passed through ``register``.
+    """
+
+
+@hookspec
+def register_tricks(register: RegisterComponent) -> None:
+    """Register tricks: modifications of the training step at named points.
+
+    Called once when plugins are loaded, after :func:`register_losses`.
+
+    :param register:
+        ``register(name: str, factory, *, summary: str = "", source: str = "",
+        conflicts: Iterable[str] = (), requires_loss_tags: Iterable[str] = ())``.
+        ``factory(**params) -> ganzoo.Trick``; a trick overrides only the step points it needs
+        (see :class:`ganzoo.Trick`). ``conflicts`` names tricks it cannot be combined with
+        (checked both ways); ``requires_loss_tags`` are tags the loss must carry. A composition
+        breaking either is refused with a one-line reason before anything is built.
+
+    :return: nothing; results are passed through ``register``.
+    """
+
+
+# -------------------------------------------------------------------------
+# Recipes
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def register_variants(register: RegisterVariant) -> None:
+    """Register named variants (recipes composing registered components).
+
+    Called once when plugins are loaded, after every component hook, so a variant may use
+    components of any plugin. A variant naming a component nobody registered is reported as a
+    plugin problem and left out.
+
+    :param register: ``register(variant: ganzoo.Variant)``.
+
+    :return: nothing; results are passed through ``register``.
+    """

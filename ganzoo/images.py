@@ -1,0 +1,133 @@
+"""Image IO for generated samples: grids for looking at, ``.npy`` files for evaluating.
+
+Samples are float tensors ``N×C×H×W`` in [-1, 1] (C = 1 or 3), the convention of
+:func:`ganzoo.data.load_images`. Files are written atomically (temporary file in the same
+folder, then :func:`os.replace`) so a crash or a parallel reader never sees half a file.
+torch, numpy and PIL are imported inside the functions to keep ``import ganzoo.images`` cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from ganzoo.errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+
+def _as_batch(images: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """A detached float32 CPU tensor ``N×C×H×W`` with C of 1 or 3, or a DataError."""
+    import torch
+
+    batch = torch.as_tensor(images).detach().to("cpu", torch.float32)
+    if batch.ndim == 3:  # a single C×H×W image
+        batch = batch.unsqueeze(0)
+    if batch.ndim != 4 or batch.shape[1] not in (1, 3):
+        shape = "×".join(str(d) for d in batch.shape)
+        raise DataError(f"images must be N×C×H×W with C of 1 or 3, got shape {shape}")
+    if batch.shape[0] == 0:
+        raise DataError("no images to save (the batch is empty)")
+    return batch
+
+
+def make_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+    """Arrange images in [-1, 1] into one uint8 ``H×W×C`` array, ``nrow`` images per row.
+
+    ``nrow`` defaults to ``ceil(sqrt(N))`` (a square-ish grid); ``padding`` black pixels separate
+    and surround the images, as in ``torchvision.utils.make_grid``.
+    """
+    import torch
+
+    batch = _as_batch(images)
+    count, channels, height, width = batch.shape
+    if nrow is None:
+        nrow = math.ceil(math.sqrt(count))
+    if nrow < 1 or padding < 0:
+        raise DataError(f"make_grid needs nrow >= 1 and padding >= 0, got nrow={nrow}, padding={padding}")
+    columns, rows = min(nrow, count), math.ceil(count / nrow)
+    # A diverging generator should still give a viewable (if ugly) grid, not an exception.
+    batch = torch.nan_to_num(batch, nan=0.0, posinf=1.0, neginf=-1.0).clamp_(-1.0, 1.0)
+    grid = torch.full(
+        (channels, rows * (height + padding) + padding, columns * (width + padding) + padding), -1.0
+    )
+    for index in range(count):
+        top = padding + (index // nrow) * (height + padding)
+        left = padding + (index % nrow) * (width + padding)
+        grid[:, top : top + height, left : left + width] = batch[index]
+    pixels = ((grid + 1.0) * 127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return pixels.permute(1, 2, 0).contiguous().numpy()
+
+
+@functools.lru_cache(maxsize=1)
+def _new_file_mode() -> int:
+    """The mode ``open()`` would give a new file; reading the umask means setting it briefly."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
+    """Call ``write`` on a temporary file next to ``path``, then move it into place."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
+    try:
+        with handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, _new_file_mode())  # temporary files are created 0600
+        os.replace(handle.name, target)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def save_image_grid(
+    images: torch.Tensor | np.ndarray, path: str | os.PathLike, nrow: int | None = None, padding: int = 2
+) -> Path:
+    """Write :func:`make_grid` of ``images`` as a PNG file at ``path``; return the path."""
+    from PIL import Image
+
+    grid = make_grid(images, nrow=nrow, padding=padding)
+    picture = Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid)
+    return _write_atomically(path, lambda handle: picture.save(handle, format="PNG"))
+
+
+def save_images_npy(images: torch.Tensor | np.ndarray, path: str | os.PathLike) -> Path:
+    """Write ``images`` as a float32 ``N×C×H×W`` ``.npy`` file (values as given); return the path.
+
+    The name is used as given: unlike :func:`numpy.save`, no ``.npy`` suffix is appended.
+    """
+    import numpy as np
+
+    array = _as_batch(images).numpy()
+    return _write_atomically(path, lambda handle: np.save(handle, array, allow_pickle=False))
+
+
+def load_samples(
+    path: str | os.PathLike,
+    *,
+    image_size: int | None = None,
+    channels: int | None = None,
+    limit: int | None = None,
+) -> torch.Tensor:
+    """Load generated samples (``.npy``/``.npz`` or a folder of images) for evaluation.
+
+    Same formats, validation and options as :func:`ganzoo.data.load_images`, except that
+    ``path`` is always a path: ``"mnist"`` means a file of that name, not the built-in digits.
+    """
+    from ganzoo.data.loaders import load_images
+
+    if path is None or not str(path):
+        raise DataError("no sample file or folder given")
+    return load_images(Path(path), image_size=image_size, channels=channels, limit=limit)

@@ -1,0 +1,272 @@
+"""Plugin loading: entry points in the ``ganzoo`` group → a :class:`~ganzoo.registry.Registry`.
+
+Every plugin, built-in or third-party, is loaded on its own. A plugin that fails to import,
+implements a hook that does not exist (or with parameters the hook does not have), raises in
+a hook, or registers a name that is already taken is recorded as a :class:`PluginProblem`
+naming its distribution, and everything else keeps working. Set ``GANZOO_STRICT_PLUGINS=1`` to
+turn the first problem into an error instead (for plugin authors).
+
+Environment variables:
+
+- ``GANZOO_LOAD_PLUGINS``: comma-separated entry-point or distribution names; only those load
+  (an empty value loads none).
+- ``GANZOO_DISABLE_PLUGINS``: comma-separated entry-point or distribution names to skip.
+- ``GANZOO_STRICT_PLUGINS``: ``1``/``true`` makes any plugin problem fatal.
+
+Loading imports no torch: plugins import it inside their factories.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from ganzoo import hookspecs
+from ganzoo.errors import GanzooError, PluginError
+from ganzoo.registry import Registry
+from ganzoo.specs import ComponentSpec, PluginRef, Variant
+
+ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
+
+# Hook name → component kind, in the order hooks are called (variants last: they use the rest).
+COMPONENT_HOOKS: dict[str, str] = {
+    "register_generators": "generator",
+    "register_discriminators": "discriminator",
+    "register_losses": "loss",
+    "register_tricks": "trick",
+}
+HOOK_NAMES: tuple[str, ...] = (*COMPONENT_HOOKS, "register_variants")
+
+
+@dataclass
+class PluginInfo:
+    """One loaded (or failed) plugin, as ``ganzoo plugins`` shows it."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    module: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ref(self) -> PluginRef:
+        return PluginRef(self.name, self.distribution, self.version)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "distribution": self.distribution, "version": self.version,
+                "module": self.module, "hooks": list(self.hooks), "problems": list(self.problems)}
+
+
+@dataclass(frozen=True)
+class PluginProblem:
+    """Something wrong with one plugin, reported instead of raised (unless strict)."""
+
+    plugin: PluginRef
+    message: str
+
+    def __str__(self) -> str:
+        return f"plugin {self.plugin}: {self.message}"
+
+
+def _env_names(variable: str) -> set[str] | None:
+    value = os.environ.get(variable)
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def _env_flag(variable: str) -> bool:
+    return os.environ.get(variable, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _distributions() -> Iterable[importlib.metadata.Distribution]:
+    # Indirection so tests can fake installed distributions (as pluggy's own tests do).
+    return importlib.metadata.distributions()
+
+
+class PluginHost:
+    """A typed wrapper over pluggy's PluginManager that owns loading and the registry."""
+
+    def __init__(self, strict: bool | None = None) -> None:
+        self.strict = _env_flag("GANZOO_STRICT_PLUGINS") if strict is None else strict
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.registry = Registry()
+        self.plugins: dict[str, PluginInfo] = {}
+        self.problems: list[PluginProblem] = []
+
+    # -- problems ----------------------------------------------------------------------------
+
+    def _report(self, info: PluginInfo, message: str) -> None:
+        problem = PluginProblem(info.ref, message)
+        if self.strict:
+            raise PluginError(f"{problem} (GANZOO_STRICT_PLUGINS is set)")
+        info.problems.append(message)
+        self.problems.append(problem)
+
+    # -- adding plugins ----------------------------------------------------------------------
+
+    def load_entry_points(self) -> None:
+        """Register every plugin of the ``ganzoo`` entry-point group, each on its own."""
+        only = _env_names("GANZOO_LOAD_PLUGINS")
+        disabled = _env_names("GANZOO_DISABLE_PLUGINS") or set()
+        seen: set[str] = set()
+        for dist in _distributions():
+            dist_name = dist.metadata["name"]
+            if dist_name in seen:  # the same distribution found twice on sys.path
+                continue
+            seen.add(dist_name)
+            for ep in dist.entry_points:
+                if ep.group != ENTRY_POINT_GROUP:
+                    continue
+                names = {ep.name, dist_name}
+                if (only is not None and not names & only) or names & disabled:
+                    continue
+                info = PluginInfo(ep.name, dist_name, dist.version, ep.value)
+                if ep.name in self.plugins:
+                    other = self.plugins[ep.name]
+                    self._report(info, f"entry point name {ep.name!r} is already used by "
+                                       f"{other.distribution}; skipped")
+                    continue
+                self.plugins[ep.name] = info
+                try:
+                    plugin = ep.load()
+                except Exception as err:  # noqa: BLE001 - any import failure is the plugin's
+                    self._report(info, f"failed to import {ep.value!r}: {type(err).__name__}: {err}")
+                    continue
+                self._register(plugin, info)
+
+    def add_plugin(self, plugin: object, name: str, distribution: str | None = None,
+                   version: str | None = None) -> PluginInfo:
+        """Register a plugin object directly (tests, notebooks, embedding applications)."""
+        info = PluginInfo(name, distribution, version, getattr(plugin, "__name__", None))
+        self.plugins[name] = info
+        self._register(plugin, info)
+        return info
+
+    def _register(self, plugin: object, info: PluginInfo) -> None:
+        try:
+            self.pm.register(plugin, name=info.name)
+        except pluggy.PluginValidationError as err:
+            self._report(info, f"bad hook implementation: {err}")
+            return
+        except ValueError as err:  # already registered
+            self._report(info, str(err))
+            return
+        unknown = [caller.name for caller in self.pm.get_hookcallers(plugin) or []
+                   if caller.name not in HOOK_NAMES]
+        if unknown:
+            self.pm.unregister(plugin)
+            hints = []
+            for hook in unknown:
+                close = difflib.get_close_matches(hook, HOOK_NAMES, n=1)
+                hints.append(f"{hook!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            self._report(info, f"implements unknown hook {', '.join(hints)}; plugin skipped")
+            return
+        info.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
+
+    # -- collecting registrations ------------------------------------------------------------
+
+    def collect(self) -> Registry:
+        """Call every registration hook, plugin by plugin, filling :attr:`registry`."""
+        self.pm.check_pending()  # safety net: nothing unknown should be left registered
+        for hook_name in HOOK_NAMES:
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                info = self.plugins[impl.plugin_name]
+                staged: list[ComponentSpec | Variant] = []
+                register = self._make_register(hook_name, info, staged)
+                try:
+                    impl.function(*[{"register": register}[arg] for arg in impl.argnames])
+                except GanzooError as err:
+                    self._report(info, f"{hook_name}: {err}")
+                    continue
+                except Exception as err:  # noqa: BLE001 - a plugin bug must not break the rest
+                    self._report(info, f"{hook_name} raised {type(err).__name__}: {err}")
+                    continue
+                for item in staged:
+                    self._add(item, info)
+        for variant in self.registry.variants():
+            missing = self.registry.missing_components(variant)
+            if missing:
+                self.registry.remove_variant(variant.name)
+                owner = self.plugins.get(variant.plugin.name) if variant.plugin else None
+                if owner is not None:
+                    self._report(owner, f"variant {variant.name!r} uses unknown "
+                                        f"{', '.join(missing)}; variant skipped")
+        return self.registry
+
+    def _add(self, item: ComponentSpec | Variant, info: PluginInfo) -> None:
+        try:
+            if isinstance(item, Variant):
+                self.registry.add_variant(item)
+            else:
+                self.registry.add_component(item)
+        except GanzooError as err:
+            self._report(info, str(err))
+
+    def _make_register(self, hook_name: str, info: PluginInfo,
+                       staged: list[ComponentSpec | Variant]) -> Callable[..., None]:
+        ref = info.ref
+        if hook_name == "register_variants":
+            def register_variant(variant: Variant) -> None:
+                if not isinstance(variant, Variant):
+                    raise GanzooError(f"register() expects a ganzoo.Variant, got {type(variant).__name__}")
+                staged.append(variant.replace(plugin=ref))
+            return register_variant
+
+        kind = COMPONENT_HOOKS[hook_name]
+
+        def register_component(name: str, factory: Callable[..., Any], *, summary: str = "",
+                               source: str = "", **extra: Any) -> None:
+            allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"}}.get(kind, set())
+            unexpected = set(extra) - allowed
+            if unexpected:
+                raise GanzooError(f"register() for a {kind} got unexpected argument(s) "
+                                  f"{', '.join(sorted(unexpected))}")
+            if not isinstance(name, str) or not name:
+                raise GanzooError(f"a {kind} name must be a non-empty string, got {name!r}")
+            if not callable(factory):
+                raise GanzooError(f"{kind} {name!r}: factory is not callable")
+            staged.append(ComponentSpec(
+                kind=kind, name=name, factory=factory, summary=summary, source=source,
+                tags=frozenset(extra.get("tags", ())),
+                conflicts=tuple(extra.get("conflicts", ())),
+                requires_loss_tags=tuple(extra.get("requires_loss_tags", ())),
+                plugin=ref))
+        return register_component
+
+
+_default_host: PluginHost | None = None
+_lock = threading.Lock()
+
+
+def get_host() -> PluginHost:
+    """The process-wide plugin host, loaded from entry points on first use."""
+    global _default_host
+    with _lock:
+        if _default_host is None:
+            host = PluginHost()
+            host.load_entry_points()
+            host.collect()
+            _default_host = host
+        return _default_host
+
+
+def get_registry() -> Registry:
+    """The process-wide registry (plugins load on first use)."""
+    return get_host().registry
+
+
+def reset() -> None:
+    """Forget loaded plugins; the next :func:`get_host` loads them again (for tests)."""
+    global _default_host
+    with _lock:
+        _default_host = None

@@ -1,0 +1,131 @@
+"""Names → registered things, with timm-style listing (wildcards, excludes, natural sort).
+
+The registry is filled by :mod:`ganzoo.plugins`; it never imports a plugin itself.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Sequence
+
+from ganzoo.errors import CompositionError, DuplicateNameError, GanzooError, UnknownNameError
+from ganzoo.specs import COMPONENT_KINDS, ComponentSpec, PluginRef, Variant
+
+
+def _natural_key(name: str) -> list[object]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def _matches(name: str, plugin: PluginRef | None, filter: str | Sequence[str] | None,
+             exclude_filters: str | Sequence[str] | None, plugin_name: str | None) -> bool:
+    includes = [filter] if isinstance(filter, str) else list(filter or [])
+    excludes = [exclude_filters] if isinstance(exclude_filters, str) else list(exclude_filters or [])
+    if includes and not any(fnmatch.fnmatchcase(name, pattern) for pattern in includes):
+        return False
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in excludes):
+        return False
+    if plugin_name is not None:
+        owners = {plugin.name, plugin.distribution} if plugin else set()
+        if plugin_name not in owners:
+            return False
+    return True
+
+
+class Registry:
+    """Registered components (per kind) and variants, each remembering its plugin."""
+
+    def __init__(self) -> None:
+        self._components: dict[str, dict[str, ComponentSpec]] = {kind: {} for kind in COMPONENT_KINDS}
+        self._variants: dict[str, Variant] = {}
+
+    # -- adding ------------------------------------------------------------------------------
+
+    def add_component(self, spec: ComponentSpec) -> None:
+        if spec.kind not in self._components:
+            raise GanzooError(f"unknown component kind {spec.kind!r}")
+        existing = self._components[spec.kind].get(spec.name)
+        if existing is not None:
+            raise DuplicateNameError(
+                f"{spec.kind} {spec.name!r} is registered twice: by {existing.plugin} and by {spec.plugin}")
+        self._components[spec.kind][spec.name] = spec
+
+    def add_variant(self, variant: Variant) -> None:
+        existing = self._variants.get(variant.name)
+        if existing is not None:
+            raise DuplicateNameError(
+                f"variant {variant.name!r} is registered twice: by {existing.plugin} and by {variant.plugin}")
+        self._variants[variant.name] = variant
+
+    def remove_variant(self, name: str) -> None:
+        self._variants.pop(name, None)
+
+    # -- looking up --------------------------------------------------------------------------
+
+    def component(self, kind: str, name: str) -> ComponentSpec:
+        try:
+            return self._components[kind][name]
+        except KeyError:
+            raise UnknownNameError(kind, name, self._components.get(kind, {})) from None
+
+    def variant(self, name: str) -> Variant:
+        try:
+            return self._variants[name]
+        except KeyError:
+            raise UnknownNameError("variant", name, self._variants) from None
+
+    def list_variants(self, filter: str | Sequence[str] | None = None,
+                      exclude_filters: str | Sequence[str] | None = None,
+                      plugin: str | None = None) -> list[str]:
+        """Variant names matching shell-style ``filter`` patterns (any), none of
+        ``exclude_filters``, registered by ``plugin`` (entry-point or distribution name)."""
+        names = [v.name for v in self._variants.values()
+                 if _matches(v.name, v.plugin, filter, exclude_filters, plugin)]
+        return sorted(names, key=_natural_key)
+
+    def list_components(self, kind: str, filter: str | Sequence[str] | None = None,
+                        exclude_filters: str | Sequence[str] | None = None,
+                        plugin: str | None = None) -> list[str]:
+        """Component names of one kind, filtered like :meth:`list_variants`."""
+        if kind not in self._components:
+            raise UnknownNameError("component kind", kind, COMPONENT_KINDS)
+        names = [s.name for s in self._components[kind].values()
+                 if _matches(s.name, s.plugin, filter, exclude_filters, plugin)]
+        return sorted(names, key=_natural_key)
+
+    def variants(self) -> list[Variant]:
+        return [self._variants[name] for name in self.list_variants()]
+
+    # -- composition rules -------------------------------------------------------------------
+
+    def check_composition(self, variant: Variant) -> None:
+        """Refuse a recipe whose parts do not exist or cannot work together (one-line reason)."""
+        self.component("generator", variant.generator)
+        self.component("discriminator", variant.discriminator)
+        loss = self.component("loss", variant.loss)
+        tricks = [self.component("trick", name) for name in variant.tricks]
+        names = {t.name for t in tricks}
+        for trick in tricks:
+            clash = sorted(set(trick.conflicts) & names)
+            if clash:
+                raise CompositionError(
+                    f"{_where(variant)}trick {trick.name!r} cannot be combined with {clash[0]!r}")
+            missing = sorted(set(trick.requires_loss_tags) - loss.tags)
+            if missing:
+                fitting = [s.name for s in self._components["loss"].values()
+                           if set(trick.requires_loss_tags) <= s.tags]
+                hint = f" (losses that are: {', '.join(sorted(fitting))})" if fitting else ""
+                raise CompositionError(
+                    f"{_where(variant)}trick {trick.name!r} needs a loss tagged {missing[0]!r}, "
+                    f"and loss {loss.name!r} is not{hint}")
+
+    def missing_components(self, variant: Variant) -> list[str]:
+        """Descriptions of components a variant names that nobody registered."""
+        wanted: Iterable[tuple[str, str]] = [
+            ("generator", variant.generator), ("discriminator", variant.discriminator),
+            ("loss", variant.loss), *(("trick", t) for t in variant.tricks)]
+        return [f"{kind} {name!r}" for kind, name in wanted if name not in self._components[kind]]
+
+
+def _where(variant: Variant) -> str:
+    return "" if variant.name == "custom" else f"variant {variant.name!r}: "

@@ -1,0 +1,192 @@
+"""Plain-data descriptions of what plugins register: components, variants, optimizer settings.
+
+Nothing here imports torch: listing what is registered must stay fast. Factories are only
+called when a component is built (see :mod:`ganzoo.build`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ganzoo.errors import ConfigError
+
+COMPONENT_KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "trick")
+"""The four kinds of component, in the order ``ganzoo list --components`` shows them."""
+
+OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "rmsprop", "sgd")
+LATENT_DISTRIBUTIONS: tuple[str, ...] = ("normal", "uniform")
+
+
+@dataclass(frozen=True)
+class PluginRef:
+    """Who registered something: the plugin (entry-point name) and its distribution."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+
+    def __str__(self) -> str:
+        if self.distribution is None:
+            return self.name
+        dist = f"{self.distribution} {self.version}" if self.version else self.distribution
+        return f"{self.name} ({dist})"
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A registered generator, discriminator, loss or trick.
+
+    ``factory`` builds the component:
+
+    - generator: ``factory(image_shape, latent_dim, **params) -> nn.Module`` mapping a latent
+      batch ``N×latent_dim`` to images ``N×C×H×W`` in [-1, 1];
+    - discriminator: ``factory(image_shape, **params) -> nn.Module`` mapping images to one
+      logit or score per sample (shape ``N`` or ``N×1``);
+    - loss: ``factory(**params) -> ganzoo.Loss``;
+    - trick: ``factory(**params) -> ganzoo.Trick``.
+    """
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    summary: str = ""
+    source: str = ""
+    tags: frozenset[str] = frozenset()
+    """Losses: capabilities tricks can require, e.g. ``labels`` (uses real/fake targets) or
+    ``critic`` (unbounded Wasserstein-style scores)."""
+    conflicts: tuple[str, ...] = ()
+    """Tricks: names of tricks this one cannot be combined with."""
+    requires_loss_tags: tuple[str, ...] = ()
+    """Tricks: tags the loss must carry for this trick to make sense."""
+    plugin: PluginRef | None = None
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """An optimizer and its hyper-parameters (``torch.optim`` semantics)."""
+
+    name: str = "adam"
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    """Used by ``rmsprop`` and ``sgd`` only."""
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.name!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if not self.lr > 0:
+            raise ConfigError(f"optimizer learning rate must be > 0, got {self.lr}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"optimizer betas must be two numbers in [0, 1), got {self.betas}")
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "lr": self.lr, "betas": list(self.betas),
+                "weight_decay": self.weight_decay, "momentum": self.momentum}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OptimizerSettings:
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown optimizer setting(s): {', '.join(sorted(unknown))}")
+        values = dict(data)
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named recipe: one generator, discriminator and loss, a list of tricks, and the
+    optimizer, step and size settings that make them train well together.
+
+    ``tricks`` maps trick names to their parameters, in the order the tricks run.
+    """
+
+    name: str
+    generator: str
+    discriminator: str
+    loss: str
+    summary: str = ""
+    source: str = ""
+    generator_params: Mapping[str, Any] = field(default_factory=dict)
+    discriminator_params: Mapping[str, Any] = field(default_factory=dict)
+    loss_params: Mapping[str, Any] = field(default_factory=dict)
+    tricks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    g_optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    d_optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    critic_steps: int = 1
+    """Discriminator (critic) updates per generator update."""
+    batch_size: int = 64
+    latent_dim: int = 100
+    latent_distribution: str = "normal"
+    """``normal``: z ~ N(0, 1); ``uniform``: z ~ U(-1, 1)."""
+    steps: int = 5000
+    """Default training length in generator steps."""
+    plugin: PluginRef | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("name", "generator", "discriminator", "loss"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigError(f"variant {name} must be a non-empty string, got {getattr(self, name)!r}")
+        for name in ("critic_steps", "batch_size", "latent_dim", "steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"variant {self.name!r}: {name.replace('_', '-')} must be a positive integer, got {value!r}")
+        if self.latent_distribution not in LATENT_DISTRIBUTIONS:
+            raise ConfigError(f"variant {self.name!r}: latent distribution must be one of "
+                              f"{', '.join(LATENT_DISTRIBUTIONS)}, got {self.latent_distribution!r}")
+        for name in ("g_optimizer", "d_optimizer"):
+            if not isinstance(getattr(self, name), OptimizerSettings):
+                raise ConfigError(f"variant {self.name!r}: {name} must be an OptimizerSettings")
+        tricks = self.tricks
+        if isinstance(tricks, (list, tuple)):  # a plain list of names is accepted too
+            tricks = {trick: {} for trick in tricks}
+        object.__setattr__(self, "tricks", MappingProxyType({k: _frozen(v) for k, v in tricks.items()}))
+        for name in ("generator_params", "discriminator_params", "loss_params"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    def replace(self, **changes: Any) -> Variant:
+        """A copy with some fields changed (validated like a new variant)."""
+        try:
+            return dataclasses.replace(self, **changes)
+        except TypeError as err:
+            raise ConfigError(f"variant {self.name!r}: {err}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON/TOML-friendly description (the resolved config of a run)."""
+        data: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "plugin":
+                continue
+            if isinstance(value, OptimizerSettings):
+                value = value.to_dict()
+            elif f.name == "tricks":
+                value = {k: dict(v) for k, v in value.items()}
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            data[f.name] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Variant:
+        """Inverse of :meth:`to_dict`; unknown keys are a :class:`ConfigError`."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"plugin"}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown recipe setting(s): {', '.join(sorted(unknown))}")
+        values = dict(data)
+        for name in ("g_optimizer", "d_optimizer"):
+            if isinstance(values.get(name), Mapping):
+                values[name] = OptimizerSettings.from_dict(values[name])
+        return cls(**values)

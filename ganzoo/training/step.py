@@ -1,0 +1,130 @@
+"""One training step of any variant: ``critic_steps`` discriminator updates, then one generator
+update, with every trick point in between.
+
+The step is generic (it knows nothing about a particular GAN, like stylegan2-ada's phases):
+the variant supplies networks, loss, tricks, optimizers and the number of critic steps.
+It never synchronises with the device: losses come back as detached tensors, and the caller
+decides when to read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ganzoo.components import StepState, Trick
+
+if TYPE_CHECKING:
+    import torch
+
+    from ganzoo.build import GAN
+
+
+@dataclass
+class StepStats:
+    """Detached scalar tensors from one step (last critic update for the D figures)."""
+
+    d_loss: torch.Tensor
+    g_loss: torch.Tensor
+    d_real: torch.Tensor
+    """Mean discriminator output on real images."""
+    d_fake: torch.Tensor
+    """Mean discriminator output on generated images."""
+
+    def as_floats(self) -> dict[str, float]:
+        """Read the values (this synchronises with the device)."""
+        return {name: float(getattr(self, name)) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+
+
+def _with(tricks: list[Trick], *points: str) -> list[Trick]:
+    return [t for t in tricks if any(t.overrides(p) for p in points)]
+
+
+class TrainingStep:
+    """Callable running one generator step; ``step`` counts completed generator steps and
+    ``d_updates`` completed discriminator updates."""
+
+    def __init__(self, gan: GAN, total_steps: int | None = None) -> None:
+        self.gan = gan
+        self.total_steps = total_steps
+        self.step = 0
+        self.d_updates = 0
+        tricks = gan.tricks
+        # Resolve which tricks act where once, so the hot loop calls nothing that does nothing.
+        self._label_tricks = _with(tricks, "labels")
+        self._d_input_tricks = _with(tricks, "d_input")
+        self._g_input_tricks = _with(tricks, "g_input", "d_input")
+        self._term_tricks = _with(tricks, "d_loss_term")
+        self._grad_tricks = _with(tricks, "d_gradients")
+        self._after_d_tricks = _with(tricks, "after_d_step")
+        self._after_g_tricks = _with(tricks, "after_g_step")
+
+    def _state(self, critic_step: int = 0) -> StepState:
+        return StepState(step=self.step, total_steps=self.total_steps, critic_step=critic_step,
+                         generator=self.gan.generator, discriminator=self.gan.discriminator)
+
+    def discriminator_update(self, real: torch.Tensor, critic_step: int = 0) -> tuple[torch.Tensor, ...]:
+        """One discriminator update on a real batch; returns (loss, mean D(real), mean D(fake))."""
+        import torch
+
+        gan = self.gan
+        state = self._state(critic_step)
+        batch = real.shape[0]
+        with torch.no_grad():
+            fake = gan.generator(gan.sample_latent(batch))
+        real_labels = torch.ones(batch, device=real.device)
+        fake_labels = torch.zeros(batch, device=real.device)
+        for trick in self._label_tricks:
+            real_labels, fake_labels = trick.labels(real_labels, fake_labels, state)
+        real_in, fake_in = real, fake
+        for trick in self._d_input_tricks:
+            real_in, fake_in = trick.d_input(real_in, state), trick.d_input(fake_in, state)
+        real_scores = gan.discriminator(real_in).reshape(-1)
+        fake_scores = gan.discriminator(fake_in).reshape(-1)
+        loss = gan.loss.d_loss(real_scores, fake_scores, real_labels, fake_labels)
+        for trick in self._term_tricks:
+            term = trick.d_loss_term(real, fake, state)
+            if term is not None:
+                loss = loss + term
+        gan.d_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for trick in self._grad_tricks:
+            trick.d_gradients(gan.discriminator, state)
+        gan.d_optimizer.step()
+        for trick in self._after_d_tricks:
+            trick.after_d_step(gan.discriminator, state)
+        self.d_updates += 1
+        return loss.detach(), real_scores.detach().mean(), fake_scores.detach().mean()
+
+    def generator_update(self, batch: int) -> torch.Tensor:
+        """One generator update on ``batch`` fresh latents; returns the detached loss."""
+        gan = self.gan
+        state = self._state()
+        # The generator's backward pass goes through D; D's own gradients are not needed.
+        gan.discriminator.requires_grad_(False)
+        try:
+            fake = gan.generator(gan.sample_latent(batch))
+            for trick in self._g_input_tricks:
+                fake = trick.g_input(fake, state)
+            loss = gan.loss.g_loss(gan.discriminator(fake).reshape(-1))
+            gan.g_optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            gan.g_optimizer.step()
+        finally:
+            gan.discriminator.requires_grad_(True)
+        for trick in self._after_g_tricks:
+            trick.after_g_step(gan.generator, state)
+        return loss.detach()
+
+    def __call__(self, next_real: Callable[[], torch.Tensor]) -> StepStats:
+        """Run one full step, drawing a fresh real batch for each critic update."""
+        batch = None
+        for critic_step in range(self.gan.variant.critic_steps):
+            real = next_real()
+            batch = real.shape[0]
+            d_loss, d_real, d_fake = self.discriminator_update(real, critic_step)
+        assert batch is not None
+        g_loss = self.generator_update(batch)
+        self.step += 1
+        return StepStats(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)

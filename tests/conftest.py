@@ -1,0 +1,44 @@
+"""Shared fixtures. Parametrized tests are generated from the live registry, so every
+registered variant and component, built-in or from an installed third-party plugin, is
+tested by the same code."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Keep the test-suite's caches (e.g. the evaluation classifier) away from the user's.
+os.environ.setdefault("GANZOO_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".pytest_cache", "ganzoo"))
+
+
+@pytest.fixture(autouse=True)
+def _deterministic_torch_threads():
+    """Two threads match CI's two cores; avoids oversubscription when tests run in parallel."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(min(previous, 2))
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def fresh_plugins(monkeypatch):
+    """Reset the process-wide plugin host before and after a test that changes plugins."""
+    from ganzoo import plugins
+
+    plugins.reset()
+    yield plugins
+    plugins.reset()
+
+
+def pytest_generate_tests(metafunc):
+    import ganzoo
+
+    if "variant_name" in metafunc.fixturenames:
+        metafunc.parametrize("variant_name", ganzoo.list_variants())
+    for kind in ("generator", "discriminator", "loss", "trick"):
+        fixture = f"{kind}_name"
+        if fixture in metafunc.fixturenames:
+            metafunc.parametrize(fixture, ganzoo.list_components(kind))

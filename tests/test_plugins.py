@@ -1,0 +1,256 @@
+"""Plugin loading: entry points, isolation of broken plugins, duplicates, env vars, the registry.
+
+Installed distributions are faked (as pluggy's own tests do) by replacing
+``ganzoo.plugins._distributions``; the fake plugin modules live in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import sys
+import types
+
+import pytest
+
+import ganzoo
+from ganzoo import hookimpl, plugins
+from ganzoo.errors import PluginError, UnknownNameError
+
+
+class FakeDistribution:
+    def __init__(self, name: str, entry_points: dict[str, str], version: str = "1.0") -> None:
+        self.metadata = {"name": name}
+        self.version = version
+        self.entry_points = [importlib.metadata.EntryPoint(ep, value, "ganzoo")
+                             for ep, value in entry_points.items()]
+
+
+def _module(monkeypatch, name: str, **attributes) -> types.ModuleType:
+    module = types.ModuleType(name)
+    for key, value in attributes.items():
+        setattr(module, key, value)
+    monkeypatch.setitem(sys.modules, name, module)
+    return module
+
+
+def _tiny_generator(image_shape, latent_dim):
+    import torch
+
+    return torch.nn.Sequential(torch.nn.Linear(latent_dim, 1))
+
+
+@pytest.fixture
+def fake_dists(monkeypatch, fresh_plugins):
+    """Install fake distributions beside the real ones; returns a function adding one."""
+    real = list(importlib.metadata.distributions())
+    extra: list[FakeDistribution] = []
+    monkeypatch.setattr(plugins, "_distributions", lambda: [*real, *extra])
+
+    def add(name: str, entry_points: dict[str, str], version: str = "1.0") -> None:
+        extra.append(FakeDistribution(name, entry_points, version))
+    return add
+
+
+def _good_plugin(monkeypatch, module_name="fake_good", generator="tiny"):
+    @hookimpl
+    def register_generators(register):
+        register(generator, _tiny_generator, summary="tiny")
+
+    @hookimpl
+    def register_variants(register):
+        register(ganzoo.Variant(name="tiny-gan", generator=generator, discriminator="mlp", loss="bce",
+                                summary="a tiny test variant"))
+    return _module(monkeypatch, module_name, register_generators=register_generators,
+                   register_variants=register_variants)
+
+
+def test_builtin_plugins_come_from_entry_points():
+    host = plugins.get_host()
+    assert {"mlp", "dcgan", "upsample-conv", "losses", "tricks", "wgan"} <= set(host.plugins)
+    for name in ("vanilla", "dcgan", "wgan-clip", "wgan-gp"):
+        variant = ganzoo.get_variant(name)
+        assert variant.plugin.distribution == "ganzoo" and variant.plugin.version == ganzoo.__version__
+
+
+def test_third_party_plugin_adds_variant_with_its_distribution(monkeypatch, fake_dists):
+    _good_plugin(monkeypatch)
+    fake_dists("ganzoo-tiny", {"tiny": "fake_good"}, version="2.5")
+    variant = ganzoo.get_variant("tiny-gan")
+    assert (variant.plugin.name, variant.plugin.distribution, variant.plugin.version) == ("tiny", "ganzoo-tiny", "2.5")
+    assert ganzoo.list_variants(plugin="ganzoo-tiny") == ["tiny-gan"]
+    assert "vanilla" in ganzoo.list_variants()
+
+
+def test_plugin_that_fails_to_import_is_reported_and_skipped(monkeypatch, fake_dists):
+    _good_plugin(monkeypatch)
+    fake_dists("ganzoo-broken", {"broken": "fake_missing_module_xyz"})
+    fake_dists("ganzoo-tiny", {"tiny": "fake_good"})
+    host = plugins.get_host()
+    [problem] = host.problems
+    assert "ganzoo-broken" in str(problem) and "failed to import" in str(problem)
+    assert "ModuleNotFoundError" in str(problem)
+    assert "tiny-gan" in ganzoo.list_variants() and "vanilla" in ganzoo.list_variants()
+
+
+def test_duplicate_name_is_rejected_naming_both_sources(monkeypatch, fake_dists):
+    _good_plugin(monkeypatch, "fake_dup", generator="mlp")  # 'mlp' is a built-in generator
+    fake_dists("ganzoo-dup", {"dup": "fake_dup"})
+    problems = [str(p) for p in plugins.get_host().problems]
+    [dup] = [p for p in problems if "registered twice" in p]
+    assert "generator 'mlp'" in dup and "ganzoo-dup" in dup and "mlp (ganzoo" in dup
+    assert ganzoo.get_component("generator", "mlp").plugin.distribution == "ganzoo"
+
+
+def test_misspelled_hook_is_reported_with_a_suggestion(monkeypatch, fake_dists):
+    @hookimpl
+    def register_variant(register):  # missing the final 's'
+        pass
+    _module(monkeypatch, "fake_typo", register_variant=register_variant)
+    fake_dists("ganzoo-typo", {"typo": "fake_typo"})
+    [problem] = plugins.get_host().problems
+    assert "ganzoo-typo" in str(problem) and "unknown hook 'register_variant'" in str(problem)
+    assert "did you mean 'register_variants'" in str(problem)
+    assert "vanilla" in ganzoo.list_variants()
+
+
+def test_hook_with_wrong_signature_is_reported(monkeypatch, fake_dists):
+    @hookimpl
+    def register_losses(register, extra_argument):
+        pass
+    _module(monkeypatch, "fake_sig", register_losses=register_losses)
+    fake_dists("ganzoo-sig", {"sig": "fake_sig"})
+    [problem] = plugins.get_host().problems
+    assert "ganzoo-sig" in str(problem) and "extra_argument" in str(problem)
+
+
+def test_hook_that_raises_is_reported_and_others_keep_working(monkeypatch, fake_dists):
+    @hookimpl
+    def register_tricks(register):
+        raise RuntimeError("boom")
+    _module(monkeypatch, "fake_raise", register_tricks=register_tricks)
+    fake_dists("ganzoo-raise", {"raise": "fake_raise"})
+    [problem] = plugins.get_host().problems
+    assert "ganzoo-raise" in str(problem) and "RuntimeError: boom" in str(problem)
+    assert "ema" in ganzoo.list_components("trick")
+
+
+def test_variant_with_unknown_component_is_reported_and_left_out(monkeypatch, fake_dists):
+    @hookimpl
+    def register_variants(register):
+        register(ganzoo.Variant(name="ghost", generator="nope", discriminator="mlp", loss="bce"))
+    _module(monkeypatch, "fake_ghost", register_variants=register_variants)
+    fake_dists("ganzoo-ghost", {"ghost": "fake_ghost"})
+    [problem] = plugins.get_host().problems
+    assert "variant 'ghost' uses unknown generator 'nope'" in str(problem)
+    assert "ghost" not in ganzoo.list_variants()
+
+
+def test_strict_mode_makes_plugin_problems_fatal(monkeypatch, fake_dists):
+    fake_dists("ganzoo-broken", {"broken": "fake_missing_module_xyz"})
+    monkeypatch.setenv("GANZOO_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="ganzoo-broken"):
+        plugins.get_host()
+
+
+def test_load_plugins_env_var_restricts_loading(monkeypatch, fresh_plugins):
+    monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "mlp,losses,tricks")
+    assert ganzoo.list_variants() == ["vanilla"]
+    monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "")
+    plugins.reset()
+    assert ganzoo.list_variants() == []
+
+
+def test_disable_plugins_env_var(monkeypatch, fresh_plugins):
+    monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "wgan")
+    assert ganzoo.list_variants() == ["dcgan", "vanilla"]
+
+
+def test_registry_listing_filters():
+    assert ganzoo.list_variants("wgan*") == ["wgan-clip", "wgan-gp"]
+    assert ganzoo.list_variants(["vanilla", "dc*"]) == ["dcgan", "vanilla"]
+    assert ganzoo.list_variants(exclude_filters="wgan*") == ["dcgan", "vanilla"]
+    assert ganzoo.list_variants(plugin="wgan") == ["wgan-clip", "wgan-gp"]
+    assert ganzoo.list_components("discriminator", "dcgan*") == ["dcgan", "dcgan-critic"]
+    assert ganzoo.list_components("trick", plugin="nobody") == []
+
+
+def test_unknown_names_suggest_close_matches():
+    with pytest.raises(UnknownNameError, match="did you mean 'wgan-gp'") as info:
+        ganzoo.get_variant("wgan_gp")
+    assert isinstance(info.value, KeyError) and str(info.value).startswith("unknown variant")
+    with pytest.raises(UnknownNameError, match="did you mean 'gradient-penalty'"):
+        ganzoo.create_variant("wgan-clip", tricks=["gradient-penalti"])
+    with pytest.raises(UnknownNameError, match="unknown generator 'zzz'"):
+        ganzoo.create_variant("dcgan", generator="zzz")
+
+
+def test_loading_plugins_and_listing_does_not_import_torch():
+    code = ("import sys, ganzoo; from ganzoo.cli import main; "
+            "assert ganzoo.list_variants(); main(['list']); main(['list', '--components']); "
+            "main(['plugins', '--json']); "
+            "heavy = [m for m in ('torch', 'timm', 'torchvision') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_hookspec_is_documented_and_tested():
+    """Like datasette: each hook has a docstring documenting its parameter, and a test here
+    (or in another test module) references it by name."""
+    import inspect
+    import pathlib
+
+    from ganzoo import hookspecs
+
+    specs = [name for name, f in vars(hookspecs).items()
+             if callable(f) and hasattr(f, "ganzoo_spec")]
+    assert set(specs) == set(plugins.HOOK_NAMES)
+    test_text = "".join(p.read_text() for p in pathlib.Path(__file__).parent.glob("test_*.py"))
+    for name in specs:
+        doc = inspect.getdoc(getattr(hookspecs, name)) or ""
+        assert ":param register:" in doc and "Called" in doc, f"hookspec {name} is not documented"
+        assert f"def {name}(" in test_text, f"no test implements hook {name}"
+
+
+@pytest.mark.parametrize("hook", plugins.HOOK_NAMES)
+def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
+    """Every hook, implemented by a third-party plugin, adds to the registry."""
+    import torch
+
+    class Zero(ganzoo.Loss):
+        def d_loss(self, r, f, rl, fl):
+            return f.mean() - r.mean()
+
+        def g_loss(self, f):
+            return -f.mean()
+
+    def register_generators(register):
+        register("t-gen", _tiny_generator)
+
+    def register_discriminators(register):
+        register("t-disc", lambda shape: torch.nn.Flatten())
+
+    def register_losses(register):
+        register("t-loss", Zero, tags=("critic",))
+
+    def register_tricks(register):
+        register("t-trick", ganzoo.Trick, conflicts=("ema",))
+
+    def register_variants(register):
+        register(ganzoo.Variant(name="t-variant", generator="mlp", discriminator="mlp", loss="bce"))
+
+    impl = {"register_generators": register_generators, "register_discriminators": register_discriminators,
+            "register_losses": register_losses, "register_tricks": register_tricks,
+            "register_variants": register_variants}[hook]
+    _module(monkeypatch, "fake_hook", **{hook: hookimpl(impl)})
+    fake_dists("ganzoo-hook", {"hook": "fake_hook"})
+    registry = ganzoo.get_registry()
+    assert not plugins.get_host().problems
+    if hook == "register_variants":
+        assert registry.variant("t-variant").plugin.distribution == "ganzoo-hook"
+    else:
+        kind = plugins.COMPONENT_HOOKS[hook]
+        name = {"generator": "t-gen", "discriminator": "t-disc", "loss": "t-loss", "trick": "t-trick"}[kind]
+        assert registry.component(kind, name).plugin.distribution == "ganzoo-hook"
+    assert plugins.get_host().plugins["hook"].hooks == [hook]

@@ -1,0 +1,112 @@
+"""Every registered variant and component, checked by the same tests (timm-style)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo import conformance
+from ganzoo.training.step import TrainingStep
+
+
+@pytest.mark.parametrize("image_shape", conformance.IMAGE_SHAPES, ids=["28x28x1", "32x32x3"])
+def test_generator_output_shape_and_range(generator_name, image_shape):
+    conformance.check_generator(generator_name, image_shape)
+
+
+@pytest.mark.parametrize("image_shape", conformance.IMAGE_SHAPES, ids=["28x28x1", "32x32x3"])
+def test_discriminator_output_shape(discriminator_name, image_shape):
+    conformance.check_discriminator(discriminator_name, image_shape)
+
+
+def test_loss_sign_convention(loss_name):
+    conformance.check_loss_signs(loss_name)
+
+
+def test_trick_builds_with_defaults(trick_name):
+    trick = ganzoo.get_component("trick", trick_name).factory()
+    assert isinstance(trick, ganzoo.Trick)
+
+
+def test_one_step_changes_both_networks_and_counts_critic_steps(variant_name):
+    conformance.check_variant_step(variant_name)
+
+
+def test_variant_runs_on_rgb_32x32(variant_name):
+    conformance.check_variant_step(variant_name, image_shape=(3, 32, 32), batch=4)
+
+
+def test_variant_generator_and_discriminator_shapes(variant_name):
+    gan = ganzoo.create_variant(variant_name)
+    images = gan.generate(5, seed=0)
+    assert images.shape == (5, 1, 28, 28)
+    assert images.min() >= -1 and images.max() <= 1
+    scores = gan.discriminator(images.to(gan.device))
+    assert scores.numel() == 5
+
+
+def test_variant_recipe_is_consistent(variant_name):
+    variant = ganzoo.get_variant(variant_name)
+    assert variant.summary, f"variant {variant_name!r} has no summary"
+    assert variant.plugin is not None and variant.plugin.distribution
+    ganzoo.get_registry().check_composition(variant)
+
+
+def test_generate_is_reproducible_with_a_seed(variant_name):
+    gan = ganzoo.create_variant(variant_name)
+    assert torch.equal(gan.generate(4, seed=3), gan.generate(4, seed=3))
+    assert not torch.equal(gan.generate(4, seed=3), gan.generate(4, seed=4))
+
+
+def test_classic_recipes_match_the_tutorials():
+    vanilla = ganzoo.get_variant("vanilla")
+    assert (vanilla.generator, vanilla.discriminator, vanilla.loss) == ("mlp", "mlp", "bce")
+    assert dict(vanilla.tricks["label-smoothing"]) == {"real": 0.9}
+    assert vanilla.d_optimizer.lr == 2e-4 and vanilla.d_optimizer.betas == (0.5, 0.999)
+    clip = ganzoo.get_variant("wgan-clip")
+    assert clip.critic_steps == 5 and clip.d_optimizer.name == "rmsprop" and clip.d_optimizer.lr == 5e-5
+    assert dict(clip.tricks["weight-clip"]) == {"value": 0.01}
+    gp = ganzoo.get_variant("wgan-gp")
+    assert gp.critic_steps == 5 and dict(gp.tricks["gradient-penalty"]) == {"weight": 10.0}
+    assert gp.d_optimizer.lr == 1e-4 and gp.d_optimizer.betas == (0.5, 0.9)
+    assert gp.discriminator == "dcgan-critic"
+
+
+def test_dcgan_layers_follow_the_recipe():
+    gan = ganzoo.create_variant("dcgan")
+    g_layers = [m for m in gan.generator.modules() if isinstance(m, (torch.nn.Linear, torch.nn.ConvTranspose2d))]
+    assert g_layers[0].out_features == 7 * 7 * 256
+    assert [(m.in_channels, m.out_channels, m.kernel_size, m.stride) for m in g_layers[1:]] == [
+        (256, 128, (5, 5), (1, 1)), (128, 64, (5, 5), (2, 2)), (64, 1, (5, 5), (2, 2))]
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in gan.generator.modules())
+    critic = ganzoo.create_variant("wgan-gp").discriminator
+    assert not any(isinstance(m, (torch.nn.BatchNorm2d, torch.nn.Dropout)) for m in critic.modules())
+
+
+def test_vanilla_layers_follow_the_recipe():
+    gan = ganzoo.create_variant("vanilla")
+    sizes = [(m.in_features, m.out_features) for m in gan.generator.modules() if isinstance(m, torch.nn.Linear)]
+    assert sizes == [(100, 256), (256, 512), (512, 1024), (1024, 784)]
+    sizes = [(m.in_features, m.out_features) for m in gan.discriminator.modules() if isinstance(m, torch.nn.Linear)]
+    assert sizes == [(784, 1024), (1024, 512), (512, 256), (256, 1)]
+    dropouts = [m.p for m in gan.discriminator.modules() if isinstance(m, torch.nn.Dropout)]
+    assert dropouts and all(p == 0.3 for p in dropouts)
+
+
+def test_upsample_conv_goes_through_12x12():
+    net = ganzoo.get_component("generator", "upsample-conv").factory((1, 28, 28), 100)
+    assert net.start == (12, 12)
+    assert any(isinstance(m, torch.nn.Upsample) and m.mode == "bilinear" for m in net.modules())
+
+
+def test_training_step_never_reads_values_back():
+    """Stats stay tensors (no host sync inside the step)."""
+    gan = ganzoo.create_variant("vanilla", batch_size=4)
+    stats = TrainingStep(gan)(lambda: conformance.real_batch((1, 28, 28), 4))
+    assert all(isinstance(getattr(stats, k), torch.Tensor) for k in ("d_loss", "g_loss", "d_real", "d_fake"))
+
+
+def test_unsupported_image_size_is_a_one_line_error():
+    with pytest.raises(ganzoo.ConfigError, match="divisible by 4"):
+        ganzoo.create_variant("dcgan", image_shape=(1, 30, 30))
