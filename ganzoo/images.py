@@ -8,14 +8,12 @@ torch, numpy and PIL are imported inside the functions to keep ``import ganzoo.i
 
 from __future__ import annotations
 
-import functools
 import math
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
+from ganzoo.atomic import write_atomically
 from ganzoo.errors import DataError
 
 if TYPE_CHECKING:
@@ -66,32 +64,6 @@ def make_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, paddin
     return pixels.permute(1, 2, 0).contiguous().numpy()
 
 
-@functools.lru_cache(maxsize=1)
-def _new_file_mode() -> int:
-    """The mode ``open()`` would give a new file; reading the umask means setting it briefly."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
-    """Call ``write`` on a temporary file next to ``path``, then move it into place."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, _new_file_mode())  # temporary files are created 0600
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return target
-
-
 def save_image_grid(
     images: torch.Tensor | np.ndarray, path: str | os.PathLike, nrow: int | None = None, padding: int = 2
 ) -> Path:
@@ -100,7 +72,7 @@ def save_image_grid(
 
     grid = make_grid(images, nrow=nrow, padding=padding)
     picture = Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid)
-    return _write_atomically(path, lambda handle: picture.save(handle, format="PNG"))
+    return write_atomically(path, lambda handle: picture.save(handle, format="PNG"))
 
 
 def save_images_npy(images: torch.Tensor | np.ndarray, path: str | os.PathLike) -> Path:
@@ -111,7 +83,7 @@ def save_images_npy(images: torch.Tensor | np.ndarray, path: str | os.PathLike) 
     import numpy as np
 
     array = _as_batch(images).numpy()
-    return _write_atomically(path, lambda handle: np.save(handle, array, allow_pickle=False))
+    return write_atomically(path, lambda handle: np.save(handle, array, allow_pickle=False))
 
 
 def load_samples(

@@ -102,6 +102,7 @@ class PluginHost:
         self.registry = Registry()
         self.plugins: dict[str, PluginInfo] = {}
         self.problems: list[PluginProblem] = []
+        self._collected: set[str] = set()
 
     # -- problems ----------------------------------------------------------------------------
 
@@ -146,10 +147,12 @@ class PluginHost:
 
     def add_plugin(self, plugin: object, name: str, distribution: str | None = None,
                    version: str | None = None) -> PluginInfo:
-        """Register a plugin object directly (tests, notebooks, embedding applications)."""
+        """Register a plugin object directly (tests, notebooks, embedding applications) and
+        collect what it registers."""
         info = PluginInfo(name, distribution, version, getattr(plugin, "__name__", None))
         self.plugins[name] = info
         self._register(plugin, info)
+        self.collect()
         return info
 
     def _register(self, plugin: object, info: PluginInfo) -> None:
@@ -176,10 +179,15 @@ class PluginHost:
     # -- collecting registrations ------------------------------------------------------------
 
     def collect(self) -> Registry:
-        """Call every registration hook, plugin by plugin, filling :attr:`registry`."""
+        """Call the registration hooks of every plugin not collected yet, plugin by plugin,
+        filling :attr:`registry`."""
         self.pm.check_pending()  # safety net: nothing unknown should be left registered
+        pending = {name for name in self.plugins if name not in self._collected}
+        self._collected |= pending
         for hook_name in HOOK_NAMES:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                if impl.plugin_name not in pending:
+                    continue
                 info = self.plugins[impl.plugin_name]
                 staged: list[ComponentSpec | Variant] = []
                 register = self._make_register(hook_name, info, staged)

@@ -13,14 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ganzoo.cli import browse
-from ganzoo.errors import GanzooError
+from ganzoo.errors import DivergenceError, GanzooError
 from ganzoo.version import __version__
 
 
 
 def _optional_modules() -> list[str]:
     # Commands added by later parts of the tool register here; missing ones are skipped.
-    return ["ganzoo.cli.train", "ganzoo.cli.sample", "ganzoo.cli.evaluate", "ganzoo.cli.bench"]
+    return ["ganzoo.cli.train", "ganzoo.cli.evaluate", "ganzoo.cli.bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(handler(args) or 0)
+    except DivergenceError as err:  # not a user mistake, but a clean stop all the same
+        print(f"ganzoo {args.command}: {err}", file=sys.stderr)
+        return 1
     except GanzooError as err:
         print(f"ganzoo {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -1,0 +1,57 @@
+"""Offline evaluation of generated digits with ganzoo's own feature extractor.
+
+- :mod:`ganzoo.evaluation.classifier` — a small CNN digit classifier trained deterministically on
+  the built-in ``train`` split and cached on disk (``$GANZOO_CACHE_DIR``, default
+  ``~/.cache/ganzoo``); its penultimate layer is the feature space of the metrics.
+- :mod:`ganzoo.evaluation.metrics` — Fréchet distance, classifier score, mode coverage, k-NN
+  precision/recall and a classifier two-sample test.
+- :mod:`ganzoo.evaluation.reference` — the reference sets (``mnist:test-a`` …), scoring images
+  against one, and the real-vs-real baseline that gives each metric's good end.
+
+Importing this package does not import torch: the names below are loaded on first access, so
+``ganzoo --help`` and plugin discovery stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "DigitClassifier": "classifier",
+    "get_digit_classifier": "classifier",
+    "frechet_distance": "metrics",
+    "classifier_score": "metrics",
+    "mode_coverage": "metrics",
+    "precision_recall": "metrics",
+    "two_sample_accuracy": "metrics",
+    "reference_images": "reference",
+    "evaluate_images": "reference",
+    "real_vs_real_baseline": "reference",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from ganzoo.evaluation.classifier import DigitClassifier, get_digit_classifier
+    from ganzoo.evaluation.metrics import (
+        classifier_score,
+        frechet_distance,
+        mode_coverage,
+        precision_recall,
+        two_sample_accuracy,
+    )
+    from ganzoo.evaluation.reference import evaluate_images, real_vs_real_baseline, reference_images
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

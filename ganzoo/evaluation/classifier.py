@@ -210,7 +210,9 @@ class CachedWeights:
     train_seconds: float
 
 
-def save_weights(path: Path, state_dict: Mapping[str, torch.Tensor], *, test_accuracy: float, train_seconds: float) -> str:
+def save_weights(
+    path: Path, state_dict: Mapping[str, torch.Tensor], *, test_accuracy: float, train_seconds: float
+) -> str:
     """Write weights and their sha256 atomically (temp file + ``os.replace``); return the hash.
 
     Concurrent writers cannot leave a half-written file behind: readers see the old or new one.
@@ -275,7 +277,9 @@ class DigitClassifier:
     name: str = MODEL_NAME
     feature_dim: int = FEATURE_DIM
 
-    def __init__(self, net: DigitNet, *, weights_sha256: str, test_accuracy: float, device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self, net: DigitNet, *, weights_sha256: str, test_accuracy: float, device: str | torch.device = "cpu"
+    ) -> None:
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         for parameter in self.net.parameters():
@@ -284,7 +288,10 @@ class DigitClassifier:
         self.test_accuracy = test_accuracy
 
     def __repr__(self) -> str:
-        return f"DigitClassifier({self.name}, sha256={self.weights_sha256[:12]}…, test_accuracy={self.test_accuracy:.4f})"
+        return (
+            f"DigitClassifier({self.name}, sha256={self.weights_sha256[:12]}…, "
+            f"test_accuracy={self.test_accuracy:.4f})"
+        )
 
     @torch.no_grad()
     def _run(self, images: torch.Tensor, head: bool, batch_size: int) -> torch.Tensor:

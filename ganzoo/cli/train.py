@@ -1,0 +1,182 @@
+"""``ganzoo train`` and ``ganzoo sample``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ganzoo.errors import ConfigError
+
+
+def _trick_arg(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME`` or ``NAME:key=value,key=value`` (values parsed as TOML scalars/arrays)."""
+    name, _, params = text.partition(":")
+    parsed: dict[str, Any] = {}
+    for item in filter(None, params.split(",") if params else []):
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise argparse.ArgumentTypeError(f"expected NAME:key=value[,key=value], got {text!r}")
+        parsed[key.strip()] = _parse_value(value.strip())
+    return name.strip(), parsed
+
+
+def _parse_value(text: str) -> Any:
+    from ganzoo.training.config import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train", help="train a variant (or a free composition)",
+        description="Train a variant on the built-in MNIST digits or your own data. Flags override "
+                    "--config; recipe flags override the variant's defaults.")
+    p.add_argument("variant", nargs="?", help="variant name (default: vanilla, or the config's)")
+    p.add_argument("--config", metavar="TOML", help="read settings from a TOML file")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    length = p.add_argument_group("length (the first limit reached stops the run)")
+    length.add_argument("--steps", type=int, help="generator steps (total, also when resuming)")
+    length.add_argument("--epochs", type=float, help="passes over the data")
+    length.add_argument("--minutes", type=float, help="wall-clock budget")
+    recipe = p.add_argument_group("recipe")
+    recipe.add_argument("--batch-size", type=int)
+    recipe.add_argument("--lr", type=float, help="learning rate of both optimizers")
+    recipe.add_argument("--g-lr", type=float, help="generator learning rate")
+    recipe.add_argument("--d-lr", type=float, help="discriminator learning rate")
+    recipe.add_argument("--critic-steps", type=int, help="discriminator updates per generator update")
+    recipe.add_argument("--latent-dim", type=int)
+    recipe.add_argument("--generator", help="generator component")
+    recipe.add_argument("--discriminator", help="discriminator component")
+    recipe.add_argument("--loss", help="loss component")
+    recipe.add_argument("--trick", action="append", default=[], type=_trick_arg, metavar="NAME[:k=v,...]",
+                        help="add a trick (repeatable), e.g. --trick ema:decay=0.99")
+    recipe.add_argument("--no-trick", action="append", default=[], metavar="NAME",
+                        help="remove a trick of the variant (repeatable; 'all' removes every one)")
+    data = p.add_argument_group("data")
+    data.add_argument("--data", help="IDX file, image folder, .npy/.npz, or mnist[:SPLIT] (default)")
+    data.add_argument("--image-size", type=int, help="resize images to this height and width")
+    data.add_argument("--channels", type=int, choices=(1, 3), help="convert images to 1 or 3 channels")
+    run = p.add_argument_group("run")
+    run.add_argument("--seed", type=int)
+    run.add_argument("--device", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
+    run.add_argument("--out", help="run folder (default runs/VARIANT-TIMESTAMP)")
+    run.add_argument("--log-every", type=int, help="log metrics every N steps (default 50)")
+    run.add_argument("--sample-every", type=int, help="write a sample grid every N steps (default 500)")
+    run.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default 500)")
+    run.add_argument("--eval-every", type=int, help="evaluate sample quality every N steps (default never)")
+    p.set_defaults(handler=train_command)
+
+    p = subparsers.add_parser("sample", help="draw samples from a trained run",
+                              description="Write samples of a run or checkpoint as a PNG grid and/or .npy "
+                                          "(EMA weights when the run has them).")
+    p.add_argument("source", metavar="RUN_OR_CHECKPOINT")
+    p.add_argument("-n", "--num", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="PNG grid to write (default RUN/samples-seedS.png)")
+    p.add_argument("--npy", help="also write the samples as a .npy array")
+    p.add_argument("--nrow", type=int, help="images per row in the grid")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(handler=sample_command)
+
+
+_RECIPE_FLAGS = {"batch_size": "batch_size", "critic_steps": "critic_steps", "latent_dim": "latent_dim",
+                 "generator": "generator", "discriminator": "discriminator", "loss": "loss"}
+_RUN_FLAGS = ("steps", "epochs", "minutes", "data", "image_size", "channels", "seed", "device", "out",
+              "log_every", "sample_every", "checkpoint_every", "eval_every")
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """Merge defaults, --config and flags into a TrainConfig."""
+    from ganzoo.plugins import get_registry
+    from ganzoo.training.config import TrainConfig, load_toml, merge_recipe
+
+    settings: dict[str, Any] = load_toml(args.config) if args.config else {}
+    origin = args.config or "flags"
+    if args.variant:
+        settings["variant"] = args.variant
+    for name in _RUN_FLAGS:
+        value = getattr(args, name)
+        if value is not None:
+            settings[name] = value
+    recipe = dict(settings.get("recipe", {}))
+    changes = {field: getattr(args, flag) for flag, field in _RECIPE_FLAGS.items()
+               if getattr(args, flag) is not None}
+    for side, flag in (("g_optimizer", "g_lr"), ("d_optimizer", "d_lr")):
+        lr = getattr(args, flag) if getattr(args, flag) is not None else args.lr
+        if lr is not None:
+            changes[side] = {"lr": lr}
+    recipe = merge_recipe(recipe, changes)
+    if args.trick or args.no_trick:
+        variant = get_registry().variant(settings.get("variant", "vanilla"))
+        tricks = dict(recipe.get("tricks", {k: dict(v) for k, v in variant.tricks.items()}))
+        for name in args.no_trick:
+            if name == "all":
+                tricks.clear()
+            elif name not in tricks:
+                raise ConfigError(f"--no-trick {name}: the recipe has no such trick "
+                                  f"(it has: {', '.join(tricks) or 'none'})")
+            else:
+                del tricks[name]
+        for name, params in args.trick:
+            tricks[name] = params
+        recipe["tricks"] = tricks
+    settings["recipe"] = recipe
+    return TrainConfig.from_dict(settings, origin=origin)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    from ganzoo.cli import output
+    from ganzoo.training.trainer import Trainer
+
+    output.warn_plugin_problems()
+    if args.resume:
+        clash = [flag for flag in ("variant", "config", "batch_size", "lr", "g_lr", "d_lr", "critic_steps",
+                                   "latent_dim", "generator", "discriminator", "loss", "data",
+                                   "image_size", "channels", "seed", "out")
+                 if getattr(args, flag) not in (None, [])] + (["trick"] if args.trick or args.no_trick else [])
+        if clash:
+            raise ConfigError(f"--resume continues a run with its own recipe and data; "
+                              f"--{clash[0].replace('_', '-')} cannot be given with it")
+        trainer = Trainer.resume(args.resume, steps=args.steps, epochs=args.epochs, minutes=args.minutes,
+                                 device=args.device, log_every=args.log_every,
+                                 sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+                                 eval_every=args.eval_every)
+    else:
+        trainer = Trainer(config_from_args(args))
+    result = trainer.run()
+    run = result.run_dir
+    output.stdout.print(f"[bold green]done[/bold green]: {result.steps} steps ({result.stopped_because}); "
+                        f"run folder [bold]{run}[/bold]")
+    output.stdout.print(f"  samples     {result.samples}\n  checkpoint  {result.checkpoint}\n"
+                        f"  metrics     {run / 'metrics.jsonl'}\n  loss plot   {run / 'loss.png'}")
+    output.stdout.print("next:\n"
+                        f"  ganzoo sample {run} -n 100 --seed 1   # more samples\n"
+                        f"  ganzoo eval {run}                     # score sample quality\n"
+                        f"  ganzoo train --resume {run} --steps {result.steps * 2}   # keep training")
+    return 0
+
+
+def sample_command(args: argparse.Namespace) -> int:
+    from ganzoo.cli import output
+    from ganzoo.images import save_image_grid, save_images_npy
+    from ganzoo.training.trainer import load_trained_gan
+
+    if args.num < 1:
+        raise ConfigError(f"-n/--num must be >= 1, got {args.num}")
+    gan, _ = load_trained_gan(args.source, device=args.device)
+    images = gan.generate(args.num, seed=args.seed)
+    source = Path(args.source)
+    folder = source if source.is_dir() else source.parent.parent
+    grid = Path(args.out) if args.out else folder / f"samples-seed{args.seed}.png"
+    if grid.suffix.lower() != ".png":
+        raise ConfigError(f"--out {grid}: the grid is written as PNG; use a .png name (and --npy for arrays)")
+    save_image_grid(images, grid, nrow=args.nrow)
+    output.stdout.print(f"wrote {args.num} samples to {grid}")
+    if args.npy:
+        save_images_npy(images, args.npy)
+        output.stdout.print(f"wrote {args.num} samples to {args.npy}")
+    return 0

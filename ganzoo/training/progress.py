@@ -1,0 +1,74 @@
+"""Progress display: a rich progress bar on a terminal, plain log lines otherwise (CI, files)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class PlainProgress:
+    """One line per logged step: step, speed, losses, ETA."""
+
+    def __init__(self, total: int | None, stream: TextIO | None = None) -> None:
+        self.total, self.stream = total, stream or sys.stderr
+        self.start = time.monotonic()
+
+    def update(self, step: int, record: dict[str, Any]) -> None:
+        total = f"/{self.total}" if self.total else ""
+        speed = record.get("steps_per_sec", 0.0)
+        eta = ""
+        if self.total and speed > 0:
+            eta = f" | eta {_fmt_duration((self.total - step) / speed)}"
+        print(f"step {step}{total} | {speed:.1f} steps/s | d_loss {record['d_loss']:.4f} "
+              f"g_loss {record['g_loss']:.4f} | D(real) {record['d_real']:.3f} "
+              f"D(fake) {record['d_fake']:.3f}{eta}", file=self.stream, flush=True)
+
+    def message(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+class RichProgress:
+    """A live bar with step, steps/s, losses and ETA."""
+
+    def __init__(self, total: int | None) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.progress = Progress(
+            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]} steps/s"), TextColumn("{task.fields[losses]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True), transient=False)
+        self.task = self.progress.add_task("train", total=total, speed="-", losses="")
+        self.progress.start()
+
+    def update(self, step: int, record: dict[str, Any]) -> None:
+        self.progress.update(self.task, completed=step, speed=f"{record.get('steps_per_sec', 0):.1f}",
+                             losses=f"D {record['d_loss']:.3f} G {record['g_loss']:.3f}")
+
+    def message(self, text: str) -> None:
+        self.progress.console.print(text, highlight=False, markup=False)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def make_progress(total: int | None, start: int = 0) -> PlainProgress | RichProgress:
+    """A rich bar when stderr is a terminal, plain lines otherwise."""
+    if sys.stderr.isatty():
+        progress = RichProgress(total)
+        progress.progress.update(progress.task, completed=start)
+        return progress
+    return PlainProgress(total)

@@ -1,0 +1,137 @@
+"""The run folder: what a training run leaves behind, and how to find things in it.
+
+::
+
+    RUN/
+      config.json          resolved settings, recipe, image shape, versions
+      metrics.jsonl        one JSON object per logged step (losses, D outputs, speed, metrics)
+      samples/step-*.png   grids from a fixed latent batch, at intervals
+      samples.png          the final grid
+      loss.png             loss curves, written at the end
+      checkpoints/last.pt  the latest checkpoint (written atomically)
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ganzoo.atomic import write_atomically
+from ganzoo.errors import CheckpointError, ConfigError
+
+CHECKPOINT = Path("checkpoints") / "last.pt"
+
+
+class RunDir:
+    """Paths and files of one run folder."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def new(cls, out: str | None, variant: str) -> RunDir:
+        """A fresh run folder; refuses to reuse a non-empty folder (never overwrite a run)."""
+        if out is None:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            out = str(Path("runs") / f"{variant}-{stamp}")
+        path = Path(out)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise ConfigError(f"--out {path}: already exists and is not empty; "
+                              f"use --resume {path} to continue it, or choose another --out")
+        try:
+            (path / "samples").mkdir(parents=True, exist_ok=True)
+            (path / "checkpoints").mkdir(exist_ok=True)
+        except OSError as err:
+            raise ConfigError(f"--out {path}: cannot create the run folder ({err.strerror})") from None
+        return cls(path)
+
+    @classmethod
+    def existing(cls, path: str | Path) -> RunDir:
+        run = cls(path)
+        if not run.path.is_dir():
+            raise CheckpointError(f"{run.path}: no such run folder")
+        if not run.checkpoint.is_file():
+            raise CheckpointError(f"{run.path}: no checkpoint in this run folder ({CHECKPOINT} is missing)")
+        return run
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / CHECKPOINT
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def config(self) -> Path:
+        return self.path / "config.json"
+
+    def sample_grid(self, step: int | None = None) -> Path:
+        return self.path / "samples.png" if step is None else self.path / "samples" / f"step-{step:06d}.png"
+
+    @property
+    def loss_plot(self) -> Path:
+        return self.path / "loss.png"
+
+    def write_config(self, data: dict[str, Any]) -> None:
+        text = json.dumps(data, indent=2, default=str) + "\n"
+        write_atomically(self.config, lambda handle: handle.write(text.encode()))
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        with self.metrics.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, allow_nan=True) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics.is_file():
+            return []
+        records = []
+        for line in self.metrics.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut short by a crash
+        return records
+
+    def truncate_metrics(self, last_step: int) -> list[dict[str, Any]]:
+        """Drop records logged after ``last_step`` (after the checkpoint a resumed run restarts
+        from), so the resumed metrics continue without duplicate or orphaned steps."""
+        kept = [r for r in self.read_metrics() if r.get("step", 0) <= last_step]
+        text = "".join(json.dumps(r, allow_nan=True) + "\n" for r in kept)
+        write_atomically(self.metrics, lambda handle: handle.write(text.encode()))
+        return kept
+
+
+def plot_losses(records: Iterable[dict[str, Any]], path: Path) -> Path | None:
+    """Loss curves and mean D outputs over steps as a PNG (nothing if no records)."""
+    rows = [r for r in records if "d_loss" in r]
+    if not rows:
+        return None
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    steps = [r["step"] for r in rows]
+    finite = lambda key: [r[key] if isinstance(r.get(key), (int, float)) and math.isfinite(r[key]) else math.nan
+                          for r in rows]  # noqa: E731
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    top.plot(steps, finite("d_loss"), label="discriminator loss")
+    top.plot(steps, finite("g_loss"), label="generator loss")
+    top.set_ylabel("loss")
+    top.legend()
+    bottom.plot(steps, finite("d_real"), label="mean D(real)")
+    bottom.plot(steps, finite("d_fake"), label="mean D(fake)")
+    bottom.set_xlabel("generator step")
+    bottom.set_ylabel("discriminator output")
+    bottom.legend()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return write_atomically(path, lambda handle: handle.write(buffer.getvalue()))

@@ -1,0 +1,306 @@
+"""Tests of ganzoo.evaluation: the cached digit classifier, the metrics and the reference baseline.
+
+The classifier is trained once per session (~35 s on 2 CPU cores) into a temporary cache
+directory, so the user's ``~/.cache/ganzoo`` is never touched.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ganzoo.data.builtin import builtin_mnist
+from ganzoo.errors import DataError
+from ganzoo.evaluation import classifier as clf_module
+from ganzoo.evaluation.classifier import (
+    DigitClassifier,
+    cache_path,
+    deterministic,
+    get_digit_classifier,
+    load_cached_weights,
+    save_weights,
+    train_digit_net,
+    weights_sha256,
+)
+from ganzoo.evaluation.metrics import (
+    classifier_score,
+    frechet_distance,
+    mode_coverage,
+    precision_recall,
+    two_sample_accuracy,
+)
+from ganzoo.evaluation.reference import evaluate_images, real_vs_real_baseline, reference_images
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Point GANZOO_CACHE_DIR at a session-wide temporary folder."""
+    directory = tmp_path_factory.mktemp("ganzoo-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANZOO_CACHE_DIR", str(directory))
+        clf_module.clear_memo()
+        yield directory
+    clf_module.clear_memo()
+
+
+@pytest.fixture(scope="session")
+def classifier(isolated_cache) -> DigitClassifier:
+    return get_digit_classifier()
+
+
+@pytest.fixture(scope="session")
+def real_a() -> torch.Tensor:
+    return reference_images("mnist:test-a")
+
+
+@pytest.fixture(scope="session")
+def real_b() -> torch.Tensor:
+    return reference_images("mnist:test-b")
+
+
+@pytest.fixture(scope="session")
+def noise(real_b) -> torch.Tensor:
+    return torch.rand(real_b.shape, generator=torch.Generator().manual_seed(0)) * 2 - 1
+
+
+@pytest.fixture(scope="session")
+def outputs(classifier, real_a, real_b, noise) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """(features, probabilities) of each image set."""
+    return {name: (classifier.features(x), classifier.probabilities(x)) for name, x in
+            {"a": real_a, "b": real_b, "noise": noise}.items()}
+
+
+def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    k = torch.arange(-2, 3, dtype=torch.float32)
+    k = torch.exp(-(k**2) / (2 * sigma**2))
+    k = k / k.sum()
+    return F.conv2d(F.pad(images, (2, 2, 2, 2), value=-1.0), (k[:, None] * k[None, :])[None, None])
+
+
+# ---------------------------------------------------------------------------------- classifier
+
+
+def test_classifier_accuracy_and_identity(classifier: DigitClassifier, real_a: torch.Tensor) -> None:
+    assert classifier.name == "ganzoo-digit-cnn-v1"
+    assert len(classifier.weights_sha256) == 64
+    assert classifier.test_accuracy >= 0.97
+    labels = torch.from_numpy(builtin_mnist("test-a")[1])
+    probs = classifier.probabilities(real_a)
+    assert probs.shape == (1000, 10)
+    torch.testing.assert_close(probs.sum(1), torch.ones(1000))
+    measured = float((probs.argmax(1) == labels).float().mean())
+    assert measured == pytest.approx(classifier.test_accuracy, abs=1e-6)
+    assert sum(p.numel() for p in classifier.net.parameters()) < 300_000
+
+
+def test_classifier_input_conversion(classifier: DigitClassifier, real_a: torch.Tensor) -> None:
+    x = real_a[:200]
+    features = classifier.features(x)
+    assert features.shape == (200, 128) and features.dtype == torch.float32
+    # Gray replicated to RGB is the same image after luminance conversion.
+    torch.testing.assert_close(classifier.features(x.repeat(1, 3, 1, 1)), features, atol=1e-4, rtol=1e-4)
+    # uint8 input is rescaled like the built-in data.
+    raw = torch.from_numpy(builtin_mnist("test-a")[0][:200])
+    torch.testing.assert_close(classifier.features(raw), features)
+    # Other sizes are resized to 28×28; digits stay recognisable.
+    big = F.interpolate(x, size=(56, 56), mode="bilinear", align_corners=False)
+    labels = torch.from_numpy(builtin_mnist("test-a")[1][:200])
+    assert float((classifier.probabilities(big).argmax(1) == labels).float().mean()) >= 0.9
+    # Batching does not change the results.
+    torch.testing.assert_close(classifier.features(x, batch_size=7), features)
+    with pytest.raises(ValueError):
+        classifier.features(torch.zeros(4, 2, 28, 28))
+
+
+def test_classifier_is_memoised(classifier: DigitClassifier) -> None:
+    assert get_digit_classifier() is classifier
+
+
+def test_training_is_deterministic() -> None:
+    first = weights_sha256(train_digit_net(epochs=1, limit=256).state_dict())
+    threads = torch.get_num_threads()
+    torch.manual_seed(123)  # the caller's global state must not matter
+    torch.set_num_threads(2)
+    try:
+        second = weights_sha256(train_digit_net(epochs=1, limit=256).state_dict())
+    finally:
+        torch.set_num_threads(threads)
+    assert first == second
+    assert weights_sha256(train_digit_net(epochs=1, limit=256, seed=1).state_dict()) != first
+
+
+def test_deterministic_context_restores_global_state() -> None:
+    threads, flag = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    with deterministic(0):
+        torch.rand(100)
+        assert torch.get_num_threads() == 1 and torch.are_deterministic_algorithms_enabled()
+    assert torch.equal(torch.rand(3), expected)
+    assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()) == (threads, flag)
+
+
+# ---------------------------------------------------------------------------------- the cache
+
+
+def test_cache_round_trip(classifier: DigitClassifier, isolated_cache, tmp_path) -> None:
+    path = cache_path()
+    assert path.parent == isolated_cache and path.name == "digit-classifier-v1.pt"
+    cached = load_cached_weights(path)
+    assert cached is not None
+    assert cached.sha256 == classifier.weights_sha256 == weights_sha256(classifier.net.state_dict())
+    assert cached.test_accuracy == classifier.test_accuracy
+    assert not [p for p in isolated_cache.iterdir() if p.name.endswith(".tmp")]  # no temp file left
+    # Saving what was loaded reproduces the same hash in a fresh file.
+    assert save_weights(tmp_path / "copy.pt", cached.state_dict, test_accuracy=0.5, train_seconds=0.0) == cached.sha256
+
+
+def test_tampered_or_corrupt_cache_is_retrained(classifier, isolated_cache, tmp_path, monkeypatch) -> None:
+    payload = torch.load(cache_path(), weights_only=True)
+    payload["state_dict"]["head.bias"] = payload["state_dict"]["head.bias"] + 1.0  # hash left as it was
+    tampered = tmp_path / "tampered" / "digit-classifier-v1.pt"
+    tampered.parent.mkdir()
+    torch.save(payload, tampered)
+    assert load_cached_weights(tampered) is None
+
+    garbage = tmp_path / "garbage" / "digit-classifier-v1.pt"
+    garbage.parent.mkdir()
+    garbage.write_bytes(cache_path().read_bytes()[:5000])  # truncated
+    assert load_cached_weights(garbage) is None
+
+    # get_digit_classifier retrains (a cheap stand-in here) and replaces the bad file.
+    trained = []
+
+    def cheap_training() -> torch.nn.Module:
+        trained.append(True)
+        return train_digit_net(epochs=1, limit=128)
+
+    monkeypatch.setattr(clf_module, "train_digit_net", cheap_training)
+    for directory in (tampered.parent, garbage.parent):
+        monkeypatch.setenv("GANZOO_CACHE_DIR", str(directory))
+        retrained = get_digit_classifier()
+        assert retrained.weights_sha256 != classifier.weights_sha256
+        reloaded = load_cached_weights(directory / "digit-classifier-v1.pt")
+        assert reloaded is not None and reloaded.sha256 == retrained.weights_sha256
+    assert len(trained) == 2
+
+
+# ---------------------------------------------------------------------------------- metrics
+
+
+def test_real_vs_real_baseline(classifier) -> None:
+    baseline = real_vs_real_baseline()
+    assert baseline["coverage"] == 10
+    assert baseline["frechet_distance"] < 5.0
+    assert baseline["classifier_score"] > 9.0
+    assert baseline["precision"] > 0.8 and baseline["recall"] > 0.8
+    assert 0.38 <= baseline["two_sample_accuracy"] <= 0.62
+    assert real_vs_real_baseline() == baseline  # memoised, same numbers
+
+
+def test_noise_vs_real(outputs, real_a, noise) -> None:
+    (feats_a, _), (feats_b, _), (feats_n, probs_n) = outputs["a"], outputs["b"], outputs["noise"]
+    real_fd = frechet_distance(feats_a, feats_b)
+    assert frechet_distance(feats_a, feats_n) > 20 * real_fd
+    precision, _ = precision_recall(feats_a, feats_n)
+    assert precision < 0.1
+    assert classifier_score(probs_n) < 2.0
+    assert two_sample_accuracy(real_a[:500], noise[:500]) >= 0.95
+
+
+def test_two_sample_test_is_sensitive(real_a, real_b) -> None:
+    noisy = real_b + 0.3 * torch.randn(real_b.shape, generator=torch.Generator().manual_seed(1))
+    assert two_sample_accuracy(real_a[:600], noisy[:600].clamp(-1, 1)) > 0.7
+    assert two_sample_accuracy(real_a[:600], _blur(real_b[:600], 0.5)) > 0.7
+
+
+def test_single_repeated_digit(classifier, real_b) -> None:
+    labels = torch.from_numpy(builtin_mnist("test-b")[1])
+    one_seven = real_b[labels == 7][:1].repeat(500, 1, 1, 1)
+    covered, histogram = mode_coverage(classifier.probabilities(one_seven))
+    assert covered == 1 and histogram[7] == 500 and sum(histogram) == 500
+    assert classifier_score(classifier.probabilities(one_seven)) == pytest.approx(1.0, abs=1e-6)
+    result = evaluate_images(one_seven, classifier=classifier, two_sample=False)
+    _, recall = precision_recall(classifier.features(reference_images()), classifier.features(one_seven))
+    assert result["coverage"] == 1 and result["recall"] == recall < 0.05
+
+
+def test_metrics_are_deterministic(outputs, real_a, real_b) -> None:
+    (feats_a, _), (feats_b, probs_b) = outputs["a"], outputs["b"]
+    assert frechet_distance(feats_a, feats_b) == frechet_distance(feats_a, feats_b)
+    assert precision_recall(feats_a, feats_b) == precision_recall(feats_a, feats_b)
+    assert classifier_score(probs_b) == classifier_score(probs_b)
+    first = two_sample_accuracy(real_a[:300], real_b[:300], seed=3)
+    assert two_sample_accuracy(real_a[:300], real_b[:300], seed=3) == first
+
+
+def test_frechet_distance_properties(outputs) -> None:
+    feats_a, feats_b = outputs["a"][0], outputs["b"][0]
+    assert frechet_distance(feats_a, feats_a) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(feats_a, feats_b) == pytest.approx(frechet_distance(feats_b, feats_a), rel=1e-6)
+    assert frechet_distance(feats_a.numpy(), feats_b) == frechet_distance(feats_a, feats_b)
+
+    # Agrees with the textbook formula using scipy's sqrtm.
+    from scipy import linalg
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 16)), rng.normal(1.0, 2.0, size=(300, 16)) @ rng.normal(size=(16, 16))
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(cov_a @ cov_b).real
+    expected = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-8)
+    with pytest.raises(ValueError):
+        frechet_distance(a, b[:, :8])
+
+
+def test_classifier_score_and_coverage_edge_cases() -> None:
+    one_hot = torch.eye(10).repeat(30, 1)
+    assert classifier_score(one_hot) == pytest.approx(10.0, rel=1e-9)
+    assert classifier_score(torch.full((50, 10), 0.1)) == pytest.approx(1.0)
+    skewed = torch.cat([torch.eye(10)[[0] * 97], torch.eye(10)[[1] * 3]])
+    assert mode_coverage(skewed) == (1, [97, 3] + [0] * 8)
+    assert mode_coverage(skewed, min_fraction=0.03)[0] == 2
+    with pytest.raises(ValueError):
+        classifier_score(torch.randn(5, 10))  # logits, not probabilities
+
+
+def test_precision_recall_toy_sets() -> None:
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(300, 8))
+    assert precision_recall(real, real) == (1.0, 1.0)
+    far = real + 100.0
+    assert precision_recall(real, far) == (0.0, 0.0)
+    # A fake set covering only half of the real distribution: precise but with poor recall.
+    plane = rng.normal(size=(500, 2))
+    half = plane[plane[:, 0] > 0]
+    precision, recall = precision_recall(plane, half)
+    assert precision == 1.0 and 0.4 < recall < 0.6
+
+
+# ---------------------------------------------------------------------------------- reference
+
+
+def test_reference_images() -> None:
+    images = reference_images()
+    assert images.shape == (1000, 1, 28, 28) and images.dtype == torch.float32
+    assert images.min() == -1.0 and images.max() == 1.0
+    images.zero_()  # a copy: the cached set is untouched
+    assert reference_images().max() == 1.0
+    assert not torch.equal(reference_images("mnist:test-a"), reference_images("mnist:test-b"))
+    with pytest.raises(DataError):
+        reference_images("mnist:nope")
+
+
+def test_package_import_is_lazy() -> None:
+    # Only ganzoo.evaluation's own imports are checked (the parent package is not under test here).
+    code = (
+        "import sys, ganzoo; before = 'torch' in sys.modules; import ganzoo.evaluation as e; "
+        "assert before or 'torch' not in sys.modules; assert callable(e.frechet_distance)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

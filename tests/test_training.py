@@ -1,0 +1,240 @@
+"""The trainer: run folders, exact resume, atomic checkpoints, divergence, sampling, config."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import types
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo import hookimpl
+from ganzoo.cli import main
+from ganzoo.errors import CheckpointError, ConfigError, DivergenceError
+from ganzoo.training import checkpoint as ckpt
+from ganzoo.training.config import TrainConfig
+from ganzoo.training.trainer import Trainer, load_trained_gan
+
+TINY = {"batch_size": 4}
+
+
+def _config(tmp_path, name="run", **settings) -> TrainConfig:
+    defaults = {"variant": "vanilla", "steps": 4, "recipe": dict(TINY), "out": str(tmp_path / name),
+                "log_every": 2, "sample_every": 2, "checkpoint_every": 2, "samples_in_grid": 4,
+                "data": "mnist:test-b", "seed": 0}
+    defaults.update(settings)
+    return TrainConfig(**defaults)
+
+
+def _all_state(trainer: Trainer) -> dict[str, torch.Tensor]:
+    state = ckpt.gan_state(trainer.gan)
+    flat: dict[str, torch.Tensor] = {}
+
+    def walk(prefix, value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}", v)
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                walk(f"{prefix}.{i}", v)
+        elif isinstance(value, torch.Tensor):
+            flat[prefix] = value
+    walk("", state)
+    return flat
+
+
+def test_short_run_writes_every_artifact(tmp_path):
+    result = Trainer(_config(tmp_path)).run()
+    run = result.run_dir
+    for relative in ("config.json", "metrics.jsonl", "loss.png", "samples.png", "checkpoints/last.pt",
+                     "samples/step-000002.png", "samples/step-000004.png"):
+        assert (run / relative).is_file(), relative
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [2, 4]
+    assert set(records[0]) >= {"step", "d_loss", "g_loss", "d_real", "d_fake", "steps_per_sec", "images_per_sec"}
+    config = json.loads((run / "config.json").read_text())
+    assert config["variant"]["batch_size"] == 4 and config["train"]["steps"] == 4
+    payload = ckpt.load_checkpoint(run / "checkpoints/last.pt")
+    assert payload["step"] == 4 and payload["versions"]["ganzoo"] == ganzoo.__version__
+    assert set(payload["versions"]["plugins"]) >= {"mlp", "losses", "tricks"}
+    assert {"torch", "python", "numpy"} <= set(payload["rng"])
+    assert (run / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_resume_is_bit_exact(variant_name, tmp_path):
+    """N steps, then resume for M more == N + M steps in one go, for every variant."""
+    one_go = Trainer(_config(tmp_path, "one", variant=variant_name, steps=3, checkpoint_every=100))
+    one_go.run()
+    first = Trainer(_config(tmp_path, "split", variant=variant_name, steps=2, checkpoint_every=100))
+    first.run()
+    resumed = Trainer.resume(tmp_path / "split", steps=3)
+    assert resumed.step.step == 2
+    resumed.run()
+    a, b = _all_state(one_go), _all_state(resumed)
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"not bit-exact after resume: {different[:5]}"
+    steps = [json.loads(line)["step"] for line in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 3]
+
+
+def test_resume_refuses_recipe_changes(tmp_path):
+    Trainer(_config(tmp_path, steps=2)).run()
+    with pytest.raises(ConfigError, match="cannot change when resuming"):
+        Trainer.resume(tmp_path / "run", seed=5)
+    assert main(["train", "--resume", str(tmp_path / "run"), "--batch-size", "8"]) == 2
+
+
+def test_resume_from_a_folder_without_checkpoint(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        Trainer.resume(tmp_path / "empty")
+
+
+def test_existing_run_folder_is_never_overwritten(tmp_path):
+    Trainer(_config(tmp_path, steps=2)).run()
+    before = (tmp_path / "run" / "checkpoints" / "last.pt").read_bytes()
+    with pytest.raises(ConfigError, match="already exists"):
+        Trainer(_config(tmp_path, steps=2))
+    assert (tmp_path / "run" / "checkpoints" / "last.pt").read_bytes() == before
+
+
+def test_killed_checkpoint_write_leaves_previous_checkpoint_intact(tmp_path):
+    """SIGKILL a process in the middle of writing a checkpoint: the old one still loads."""
+    Trainer(_config(tmp_path, steps=2)).run()
+    target = tmp_path / "run" / "checkpoints" / "last.pt"
+    before = target.read_bytes()
+    script = textwrap.dedent(f"""
+        import sys, time
+        from ganzoo.atomic import write_atomically
+        def slow(handle):
+            handle.write(b"partial checkpoint bytes" * 1000)
+            handle.flush()
+            print("writing", flush=True)
+            time.sleep(60)
+        write_atomically({str(target)!r}, slow)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert target.read_bytes() == before
+    assert ckpt.load_checkpoint(target)["step"] == 2
+    resumed = Trainer.resume(tmp_path / "run", steps=3)
+    assert resumed.run().steps == 3
+
+
+def test_failed_serialisation_does_not_touch_the_checkpoint(tmp_path, monkeypatch):
+    Trainer(_config(tmp_path, steps=2)).run()
+    target = tmp_path / "run" / "checkpoints" / "last.pt"
+    before = target.read_bytes()
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError):
+        ckpt.save_checkpoint(target, {"step": 99})
+    assert target.read_bytes() == before
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_corrupt_checkpoint_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint") as info:
+        ckpt.load_checkpoint(bad)
+    assert "\n" not in str(info.value)
+
+
+class _NaNAfterTwoSteps(ganzoo.Trick):
+    name = "nan-after-two"
+
+    def d_loss_term(self, real, fake, state):
+        return torch.tensor(float("nan")) if state.step >= 2 else None
+
+
+def test_forced_nan_stops_cleanly_keeping_last_good_checkpoint(tmp_path, fresh_plugins):
+    plugin = types.SimpleNamespace(register_tricks=hookimpl(
+        lambda register: register("nan-after-two", _NaNAfterTwoSteps)))
+    fresh_plugins.get_host().add_plugin(plugin, "nan-test")
+    config = _config(tmp_path, steps=10, log_every=1, recipe={**TINY, "tricks": {"nan-after-two": {}}})
+    with pytest.raises(DivergenceError, match="by step 3") as info:
+        Trainer(config).run()
+    assert "last good checkpoint (step 2)" in str(info.value) and "\n" not in str(info.value)
+    run = tmp_path / "run"
+    assert ckpt.load_checkpoint(run / "checkpoints/last.pt")["step"] == 2
+    assert (run / "samples/step-000002.png").is_file() and (run / "loss.png").is_file()
+    assert not (run / "samples/step-000004.png").exists()
+
+
+def test_cli_train_then_sample_reproduces_with_seed(tmp_path, capsys):
+    run = tmp_path / "cli"
+    assert main(["train", "vanilla", "--steps", "3", "--batch-size", "4", "--out", str(run),
+                 "--data", "mnist:test-b", "--trick", "ema:decay=0.9", "--log-every", "1"]) == 0
+    out = capsys.readouterr().out
+    assert str(run) in out and "ganzoo sample" in out
+    assert main(["sample", str(run), "-n", "6", "--seed", "4", "--npy", str(tmp_path / "a.npy"),
+                 "--out", str(tmp_path / "a.png")]) == 0
+    assert main(["sample", str(run / "checkpoints/last.pt"), "-n", "6", "--seed", "4",
+                 "--npy", str(tmp_path / "b.npy")]) == 0
+    import numpy as np
+
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert a.shape == (6, 1, 28, 28) and np.array_equal(a, b)
+    assert (tmp_path / "a.png").is_file()
+    gan, _ = load_trained_gan(run, device="cpu")
+    assert gan.sampling_generator() is not gan.generator  # EMA weights are used for sampling
+
+
+def test_config_file_and_flag_precedence(tmp_path):
+    from ganzoo.cli import build_parser
+    from ganzoo.cli.train import config_from_args
+
+    toml = tmp_path / "run.toml"
+    toml.write_text('variant = "dcgan"\nsteps = 7\nseed = 3\n[recipe]\nbatch_size = 16\n'
+                    '[recipe.g_optimizer]\nlr = 0.001\n[recipe.tricks.ema]\ndecay = 0.9\n')
+    args = build_parser().parse_args(["train", "--config", str(toml), "--steps", "9", "--d-lr", "0.002",
+                                      "--trick", "instance-noise:sigma=0.2"])
+    config = config_from_args(args)
+    assert config.variant == "dcgan" and config.steps == 9 and config.seed == 3
+    assert config.recipe["batch_size"] == 16 and config.recipe["g_optimizer"] == {"lr": 0.001}
+    assert config.recipe["d_optimizer"] == {"lr": 0.002}
+    assert config.recipe["tricks"] == {"ema": {"decay": 0.9}, "instance-noise": {"sigma": 0.2}}
+    args = build_parser().parse_args(["train", "vanilla", "--no-trick", "label-smoothing"])
+    assert config_from_args(args).recipe["tricks"] == {}
+
+
+@pytest.mark.parametrize("content, message", [
+    ("steps = [", "not valid TOML"),
+    ("stepz = 3", "unknown setting 'stepz'"),
+    ("steps = -1", "--steps must be a positive integer"),
+    ("[recipe]\ncritic_step = 2", "unknown setting 'critic_step'"),
+    ("[recipe.g_optimizer]\nname = 'adamax'", "unknown optimizer 'adamax'"),
+])
+def test_bad_config_is_a_one_line_cli_error(tmp_path, content, message):
+    toml = tmp_path / "bad.toml"
+    toml.write_text(content)
+    result = subprocess.run([sys.executable, "-m", "ganzoo", "train", "--config", str(toml), "--steps", "1",
+                             "--out", str(tmp_path / "never")] if "steps" not in content else
+                            [sys.executable, "-m", "ganzoo", "train", "--config", str(toml),
+                             "--out", str(tmp_path / "never")], capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_epochs_and_minutes_limits(tmp_path):
+    trainer = Trainer(_config(tmp_path, "epochs", steps=None, epochs=0.01))
+    assert trainer.steps_total == 3  # 0.01 epochs × 1,000 images / batch 4 = 2.5 D batches → 3 steps
+    trainer = Trainer(_config(tmp_path, "epochs-critic", variant="wgan-gp", steps=None, epochs=0.1))
+    assert trainer.steps_total == 5  # 0.1 × 1,000 / 4 = 25 D batches at 5 critic steps each
+    start = time.monotonic()
+    result = Trainer(_config(tmp_path, "minutes", steps=None, minutes=0.02)).run()
+    assert result.stopped_because == "time limit" and result.steps >= 1
+    assert time.monotonic() - start < 60
