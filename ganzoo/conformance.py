@@ -137,3 +137,18 @@ def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28
     assert changed(g_before, gan.generator), f"variant {name!r}: the generator did not change"
     assert changed(d_before, gan.discriminator), f"variant {name!r}: the discriminator did not change"
     return gan
+
+
+def check_metric(name: str) -> None:
+    """The metric computes finite numbers for a small sample set, the same twice."""
+    from ganzoo.evaluation.evaluate import evaluate_images
+
+    images = real_batch((1, 28, 28), 32, seed=5)
+    first = evaluate_images(images, metrics=[name], baseline=False).to_dict()
+    assert first["metrics"], f"metric {name!r} returned nothing"
+    for row in first["metrics"]:
+        values = row["value"] if isinstance(row["value"], list) else [row["value"]]
+        assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in values), \
+            f"metric {name!r}: {row['metric']} = {row['value']!r} is not finite"
+    again = evaluate_images(images, metrics=[name], baseline=False).to_dict()
+    assert again == first, f"metric {name!r} is not deterministic"

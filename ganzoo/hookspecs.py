@@ -110,6 +110,29 @@ def register_tricks(register: RegisterComponent) -> None:
 
 
 # -------------------------------------------------------------------------
+# Evaluation
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def register_metrics(register: RegisterComponent) -> None:
+    """Register sample-quality metrics for ``ganzoo eval`` and ``ganzoo train --eval-every``.
+
+    Called once when plugins are loaded, after :func:`register_tricks`.
+
+    :param register:
+        ``register(name: str, compute, *, summary: str = "", source: str = "",
+        better: str = "lower")``. ``compute(context: ganzoo.evaluation.EvalContext)`` returns a
+        float, or a dict of named floats/lists for a metric with several parts. The context
+        gives the samples, the reference images, and (computed once, shared by all metrics)
+        the digit classifier's features and class probabilities of both sets, plus the seed.
+        ``better`` is ``"lower"`` or ``"higher"``: which direction is good.
+
+    :return: nothing; results are passed through ``register``.
+    """
+
+
+# -------------------------------------------------------------------------
 # Recipes
 # -------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ COMPONENT_HOOKS: dict[str, str] = {
     "register_discriminators": "discriminator",
     "register_losses": "loss",
     "register_tricks": "trick",
+    "register_metrics": "metric",
 }
 HOOK_NAMES: tuple[str, ...] = (*COMPONENT_HOOKS, "register_variants")
 
@@ -234,7 +235,8 @@ class PluginHost:
 
         def register_component(name: str, factory: Callable[..., Any], *, summary: str = "",
                                source: str = "", **extra: Any) -> None:
-            allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"}}.get(kind, set())
+            allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
+                       "metric": {"better"}}.get(kind, set())
             unexpected = set(extra) - allowed
             if unexpected:
                 raise GanzooError(f"register() for a {kind} got unexpected argument(s) "
@@ -248,6 +250,7 @@ class PluginHost:
                 tags=frozenset(extra.get("tags", ())),
                 conflicts=tuple(extra.get("conflicts", ())),
                 requires_loss_tags=tuple(extra.get("requires_loss_tags", ())),
+                better=extra.get("better", "lower" if kind == "metric" else ""),
                 plugin=ref))
         return register_component
 

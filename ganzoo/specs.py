@@ -14,8 +14,9 @@ from typing import Any
 
 from ganzoo.errors import ConfigError
 
-COMPONENT_KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "trick")
-"""The four kinds of component, in the order ``ganzoo list --components`` shows them."""
+COMPONENT_KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "trick", "metric")
+"""The kinds of component, in the order ``ganzoo list --components`` shows them: the four that
+make a GAN, and the sample-quality metrics."""
 
 OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "rmsprop", "sgd")
 LATENT_DISTRIBUTIONS: tuple[str, ...] = ("normal", "uniform")
@@ -47,7 +48,8 @@ class ComponentSpec:
     - discriminator: ``factory(image_shape, **params) -> nn.Module`` mapping images to one
       logit or score per sample (shape ``N`` or ``N×1``);
     - loss: ``factory(**params) -> ganzoo.Loss``;
-    - trick: ``factory(**params) -> ganzoo.Trick``.
+    - trick: ``factory(**params) -> ganzoo.Trick``;
+    - metric: ``factory(context: ganzoo.evaluation.EvalContext) -> float | dict`` (computes it).
     """
 
     kind: str
@@ -62,6 +64,8 @@ class ComponentSpec:
     """Tricks: names of tricks this one cannot be combined with."""
     requires_loss_tags: tuple[str, ...] = ()
     """Tricks: tags the loss must carry for this trick to make sense."""
+    better: str = ""
+    """Metrics: ``"lower"`` or ``"higher"``, the good direction."""
     plugin: PluginRef | None = None
 
 

@@ -38,7 +38,7 @@ def pytest_generate_tests(metafunc):
 
     if "variant_name" in metafunc.fixturenames:
         metafunc.parametrize("variant_name", ganzoo.list_variants())
-    for kind in ("generator", "discriminator", "loss", "trick"):
+    for kind in ("generator", "discriminator", "loss", "trick", "metric"):
         fixture = f"{kind}_name"
         if fixture in metafunc.fixturenames:
             metafunc.parametrize(fixture, ganzoo.list_components(kind))

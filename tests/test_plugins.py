@@ -67,7 +67,7 @@ def _good_plugin(monkeypatch, module_name="fake_good", generator="tiny"):
 
 def test_builtin_plugins_come_from_entry_points():
     host = plugins.get_host()
-    assert {"mlp", "dcgan", "upsample-conv", "losses", "tricks", "wgan"} <= set(host.plugins)
+    assert {"mlp", "dcgan", "upsample-conv", "losses", "tricks", "wgan", "metrics"} <= set(host.plugins)
     for name in ("vanilla", "dcgan", "wgan-clip", "wgan-gp"):
         variant = ganzoo.get_variant(name)
         assert variant.plugin.distribution == "ganzoo" and variant.plugin.version == ganzoo.__version__
@@ -237,10 +237,13 @@ def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
     def register_tricks(register):
         register("t-trick", ganzoo.Trick, conflicts=("ema",))
 
+    def register_metrics(register):
+        register("t-metric", lambda context: float(context.samples.mean()), better="higher")
+
     def register_variants(register):
         register(ganzoo.Variant(name="t-variant", generator="mlp", discriminator="mlp", loss="bce"))
 
-    impl = {"register_generators": register_generators, "register_discriminators": register_discriminators,
+    impl = {"register_metrics": register_metrics, "register_generators": register_generators, "register_discriminators": register_discriminators,
             "register_losses": register_losses, "register_tricks": register_tricks,
             "register_variants": register_variants}[hook]
     _module(monkeypatch, "fake_hook", **{hook: hookimpl(impl)})
@@ -251,6 +254,7 @@ def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
         assert registry.variant("t-variant").plugin.distribution == "ganzoo-hook"
     else:
         kind = plugins.COMPONENT_HOOKS[hook]
-        name = {"generator": "t-gen", "discriminator": "t-disc", "loss": "t-loss", "trick": "t-trick"}[kind]
+        name = {"generator": "t-gen", "discriminator": "t-disc", "loss": "t-loss", "trick": "t-trick",
+                "metric": "t-metric"}[kind]
         assert registry.component(kind, name).plugin.distribution == "ganzoo-hook"
     assert plugins.get_host().plugins["hook"].hooks == [hook]

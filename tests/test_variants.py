@@ -110,3 +110,7 @@ def test_training_step_never_reads_values_back():
 def test_unsupported_image_size_is_a_one_line_error():
     with pytest.raises(ganzoo.ConfigError, match="divisible by 4"):
         ganzoo.create_variant("dcgan", image_shape=(1, 30, 30))
+
+
+def test_metric_is_finite_and_deterministic(metric_name):
+    conformance.check_metric(metric_name)

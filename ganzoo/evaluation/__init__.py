@@ -5,8 +5,9 @@
   ``~/.cache/ganzoo``); its penultimate layer is the feature space of the metrics.
 - :mod:`ganzoo.evaluation.metrics` — Fréchet distance, classifier score, mode coverage, k-NN
   precision/recall and a classifier two-sample test.
-- :mod:`ganzoo.evaluation.reference` — the reference sets (``mnist:test-a`` …), scoring images
-  against one, and the real-vs-real baseline that gives each metric's good end.
+- :mod:`ganzoo.evaluation.reference` — the reference sets (``mnist:test-a`` …).
+- :mod:`ganzoo.evaluation.evaluate` — scoring samples with every registered metric (metrics are
+  plugins: ``register_metrics``), with provenance and the real-vs-real value of each number.
 
 Importing this package does not import torch: the names below are loaded on first access, so
 ``ganzoo --help`` and plugin discovery stay fast.
@@ -26,8 +27,10 @@ _EXPORTS: dict[str, str] = {
     "precision_recall": "metrics",
     "two_sample_accuracy": "metrics",
     "reference_images": "reference",
-    "evaluate_images": "reference",
-    "real_vs_real_baseline": "reference",
+    "EvalContext": "evaluate",
+    "EvalReport": "evaluate",
+    "evaluate_images": "evaluate",
+    "evaluate_gan": "evaluate",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -41,7 +44,8 @@ if TYPE_CHECKING:
         precision_recall,
         two_sample_accuracy,
     )
-    from ganzoo.evaluation.reference import evaluate_images, real_vs_real_baseline, reference_images
+    from ganzoo.evaluation.evaluate import EvalContext, EvalReport, evaluate_gan, evaluate_images
+    from ganzoo.evaluation.reference import reference_images
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,7 @@
 """ganzoo's own digit classifier: the offline feature extractor behind every evaluation metric.
 
 Inception-based scores need downloaded weights and say little about 28×28 digits, so ganzoo trains
-a small CNN on the built-in ``train`` split instead (about 40 s on one CPU core) and caches it in
+a small CNN on the built-in ``train`` split instead (30-40 s on one CPU core) and caches it in
 ``$GANZOO_CACHE_DIR`` (default ``~/.cache/ganzoo``). Training is deterministic: a fixed seed, a
 forked RNG, deterministic algorithms and a single intra-op thread, so the same machine always
 produces the same weights bit for bit. The cache records a sha256 of the weights, checked on every

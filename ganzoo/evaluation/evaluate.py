@@ -1,0 +1,186 @@
+"""Scoring samples with every registered metric, with provenance next to every number.
+
+Metrics are plugins (``register_metrics``). They share one :class:`EvalContext`, which
+computes the digit classifier's outputs for the samples and the reference once. Each number in
+an :class:`EvalReport` carries the extractor's name and weights hash, the reference set, the
+number of samples, the seed, and the real-vs-real value of the same metric: the good end of
+its scale.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ganzoo.errors import DataError, GanzooError
+
+if TYPE_CHECKING:
+    import torch
+
+    from ganzoo.build import GAN
+    from ganzoo.evaluation.classifier import DigitClassifier
+
+DEFAULT_SAMPLES = 1000
+BASELINE_SET = "mnist:test-b"
+
+
+class EvalContext:
+    """What a metric's ``compute`` receives. Classifier outputs are computed on first use."""
+
+    def __init__(self, samples: torch.Tensor, reference: str, seed: int,
+                 classifier: DigitClassifier | None = None) -> None:
+        from ganzoo.evaluation.classifier import get_digit_classifier
+        from ganzoo.evaluation.reference import reference_images
+
+        self.samples = samples
+        self.reference = reference
+        self.reference_images = reference_images(reference)
+        self.seed = seed
+        self.classifier = classifier or get_digit_classifier()
+
+    @functools.cached_property
+    def _reference_outputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        from ganzoo.evaluation.reference import _reference_outputs
+
+        return _reference_outputs(self.reference, self.classifier)
+
+    @functools.cached_property
+    def sample_features(self) -> torch.Tensor:
+        return self.classifier.features(self.samples)
+
+    @functools.cached_property
+    def sample_probabilities(self) -> torch.Tensor:
+        return self.classifier.probabilities(self.samples)
+
+    @property
+    def reference_features(self) -> torch.Tensor:
+        return self._reference_outputs[0]
+
+    @property
+    def reference_probabilities(self) -> torch.Tensor:
+        return self._reference_outputs[1]
+
+
+@dataclass
+class EvalReport:
+    """Metric values with their provenance; ``to_dict()`` is the ``--json`` output."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, metric: str) -> Any:
+        for row in self.rows:
+            if row["metric"] == metric:
+                return row["value"]
+        raise KeyError(metric)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"provenance": dict(self.provenance), "metrics": [dict(r) for r in self.rows]}
+
+
+def _flatten(name: str, value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [(f"{name}.{k}", v) for k, v in value.items()]
+    return [(name, value)]
+
+
+def _compute(names: Sequence[str], context: EvalContext) -> dict[str, Any]:
+    from ganzoo.plugins import get_registry
+
+    registry = get_registry()
+    values: dict[str, Any] = {}
+    for name in names:
+        spec = registry.component("metric", name)
+        try:
+            result = spec.factory(context)
+        except GanzooError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a plugin's metric failing is reported, not a crash
+            raise GanzooError(f"metric {name!r} from plugin {spec.plugin} failed: "
+                              f"{type(err).__name__}: {err}") from err
+        values.update(_flatten(name, result))
+    return values
+
+
+_baseline_lock = threading.Lock()
+_baselines: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def real_vs_real(reference: str, names: Sequence[str], seed: int,
+                 classifier: DigitClassifier) -> dict[str, Any]:
+    """The same metrics for real held-out digits (``mnist:test-b``) against the reference:
+    what a perfect generator would score with 1,000 samples. Memoised per process."""
+    from ganzoo.evaluation.reference import reference_images
+
+    key = (reference, tuple(names), seed, classifier.weights_sha256)
+    with _baseline_lock:
+        if key not in _baselines:
+            context = EvalContext(reference_images(BASELINE_SET), reference, seed, classifier)
+            _baselines[key] = _compute(names, context)
+        return dict(_baselines[key])
+
+
+def evaluate_images(samples: torch.Tensor, reference: str = "mnist:test-a",
+                    metrics: Sequence[str] | None = None, seed: int = 0, baseline: bool = True,
+                    source: str | None = None) -> EvalReport:
+    """Score ``samples`` (``N×C×H×W`` in [-1, 1]) with the named metrics (default: all)."""
+    import torch
+
+    from ganzoo.plugins import get_registry
+
+    if samples.ndim != 4 or samples.shape[0] < 4:
+        raise DataError(f"{source or 'samples'}: need at least 4 images N×C×H×W to evaluate, "
+                        f"got shape {tuple(samples.shape)}")
+    if not torch.isfinite(samples).all():
+        raise DataError(f"{source or 'samples'}: contains NaN or infinite values")
+    names = list(metrics) if metrics else get_registry().list_components("metric")
+    context = EvalContext(samples.float().cpu(), reference, seed)
+    values = _compute(names, context)
+    base = real_vs_real(reference, names, seed, context.classifier) if baseline else {}
+    registry = get_registry()
+    provenance = {
+        "extractor": context.classifier.name, "extractor_sha256": context.classifier.weights_sha256,
+        "reference": reference, "reference_size": int(context.reference_images.shape[0]),
+        "num_samples": int(samples.shape[0]), "seed": seed, "source": source,
+        "baseline": BASELINE_SET if baseline else None,
+    }
+    rows = []
+    for key, value in values.items():
+        metric = key.split(".")[0]
+        rows.append({"metric": key, "value": value, "better": registry.component("metric", metric).better,
+                     "real_vs_real": base.get(key),
+                     **{k: provenance[k] for k in ("extractor", "extractor_sha256", "reference",
+                                                   "num_samples", "seed")}})
+    return EvalReport(rows, provenance)
+
+
+def evaluate_gan(gan: GAN, samples: int = DEFAULT_SAMPLES, seed: int = 0, **kwargs: Any) -> EvalReport:
+    """Draw ``samples`` images (EMA weights when present) with ``seed`` and score them."""
+    return evaluate_images(gan.generate(samples, seed=seed), seed=seed, **kwargs)
+
+
+def load_eval_source(source: str | Path, num_samples: int, seed: int,
+                     device: str = "auto") -> torch.Tensor:
+    """Samples to evaluate: a .npy/.npz file or an image folder (used as given, at most
+    ``num_samples``), or a run folder / checkpoint (``num_samples`` drawn with ``seed``)."""
+    from ganzoo.images import load_samples
+
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    is_run = (path.is_dir() and (path / "checkpoints" / "last.pt").is_file()) or path.suffix == ".pt"
+    if is_run:
+        from ganzoo.training.trainer import load_trained_gan
+
+        gan, _ = load_trained_gan(path, device=device)
+        return gan.generate(num_samples, seed=seed)
+    return load_samples(path, limit=num_samples)
+
+
+def is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
