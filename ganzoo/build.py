@@ -62,7 +62,7 @@ def resolve_variant(variant: str | Variant, registry: Registry | None = None,
 
 def _call_factory(spec: ComponentSpec, *args: Any, **params: Any) -> Any:
     try:
-        return spec.factory(*args, **params)
+        return spec.create(*args, **params)
     except GanzooError:
         raise
     except Exception as err:  # noqa: BLE001 - a plugin's factory failing is reported, not a crash

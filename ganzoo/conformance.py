@@ -31,7 +31,7 @@ def check_generator(name: str, image_shape: tuple[int, int, int], latent_dim: in
                     batch: int = 4) -> None:
     """The generator builds, maps ``batch×latent_dim`` to ``batch×C×H×W`` in [-1, 1]."""
     spec = get_registry().component("generator", name)
-    net = spec.factory(image_shape, latent_dim)
+    net = spec.create(image_shape, latent_dim)
     assert isinstance(net, nn.Module), f"generator {name!r}: factory returned {type(net).__name__}"
     with torch.no_grad():
         out = net.eval()(torch.randn(batch, latent_dim) * 3)
@@ -45,7 +45,7 @@ def check_generator(name: str, image_shape: tuple[int, int, int], latent_dim: in
 def check_discriminator(name: str, image_shape: tuple[int, int, int], batch: int = 4) -> None:
     """The discriminator builds and gives one finite score per image."""
     spec = get_registry().component("discriminator", name)
-    net = spec.factory(image_shape)
+    net = spec.create(image_shape)
     assert isinstance(net, nn.Module), f"discriminator {name!r}: factory returned {type(net).__name__}"
     with torch.no_grad():
         out = net.eval()(real_batch(image_shape, batch))
@@ -57,7 +57,7 @@ def check_discriminator(name: str, image_shape: tuple[int, int, int], batch: int
 def check_loss_signs(name: str) -> None:
     """Lower D loss when real scores are high and fake scores low; lower G loss when fakes
     score high (the sign convention every trainer relies on)."""
-    loss = get_registry().component("loss", name).factory()
+    loss = get_registry().component("loss", name).create()
     high, low = torch.full((8,), 3.0), torch.full((8,), -3.0)
     ones, zeros = torch.ones(8), torch.zeros(8)
     good_d = loss.d_loss(high, low, ones, zeros)

@@ -40,12 +40,14 @@ def register_generators(register: RegisterComponent) -> None:
     Called once when plugins are loaded, before any variant is registered.
 
     :param register:
-        ``register(name: str, factory, *, summary: str = "", source: str = "")``.
+        ``register(name: str, factory, *, summary: str = "", source: str = "",
+        suffix_param: str | None = None)``.
         ``factory(image_shape: tuple[int, int, int], latent_dim: int, **params) -> torch.nn.Module``
         must return a module mapping a latent batch ``N×latent_dim`` to images ``N×C×H×W``
         (``image_shape`` is ``(C, H, W)``) with values in [-1, 1]. ``params`` are the
-        generator parameters of a variant or of ``--generator-param``. ``summary`` is one line;
-        ``source`` names the paper or tutorial.
+        generator parameters of a variant (``generator_params``). ``summary`` is one line;
+        ``source`` names the paper or tutorial. With ``suffix_param="p"`` the name is a family:
+        ``NAME:VALUE`` builds ``factory(..., p=VALUE)`` (e.g. ``timm:resnet18``).
 
     :return: nothing; results are passed through ``register``.
     """
@@ -58,10 +60,12 @@ def register_discriminators(register: RegisterComponent) -> None:
     Called once when plugins are loaded, after :func:`register_generators`.
 
     :param register:
-        ``register(name: str, factory, *, summary: str = "", source: str = "")``.
+        ``register(name: str, factory, *, summary: str = "", source: str = "",
+        suffix_param: str | None = None)``.
         ``factory(image_shape: tuple[int, int, int], **params) -> torch.nn.Module`` must
         return a module mapping images ``N×C×H×W`` in [-1, 1] to one raw logit or critic score
         per sample (shape ``N`` or ``N×1``; no sigmoid: losses work on logits).
+        ``suffix_param`` works as for generators.
 
     :return: nothing; results are passed through ``register``.
     """

@@ -236,7 +236,8 @@ class PluginHost:
         def register_component(name: str, factory: Callable[..., Any], *, summary: str = "",
                                source: str = "", **extra: Any) -> None:
             allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
-                       "metric": {"better"}}.get(kind, set())
+                       "metric": {"better"}, "generator": {"suffix_param"},
+                       "discriminator": {"suffix_param"}}.get(kind, set())
             unexpected = set(extra) - allowed
             if unexpected:
                 raise GanzooError(f"register() for a {kind} got unexpected argument(s) "
@@ -251,6 +252,7 @@ class PluginHost:
                 conflicts=tuple(extra.get("conflicts", ())),
                 requires_loss_tags=tuple(extra.get("requires_loss_tags", ())),
                 better=extra.get("better", "lower" if kind == "metric" else ""),
+                suffix_param=extra.get("suffix_param"),
                 plugin=ref))
         return register_component
 

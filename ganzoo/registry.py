@@ -5,6 +5,7 @@ The registry is filled by :mod:`ganzoo.plugins`; it never imports a plugin itsel
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 from collections.abc import Iterable, Sequence
@@ -63,10 +64,23 @@ class Registry:
     # -- looking up --------------------------------------------------------------------------
 
     def component(self, kind: str, name: str) -> ComponentSpec:
+        """The component ``name`` of ``kind``; ``family:suffix`` names resolve to a family that
+        declared a ``suffix_param`` (e.g. ``timm:resnet18``)."""
+        specs = self._components.get(kind, {})
+        if name in specs:
+            return specs[name]
+        family, sep, suffix = name.partition(":")
+        spec = specs.get(family)
+        if sep and suffix and spec is not None and spec.suffix_param:
+            return dataclasses.replace(spec, name=name, bound_params={spec.suffix_param: suffix})
+        raise UnknownNameError(kind, name, specs)
+
+    def has_component(self, kind: str, name: str) -> bool:
         try:
-            return self._components[kind][name]
-        except KeyError:
-            raise UnknownNameError(kind, name, self._components.get(kind, {})) from None
+            self.component(kind, name)
+        except UnknownNameError:
+            return False
+        return True
 
     def variant(self, name: str) -> Variant:
         try:
@@ -124,7 +138,7 @@ class Registry:
         wanted: Iterable[tuple[str, str]] = [
             ("generator", variant.generator), ("discriminator", variant.discriminator),
             ("loss", variant.loss), *(("trick", t) for t in variant.tricks)]
-        return [f"{kind} {name!r}" for kind, name in wanted if name not in self._components[kind]]
+        return [f"{kind} {name!r}" for kind, name in wanted if not self.has_component(kind, name)]
 
 
 def _where(variant: Variant) -> str:

@@ -66,7 +66,16 @@ class ComponentSpec:
     """Tricks: tags the loss must carry for this trick to make sense."""
     better: str = ""
     """Metrics: ``"lower"`` or ``"higher"``, the good direction."""
+    suffix_param: str | None = None
+    """Networks: a family taking a name suffix, e.g. ``timm`` with ``suffix_param="model_name"``
+    makes ``timm:resnet18`` build ``factory(..., model_name="resnet18")``."""
+    bound_params: Mapping[str, Any] = field(default_factory=dict)
+    """Parameters fixed by the name (set by the registry for ``family:suffix`` names)."""
     plugin: PluginRef | None = None
+
+    def create(self, *args: Any, **params: Any) -> Any:
+        """Call the factory with the name-bound parameters and ``params``."""
+        return self.factory(*args, **{**self.bound_params, **params})
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:

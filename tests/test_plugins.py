@@ -258,3 +258,23 @@ def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
                 "metric": "t-metric"}[kind]
         assert registry.component(kind, name).plugin.distribution == "ganzoo-hook"
     assert plugins.get_host().plugins["hook"].hooks == [hook]
+
+
+def test_family_names_bind_their_suffix(monkeypatch, fake_dists):
+    """A network registered with suffix_param is a family: NAME:VALUE passes VALUE."""
+    def wide_mlp(image_shape, width):
+        from ganzoo_plugins.mlp.networks import MLPDiscriminator
+
+        return MLPDiscriminator(image_shape, hidden=(int(width),))
+
+    @hookimpl
+    def register_discriminators(register):
+        register("wide", wide_mlp, suffix_param="width")
+    _module(monkeypatch, "fake_family", register_discriminators=register_discriminators)
+    fake_dists("ganzoo-family", {"family": "fake_family"})
+    spec = ganzoo.get_component("discriminator", "wide:32")
+    assert spec.name == "wide:32" and dict(spec.bound_params) == {"width": "32"}
+    gan = ganzoo.create_variant("vanilla", discriminator="wide:32")
+    assert gan.discriminator.net[1].out_features == 32
+    with pytest.raises(UnknownNameError):
+        ganzoo.get_component("discriminator", "mlp:32")  # mlp is not a family
