@@ -9,7 +9,7 @@ import os
 import pytest
 
 # Keep the test-suite's caches (e.g. the evaluation classifier) away from the user's.
-os.environ.setdefault("GANZOO_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".pytest_cache", "ganzoo"))
+os.environ["GANZOO_CACHE_DIR"] = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".pytest_cache", "ganzoo"))
 
 
 @pytest.fixture(autouse=True)

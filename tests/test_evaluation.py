@@ -6,8 +6,10 @@ directory, so the user's ``~/.cache/ganzoo`` is never touched.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,15 +40,11 @@ from ganzoo.evaluation.evaluate import evaluate_images
 from ganzoo.evaluation.reference import reference_images
 
 
-@pytest.fixture(scope="session", autouse=True)
-def isolated_cache(tmp_path_factory: pytest.TempPathFactory):
-    """Point GANZOO_CACHE_DIR at a session-wide temporary folder."""
-    directory = tmp_path_factory.mktemp("ganzoo-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GANZOO_CACHE_DIR", str(directory))
-        clf_module.clear_memo()
-        yield directory
-    clf_module.clear_memo()
+@pytest.fixture(scope="session")
+def isolated_cache() -> Path:
+    """The test session's cache folder: tests/conftest.py points GANZOO_CACHE_DIR away from the
+    user's cache, so the classifier is trained at most once per fresh checkout."""
+    return Path(os.environ["GANZOO_CACHE_DIR"])
 
 
 @pytest.fixture(scope="session")
@@ -320,3 +318,57 @@ def test_package_import_is_lazy() -> None:
         "assert before or 'torch' not in sys.modules; assert callable(e.frechet_distance)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---------------------------------------------------------------------------------- CLI and trainer
+
+
+def test_eval_cli_json_on_a_sample_file(tmp_path, real_b) -> None:
+    import json
+
+    from ganzoo.images import save_images_npy
+
+    save_images_npy(real_b[:300], tmp_path / "s.npy")
+    result = subprocess.run([sys.executable, "-m", "ganzoo", "eval", str(tmp_path / "s.npy"), "--json",
+                             "--metric", "coverage", "--metric", "frechet-distance"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["provenance"]["num_samples"] == 300 and report["provenance"]["reference"] == "mnist:test-a"
+    assert {row["metric"] for row in report["metrics"]} == {"coverage.classes", "coverage.histogram",
+                                                             "frechet-distance"}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not numpy", "bad.npy"),
+    (None, "no such file"),
+])
+def test_eval_cli_rejects_bad_sample_files_in_one_line(tmp_path, content, message) -> None:
+    path = tmp_path / "bad.npy"
+    if content is not None:
+        path.write_bytes(content)
+    result = subprocess.run([sys.executable, "-m", "ganzoo", "eval", str(path)], capture_output=True, text=True)
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_eval_rejects_nan_samples() -> None:
+    with pytest.raises(DataError, match="NaN"):
+        evaluate_images(torch.full((10, 1, 28, 28), float("nan")))
+
+
+def test_train_eval_every_appends_metrics(tmp_path, classifier) -> None:
+    import json
+
+    from ganzoo.training.config import TrainConfig
+    from ganzoo.training.trainer import Trainer
+
+    config = TrainConfig(variant="vanilla", steps=4, recipe={"batch_size": 4}, out=str(tmp_path / "run"),
+                         eval_every=2, eval_samples=64, data="mnist:test-b")
+    Trainer(config).run()
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if "eval" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    rows = {row["metric"]: row for row in evals[0]["eval"]["metrics"]}
+    assert rows["coverage.classes"]["num_samples"] == 64
+    assert rows["frechet-distance"]["extractor_sha256"] == classifier.weights_sha256
