@@ -45,9 +45,17 @@ class TrainingStep:
     """Callable running one generator step; ``step`` counts completed generator steps and
     ``d_updates`` completed discriminator updates."""
 
-    def __init__(self, gan: GAN, total_steps: int | None = None) -> None:
+    def __init__(self, gan: GAN, total_steps: int | None = None,
+                 latent: Callable[[int], torch.Tensor] | None = None) -> None:
+        from torch.nn.parallel import DistributedDataParallel
+
         self.gan = gan
         self.total_steps = total_steps
+        self.latent = latent or gan.sample_latent
+        # The generator's update scores fakes with the bare discriminator: D's gradients are not
+        # wanted there, and a DDP wrapper would wait for gradients that never come.
+        d = gan.discriminator
+        self._d_for_generator = d.module if isinstance(d, DistributedDataParallel) else d
         self.step = 0
         self.d_updates = 0
         tricks = gan.tricks
@@ -72,7 +80,7 @@ class TrainingStep:
         state = self._state(critic_step)
         batch = real.shape[0]
         with torch.no_grad():
-            fake = gan.generator(gan.sample_latent(batch))
+            fake = gan.generator(self.latent(batch))
         real_labels = torch.ones(batch, device=real.device)
         fake_labels = torch.zeros(batch, device=real.device)
         for trick in self._label_tricks:
@@ -102,17 +110,21 @@ class TrainingStep:
         gan = self.gan
         state = self._state()
         # The generator's backward pass goes through D; D's own gradients are not needed.
-        gan.discriminator.requires_grad_(False)
+        # Freeze exactly the parameters that train (a plugin may have frozen some on purpose).
+        trainable = [p for p in self._d_for_generator.parameters() if p.requires_grad]
+        for param in trainable:
+            param.requires_grad_(False)
         try:
-            fake = gan.generator(gan.sample_latent(batch))
+            fake = gan.generator(self.latent(batch))
             for trick in self._g_input_tricks:
                 fake = trick.g_input(fake, state)
-            loss = gan.loss.g_loss(gan.discriminator(fake).reshape(-1))
+            loss = gan.loss.g_loss(self._d_for_generator(fake).reshape(-1))
             gan.g_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             gan.g_optimizer.step()
         finally:
-            gan.discriminator.requires_grad_(True)
+            for param in trainable:
+                param.requires_grad_(True)
         for trick in self._after_g_tricks:
             trick.after_g_step(gan.generator, state)
         return loss.detach()

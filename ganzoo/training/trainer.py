@@ -18,6 +18,7 @@ from ganzoo.training import checkpoint as ckpt
 from ganzoo.training.config import TrainConfig, apply_recipe
 from ganzoo.training.progress import make_progress
 from ganzoo.training.rundir import RunDir, plot_losses
+from ganzoo.training.sampling import BatchSampler
 from ganzoo.training.step import StepStats, TrainingStep
 
 if TYPE_CHECKING:
@@ -89,13 +90,16 @@ class Trainer:
         self.gan = build_gan(variant, image_shape, self.device, registry)
         self.variant = variant
         self.steps_total, self.schedule_steps = self._plan_length()
-        self.step = TrainingStep(self.gan, total_steps=self.schedule_steps)
+        self.sampler = BatchSampler(self.data, variant.batch_size, variant.latent_dim, config.seed,
+                                    variant.latent_distribution)
+        self.step = TrainingStep(self.gan, total_steps=self.schedule_steps, latent=self.sampler.latent)
         self.latent = fixed_latent(self.gan, config.samples_in_grid, config.seed)
         self.run_dir = _run_dir or RunDir.new(config.out, variant.name if variant.name != "custom" else "custom")
         self.records: list[dict[str, Any]] = []
         self.last_checkpoint_step = 0
         if _resume is not None:
             ckpt.load_gan_state(self.gan, _resume["state"])
+            self.sampler.load_state_dict(_resume["sampler"])
             self.step.step = _resume["step"]
             self.step.d_updates = _resume["d_updates"]
             self.last_checkpoint_step = _resume["step"]
@@ -138,12 +142,6 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def _next_real(self) -> torch.Tensor:
-        import torch
-
-        index = torch.randint(self.data.shape[0], (self.variant.batch_size,), device=self.device)
-        return self.data[index]
-
     def _log(self, stats: StepStats, step: int, elapsed: float, interval_steps: int,
              interval_seconds: float) -> dict[str, Any]:
         speed = interval_steps / interval_seconds if interval_seconds > 0 else 0.0
@@ -170,6 +168,7 @@ class Trainer:
         payload = {
             "step": step, "d_updates": self.step.d_updates,
             "state": ckpt.gan_state(self.gan), "rng": ckpt.capture_rng_states(),
+            "sampler": self.sampler.state_dict(),
             "config": self.config.to_dict(), "variant": self.variant.to_dict(),
             "image_shape": list(self.gan.image_shape), "fixed_latent": self.latent.cpu(),
             "versions": ckpt.component_versions(self.gan), "torch_threads": torch.get_num_threads(),
@@ -226,7 +225,7 @@ class Trainer:
                 if time.monotonic() >= deadline:
                     stopped = "time limit"
                     break
-                stats = self.step(self._next_real)
+                stats = self.step(self.sampler.real)
                 # Accumulate on the device: no host sync until the next log or checkpoint.
                 self._nonfinite |= ~(torch.isfinite(stats.d_loss) & torch.isfinite(stats.g_loss))
                 step = self.step.step
