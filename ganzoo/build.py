@@ -119,11 +119,13 @@ class GAN:
 
     def sampling_generator(self) -> nn.Module:
         """The generator to draw samples from: a trick's (e.g. EMA) if one provides it."""
+        from ganzoo.training.distributed import unwrap
+
         for trick in self.tricks:
             module = trick.sampling_generator()
             if module is not None:
                 return module
-        return self.generator
+        return unwrap(self.generator)  # sampling must not run DDP's collectives
 
     def generate(self, n: int, seed: int | None = None, batch_size: int = 500) -> torch.Tensor:
         """``n`` samples in [-1, 1] on the CPU, in eval mode; reproducible with ``seed``."""

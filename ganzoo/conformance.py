@@ -152,3 +152,62 @@ def check_metric(name: str) -> None:
             f"metric {name!r}: {row['metric']} = {row['value']!r} is not finite"
     again = evaluate_images(images, metrics=[name], baseline=False).to_dict()
     assert again == first, f"metric {name!r} is not deterministic"
+
+
+# -- checks added for the plugin-author kit (ganzoo.testing) ---------------------------------
+
+
+def check_trick(name: str) -> Trick:
+    """The trick builds with its defaults into a :class:`ganzoo.Trick`; a trick that adds a
+    discriminator loss term and needs a ``critic`` loss (a gradient penalty) must evaluate the
+    critic on per-sample interpolates (:func:`check_penalty_is_per_sample`)."""
+    spec = get_registry().component("trick", name)
+    trick = spec.create()
+    assert isinstance(trick, Trick), \
+        f"trick {name!r}: factory returned {type(trick).__name__}, not a ganzoo.Trick"
+    if trick.overrides("d_loss_term") and "critic" in spec.requires_loss_tags:
+        check_penalty_is_per_sample(trick)
+    return trick
+
+
+def _states_match(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> list[str]:
+    """Names of entries that differ (floating tensors up to round-off)."""
+    if first.keys() != second.keys():
+        return sorted(set(first) ^ set(second))
+    return [key for key, a in first.items()
+            if not (torch.allclose(a, second[key], rtol=1e-5, atol=1e-6) if a.is_floating_point()
+                    else torch.equal(a, second[key]))]
+
+
+def check_checkpoint_round_trip(name: str, image_shape: tuple[int, int, int] = (1, 28, 28),
+                                batch: int = 4, seed: int = 0) -> None:
+    """Save a trained variant's state as the trainer does (networks, optimizers, trick states,
+    through ``torch.save``), load it into a freshly built copy, and continue both with the same
+    random numbers and batches: they must stay identical. Catches state a trick or network
+    keeps outside its ``state_dict`` (e.g. a parametrization added in ``Trick.setup``)."""
+    import io
+
+    from ganzoo.training.checkpoint import gan_state, load_gan_state
+
+    torch.manual_seed(seed)
+    gan = create_variant(name, image_shape=image_shape, batch_size=batch)
+    critic_steps = gan.variant.critic_steps
+    batches = [real_batch(image_shape, batch, seed=seed + i) for i in range(2 * critic_steps)]
+    first, second = iter(batches[:critic_steps]), batches[critic_steps:]
+    TrainingStep(gan, total_steps=10)(lambda: next(first))
+    buffer = io.BytesIO()
+    torch.save(gan_state(gan), buffer)
+    buffer.seek(0)
+    torch.manual_seed(seed + 1)  # a differently initialised copy: everything must come from the file
+    restored = create_variant(name, image_shape=image_shape, batch_size=batch)
+    load_gan_state(restored, torch.load(buffer, weights_only=False))
+    for each in (gan, restored):
+        torch.manual_seed(seed + 2)
+        rest = iter(second)
+        TrainingStep(each, total_steps=10)(lambda: next(rest))
+    for part in ("generator", "discriminator"):
+        differ = _states_match(getattr(gan, part).state_dict(), getattr(restored, part).state_dict())
+        assert not differ, (f"variant {name!r}: after a checkpoint round trip the {part} continues "
+                            f"differently ({', '.join(differ[:3])})")
+    assert torch.allclose(gan.generate(4, seed=seed), restored.generate(4, seed=seed), atol=1e-5), \
+        f"variant {name!r}: samples differ after a checkpoint round trip"

@@ -20,7 +20,7 @@ from ganzoo.version import __version__
 
 def _optional_modules() -> list[str]:
     # Commands added by later parts of the tool register here; missing ones are skipped.
-    return ["ganzoo.cli.train", "ganzoo.cli.evaluate", "ganzoo.cli.bench"]
+    return ["ganzoo.cli.train", "ganzoo.cli.evaluate", "ganzoo.cli.bench", "ganzoo.cli.new_plugin"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ganzoo`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for relaunching under torchrun
     handler: Callable[[argparse.Namespace], int | None] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

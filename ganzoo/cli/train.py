@@ -68,6 +68,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--sample-every", type=int, help="write a sample grid every N steps (default 500)")
     run.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default 500)")
     run.add_argument("--eval-every", type=int, help="evaluate sample quality every N steps (default never)")
+    dist = p.add_argument_group("distributed (torch.distributed: torchrun + DDP)")
+    dist.add_argument("--nproc", type=int, help="launch N processes on this machine with torchrun "
+                      "(the same as: torchrun --standalone --nproc-per-node N -m ganzoo train ...)")
+    dist.add_argument("--sync-batchnorm", action="store_true", default=None,
+                      help="synchronise BatchNorm statistics across processes (CUDA only)")
+    dist.add_argument("--dist-timeout", type=float, help="seconds a collective may wait (default 600)")
     p.set_defaults(handler=train_command)
 
     p = subparsers.add_parser("sample", help="draw samples from a trained run",
@@ -86,7 +92,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 _RECIPE_FLAGS = {"batch_size": "batch_size", "critic_steps": "critic_steps", "latent_dim": "latent_dim",
                  "generator": "generator", "discriminator": "discriminator", "loss": "loss"}
 _RUN_FLAGS = ("steps", "epochs", "minutes", "data", "image_size", "channels", "seed", "device", "out",
-              "log_every", "sample_every", "checkpoint_every", "eval_every")
+              "log_every", "sample_every", "checkpoint_every", "eval_every", "sync_batchnorm", "dist_timeout")
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -128,10 +134,41 @@ def config_from_args(args: argparse.Namespace) -> Any:
     return TrainConfig.from_dict(settings, origin=origin)
 
 
+def launch_torchrun(nproc: int, argv: list[str]) -> int:
+    """Re-run this command under torchrun with ``nproc`` processes (without --nproc)."""
+    import subprocess
+    import sys
+
+    from ganzoo.cli import output
+
+    if nproc < 1:
+        raise ConfigError(f"--nproc must be >= 1, got {nproc}")
+    rest: list[str] = []
+    skip = False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--nproc":
+            skip = True
+        elif not item.startswith("--nproc="):
+            rest.append(item)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc-per-node={nproc}", "-m", "ganzoo", *rest]
+    code = subprocess.call(command)
+    if code != 0:
+        output.stderr.print(f"ganzoo train: the distributed run failed (torchrun exit status {code}); "
+                            "the first failing rank's error is above", highlight=False, markup=False)
+        return 1
+    return 0
+
+
 def train_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
+    from ganzoo.training.distributed import launched_by_torchrun
     from ganzoo.training.trainer import Trainer
 
+    if args.nproc is not None and not launched_by_torchrun():
+        return launch_torchrun(args.nproc, list(getattr(args, "argv", [])))
     output.warn_plugin_problems()
     if args.resume:
         clash = [flag for flag in ("variant", "config", "batch_size", "lr", "g_lr", "d_lr", "critic_steps",
@@ -144,10 +181,12 @@ def train_command(args: argparse.Namespace) -> int:
         trainer = Trainer.resume(args.resume, steps=args.steps, epochs=args.epochs, minutes=args.minutes,
                                  device=args.device, log_every=args.log_every,
                                  sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-                                 eval_every=args.eval_every)
+                                 eval_every=args.eval_every, dist_timeout=args.dist_timeout)
     else:
         trainer = Trainer(config_from_args(args))
     result = trainer.run()
+    if not trainer.is_main:
+        return 0
     run = result.run_dir
     output.stdout.print(f"[bold green]done[/bold green]: {result.steps} steps ({result.stopped_because}); "
                         f"run folder [bold]{run}[/bold]")

@@ -68,9 +68,12 @@ def component_versions(gan: GAN) -> dict[str, Any]:
 
 
 def gan_state(gan: GAN) -> dict[str, Any]:
+    from ganzoo.training.distributed import unwrap
+
+    # Bare modules: a checkpoint from a DDP run loads in a single process and vice versa.
     return {
-        "generator": gan.generator.state_dict(),
-        "discriminator": gan.discriminator.state_dict(),
+        "generator": unwrap(gan.generator).state_dict(),
+        "discriminator": unwrap(gan.discriminator).state_dict(),
         "g_optimizer": gan.g_optimizer.state_dict(),
         "d_optimizer": gan.d_optimizer.state_dict(),
         "tricks": {type(t).__name__ + ":" + str(i): t.state_dict() for i, t in enumerate(gan.tricks)},
@@ -79,8 +82,10 @@ def gan_state(gan: GAN) -> dict[str, Any]:
 
 def load_gan_state(gan: GAN, state: dict[str, Any], weights_only: bool = False) -> None:
     """Restore networks (and, unless ``weights_only``, optimizers); tricks always."""
-    gan.generator.load_state_dict(state["generator"])
-    gan.discriminator.load_state_dict(state["discriminator"])
+    from ganzoo.training.distributed import unwrap
+
+    unwrap(gan.generator).load_state_dict(state["generator"])
+    unwrap(gan.discriminator).load_state_dict(state["discriminator"])
     if not weights_only:
         gan.g_optimizer.load_state_dict(state["g_optimizer"])
         gan.d_optimizer.load_state_dict(state["d_optimizer"])

@@ -68,6 +68,10 @@ class TrainConfig:
     """Evaluate sample quality every N steps (0: never)."""
     eval_samples: int = 1000
     samples_in_grid: int = 64
+    sync_batchnorm: bool = False
+    """Distributed runs: synchronise BatchNorm statistics across ranks (CUDA only)."""
+    dist_timeout: float = 600.0
+    """Distributed runs: seconds a collective may wait before the run fails (a dead rank)."""
 
     def __post_init__(self) -> None:
         for name in ("log_every", "sample_every", "checkpoint_every", "samples_in_grid", "eval_samples"):
@@ -86,6 +90,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
                 raise ConfigError(f"{_flag(name)} must be a positive number, got {value!r}")
+        if not isinstance(self.dist_timeout, (int, float)) or not self.dist_timeout > 0:
+            raise ConfigError(f"--dist-timeout must be a positive number of seconds, got {self.dist_timeout!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"--seed must be an integer, got {self.seed!r}")
 

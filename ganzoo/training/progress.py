@@ -65,8 +65,24 @@ class RichProgress:
         self.progress.stop()
 
 
-def make_progress(total: int | None, start: int = 0) -> PlainProgress | RichProgress:
+class QuietProgress:
+    """For the non-main ranks of a distributed run: rank 0 reports for everyone."""
+
+    def update(self, step: int, record: dict[str, Any]) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def make_progress(total: int | None, start: int = 0,
+                  quiet: bool = False) -> PlainProgress | RichProgress | QuietProgress:
     """A rich bar when stderr is a terminal, plain lines otherwise."""
+    if quiet:
+        return QuietProgress()
     if sys.stderr.isatty():
         progress = RichProgress(total)
         progress.progress.update(progress.task, completed=start)

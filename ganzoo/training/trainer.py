@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ganzoo.build import GAN, build_gan, resolve_device, resolve_variant
+from ganzoo.build import GAN, build_gan, resolve_variant
 from ganzoo.errors import CheckpointError, ConfigError, DivergenceError
 from ganzoo.plugins import get_registry
 from ganzoo.specs import Variant
 from ganzoo.training import checkpoint as ckpt
+from ganzoo.training import distributed
 from ganzoo.training.config import TrainConfig, apply_recipe
 from ganzoo.training.progress import make_progress
 from ganzoo.training.rundir import RunDir, plot_losses
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 # Settings a resumed run may change; everything else must match the checkpoint.
 RESUMABLE_SETTINGS = ("steps", "epochs", "minutes", "log_every", "sample_every",
-                      "checkpoint_every", "eval_every", "eval_samples", "device")
+                      "checkpoint_every", "eval_every", "eval_samples", "device", "dist_timeout")
 
 
 @dataclass
@@ -76,8 +77,10 @@ class Trainer:
         else:
             base = registry.variant(config.variant)
             variant = resolve_variant(base, **apply_recipe(base, config.recipe))
-        self.device = resolve_device(config.device)
-        seed_everything(config.seed)
+        self.dist, self.device = distributed.setup(config.device, config.dist_timeout)
+        self.is_main = self.dist is None or self.dist.is_main
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        seed_everything(config.seed)  # the same on every rank: identical models and tricks
 
         from ganzoo.data import describe_source, load_images
 
@@ -91,23 +94,61 @@ class Trainer:
         self.variant = variant
         self.steps_total, self.schedule_steps = self._plan_length()
         self.sampler = BatchSampler(self.data, variant.batch_size, variant.latent_dim, config.seed,
-                                    variant.latent_distribution)
-        self.step = TrainingStep(self.gan, total_steps=self.schedule_steps, latent=self.sampler.latent)
+                                    variant.latent_distribution, rank=rank, world_size=world)
         self.latent = fixed_latent(self.gan, config.samples_in_grid, config.seed)
-        self.run_dir = _run_dir or RunDir.new(config.out, variant.name if variant.name != "custom" else "custom")
+        self.run_dir = self._open_run_dir(_run_dir)
         self.records: list[dict[str, Any]] = []
         self.last_checkpoint_step = 0
         if _resume is not None:
             ckpt.load_gan_state(self.gan, _resume["state"])
             self.sampler.load_state_dict(_resume["sampler"])
+            self.last_checkpoint_step = _resume["step"]
+            if self.is_main:
+                self.records = self.run_dir.truncate_metrics(_resume["step"])
+        if self.dist is not None:
+            distributed.wrap(self.gan, self.dist, config.sync_batchnorm)
+        self.step = TrainingStep(self.gan, total_steps=self.schedule_steps, latent=self.sampler.latent)
+        if _resume is not None:
             self.step.step = _resume["step"]
             self.step.d_updates = _resume["d_updates"]
-            self.last_checkpoint_step = _resume["step"]
-            self.records = self.run_dir.truncate_metrics(_resume["step"])
-            ckpt.restore_rng_states(_resume["rng"])  # last: building consumed random numbers
+            ckpt.restore_rng_states(self._rng_for_this_rank(_resume))  # last: building consumed some
+        elif self.dist is not None:
+            seed_everything(config.seed + rank)  # different dropout and trick noise on each rank
         self._nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)
 
     # -- construction helpers ----------------------------------------------------------------
+
+    def _open_run_dir(self, given: RunDir | None) -> RunDir:
+        """Rank 0 creates (or reuses) the run folder; the other ranks learn where it is, or
+        the same one-line error."""
+        if given is not None:
+            return given
+        name = self.variant.name
+        if self.dist is None:
+            return RunDir.new(self.config.out, name)
+        outcome: tuple[str, str]
+        if self.is_main:
+            try:
+                outcome = ("ok", str(RunDir.new(self.config.out, name).path))
+            except ConfigError as err:
+                outcome = ("error", str(err))
+        else:
+            outcome = ("", "")
+        status, text = distributed.broadcast_from_main(outcome)
+        if status == "error":
+            raise ConfigError(text)
+        return RunDir(text)
+
+    def _rng_for_this_rank(self, payload: dict[str, Any]) -> dict[str, Any]:
+        per_rank = payload.get("rng_per_rank")
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        if per_rank and len(per_rank) == world:
+            return per_rank[rank]
+        if rank == 0:
+            return payload["rng"]
+        # Another world size: rank 0 continues the saved stream, the others start their own.
+        seed_everything(self.config.seed + rank + payload["step"])
+        return ckpt.capture_rng_states()
 
     @classmethod
     def resume(cls, run_dir: str | Path, **changes: Any) -> Trainer:
@@ -144,16 +185,28 @@ class Trainer:
 
     def _log(self, stats: StepStats, step: int, elapsed: float, interval_steps: int,
              interval_seconds: float) -> dict[str, Any]:
+        import torch
+
         speed = interval_steps / interval_seconds if interval_seconds > 0 else 0.0
-        record = {"step": step, "time": round(elapsed, 3), **stats.as_floats(),
+        names = ("d_loss", "g_loss", "d_real", "d_fake")
+        values = torch.stack([getattr(stats, name).float() for name in names])
+        if self.dist is not None:
+            values = distributed.mean_across_ranks(values)  # the whole global batch's figures
+        world = self.dist.world_size if self.dist else 1
+        record = {"step": step, "time": round(elapsed, 3),
+                  **{name: float(v) for name, v in zip(names, values.tolist())},
                   "steps_per_sec": round(speed, 3),
-                  "images_per_sec": round(speed * self.variant.batch_size, 1)}
-        self.run_dir.append_metrics(record)
-        self.records.append(record)
+                  "images_per_sec": round(speed * self.variant.batch_size * world, 1)}
+        if self.is_main:
+            self.run_dir.append_metrics(record)
+            self.records.append(record)
         return record
 
     def _check_finite(self, step: int) -> None:
-        if bool(self._nonfinite):
+        flag = self._nonfinite
+        if self.dist is not None:
+            flag = distributed.any_across_ranks(flag)  # every rank stops together
+        if bool(flag):
             last = self.last_checkpoint_step
             where = (f"the last good checkpoint (step {last}) is {self.run_dir.checkpoint}"
                      if self.run_dir.checkpoint.is_file() else "no checkpoint was written yet")
@@ -165,9 +218,20 @@ class Trainer:
 
         step = self.step.step
         self._check_finite(step)
+        rng = ckpt.capture_rng_states()
+        extra: dict[str, Any] = {}
+        if self.dist is not None:
+            prints = distributed.all_gather(distributed.fingerprint(self.gan))
+            if any(p != prints[0] for p in prints):
+                raise RuntimeError(f"distributed ranks hold different weights at step {step}: {prints}")
+            extra = {"rng_per_rank": distributed.all_gather(rng), "world_size": self.dist.world_size,
+                     "rank_fingerprints": prints}
+            if not self.is_main:
+                self.last_checkpoint_step = step
+                return self.run_dir.checkpoint
         payload = {
             "step": step, "d_updates": self.step.d_updates,
-            "state": ckpt.gan_state(self.gan), "rng": ckpt.capture_rng_states(),
+            "state": ckpt.gan_state(self.gan), "rng": rng, **extra,
             "sampler": self.sampler.state_dict(),
             "config": self.config.to_dict(), "variant": self.variant.to_dict(),
             "image_shape": list(self.gan.image_shape), "fixed_latent": self.latent.cpu(),
@@ -190,9 +254,11 @@ class Trainer:
         net.train(was_training)
         return save_image_grid(images, path)
 
-    def _evaluate(self, step: int) -> dict[str, Any]:
+    def _evaluate(self, step: int) -> dict[str, Any] | None:
         from ganzoo.evaluation.evaluate import evaluate_gan
 
+        if not self.is_main:
+            return None
         report = evaluate_gan(self.gan, samples=self.config.eval_samples, seed=self.config.seed)
         record = {"step": step, "eval": report.to_dict()}
         self.run_dir.append_metrics(record)
@@ -200,7 +266,11 @@ class Trainer:
         return record
 
     def _write_config(self) -> None:
+        if not self.is_main:
+            return
+        world = self.dist.world_size if self.dist else 1
         self.run_dir.write_config({
+            "world_size": world, "global_batch_size": self.variant.batch_size * world,
             "train": self.config.to_dict(), "variant": self.variant.to_dict(),
             "image_shape": list(self.gan.image_shape), "device": str(self.device),
             "data": self.data_description, "versions": ckpt.component_versions(self.gan),
@@ -213,8 +283,9 @@ class Trainer:
         config = self.config
         self._write_config()
         progress = make_progress(None if math.isinf(self.steps_total) else int(self.steps_total),
-                                 start=self.step.step)
-        progress.message(f"ganzoo: training {self.variant.name} on {self.device} with "
+                                 start=self.step.step, quiet=not self.is_main)
+        where = f"{self.dist.world_size} processes ({self.dist.backend})" if self.dist else str(self.device)
+        progress.message(f"ganzoo: training {self.variant.name} on {where} with "
                          f"{self.data_description}; run folder {self.run_dir.path}")
         start = time.monotonic()
         deadline = start + config.minutes * 60 if config.minutes else math.inf
@@ -222,7 +293,7 @@ class Trainer:
         stopped = "step limit"
         try:
             while self.step.step < self.steps_total:
-                if time.monotonic() >= deadline:
+                if self._out_of_time(deadline):
                     stopped = "time limit"
                     break
                 stats = self.step(self.sampler.real)
@@ -238,19 +309,36 @@ class Trainer:
                     progress.update(step, record)
                 if step % config.sample_every == 0:
                     self._check_finite(step)
-                    self.save_samples(self.run_dir.sample_grid(step))
+                    if self.is_main:
+                        self.save_samples(self.run_dir.sample_grid(step))
                 if step % config.checkpoint_every == 0:
                     self.save_checkpoint()
                 if config.eval_every and step % config.eval_every == 0:
                     self._check_finite(step)
                     self._evaluate(step)
+            checkpoint = (self.run_dir.checkpoint if self.last_checkpoint_step == self.step.step
+                          and self.run_dir.checkpoint.is_file() else self.save_checkpoint())
+            samples = self.run_dir.sample_grid()
+            if self.is_main:
+                self.save_samples(samples)
         finally:
             progress.close()
-            plot_losses(self.records, self.run_dir.loss_plot)
-        checkpoint = (self.run_dir.checkpoint if self.last_checkpoint_step == self.step.step
-                      and self.run_dir.checkpoint.is_file() else self.save_checkpoint())
-        samples = self.save_samples(self.run_dir.sample_grid())
+            if self.is_main:
+                plot_losses(self.records, self.run_dir.loss_plot)
+            if self.dist is not None:
+                distributed.teardown()
         return RunResult(self.run_dir.path, self.step.step, stopped, checkpoint, samples)
+
+    def _out_of_time(self, deadline: float) -> bool:
+        """Past the --minutes budget; in a distributed run rank 0's clock decides for all."""
+        if math.isinf(deadline):
+            return False
+        late = time.monotonic() >= deadline
+        if self.dist is None:
+            return late
+        import torch
+
+        return bool(distributed.any_across_ranks(torch.tensor(late, device=self.device)))
 
 
 def load_trained_gan(source: str | Path, device: str = "auto") -> tuple[GAN, dict[str, Any]]:

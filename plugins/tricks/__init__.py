@@ -1,10 +1,10 @@
 """Built-in tricks: label smoothing, label noise, instance noise, discriminator gradient
-clipping, weight clipping, gradient penalty and generator EMA.
+clipping, weight clipping, gradient penalty, DiffAugment and generator EMA.
 
 Provenance: Salimans et al. 2016 (arXiv:1606.03498, label smoothing); the "GAN hacks" list and
 the MNIST tutorials in shared/seeds (label noise, instance noise, D gradient clipping);
 Arjovsky et al. 2017 (weight clipping); Gulrajani et al. 2017 (gradient penalty);
-Yazıcı et al. 2019 (EMA).
+Yazıcı et al. 2019 (EMA); Zhao et al. 2020 (DiffAugment).
 """
 
 from __future__ import annotations
@@ -50,6 +50,12 @@ def gradient_penalty(**params: Any):
     return GradientPenalty(**params)
 
 
+def diffaugment(**params: Any):
+    from ganzoo_plugins.tricks.augment import DiffAugment
+
+    return DiffAugment(**params)
+
+
 def ema(**params: Any):
     from ganzoo_plugins.tricks.ema import GeneratorEMA
 
@@ -80,6 +86,9 @@ def register_tricks(register):
              conflicts=("weight-clip",),
              summary="λ=10 · (‖∇D(x̂)‖ − 1)² on per-sample real/fake interpolates",
              source="Gulrajani et al. 2017, arXiv:1704.00028")
+    register("diffaugment", diffaugment,
+             summary="same random translation/cutout on real and fake D inputs (data-efficient GANs)",
+             source="Zhao et al. 2020, arXiv:2006.10738")
     register("ema", ema,
              summary="sample from an exponential moving average of the generator (decay 0.999)",
              source="Yazıcı et al. 2019, arXiv:1806.04498")

@@ -1,0 +1,134 @@
+"""Throwaway Python environments for testing packages *installed*, with real pip.
+
+A plugin is only found through its distribution's entry points, so the honest test installs
+it. Installing into the environment that runs the tests would change it for every other test
+(and for any other test run sharing it) until uninstalled. A :class:`ScratchEnv` is instead a
+new virtual environment (no pip of its own, created in a fraction of a second) whose
+site-packages chains to the running environment's through a ``.pth`` file: it sees torch,
+ganzoo and pip, packages installed into it shadow nothing, and deleting the folder undoes
+everything. Installs run ``pip install --no-deps --no-build-isolation --no-index``, so they
+need no network, only setuptools (or the package's build backend) in the running environment.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+# What pip leaves in a source tree, and what must not be copied into a build.
+_BUILD_LITTER = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
+
+
+class InstallError(RuntimeError):
+    """pip failed; the message carries its output."""
+
+
+def _site_dirs() -> list[str]:
+    """The running interpreter's site directories (a venv's, or the system's), in order."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
+
+
+class ScratchEnv:
+    """A virtual environment at ``path`` layered over the running one.
+
+    >>> env = ScratchEnv(tmp_path / "env")
+    >>> env.install("examples/ganzoo-lsgan")
+    >>> env.ganzoo("list", "--json").stdout
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).resolve()
+        venv.EnvBuilder(with_pip=False, clear=False).create(self.path)
+        bindir = "Scripts" if sys.platform == "win32" else "bin"
+        self.python = self.path / bindir / ("python.exe" if sys.platform == "win32" else "python")
+        purelib = self.run("-c", "import sysconfig; print(sysconfig.get_path('purelib'))",
+                           check=True).stdout.strip()
+        self.site_packages = Path(purelib)
+        # addsitedir (unlike a plain path line) also runs the chained directories' own .pth
+        # files, e.g. the finder of an editable ganzoo install.
+        lines = [f"import site; site.addsitedir({d!r})" for d in _site_dirs()]
+        (self.site_packages / "_ganzoo_scratch_env.pth").write_text("\n".join(lines) + "\n")
+
+    def environ(self) -> dict[str, str]:
+        """Environment variables for commands run in this environment."""
+        env = dict(os.environ)
+        env.update(VIRTUAL_ENV=str(self.path), PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1",
+                   PIP_ROOT_USER_ACTION="ignore", PYTHONDONTWRITEBYTECODE="1")
+        return env
+
+    def run(self, *args: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None,
+            env: dict[str, str] | None = None, check: bool = False,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """``python ARGS`` in this environment, output captured as text."""
+        environ = self.environ()
+        environ.update(env or {})
+        result = subprocess.run([str(self.python), *map(str, args)], cwd=cwd, env=environ,
+                                capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise subprocess.CalledProcessError(result.returncode, result.args, result.stdout,
+                                                result.stderr)
+        return result
+
+    def ganzoo(self, *args: str | os.PathLike[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        """The ``ganzoo`` command in this environment."""
+        return self.run("-m", "ganzoo", *args, **kwargs)  # type: ignore[arg-type]
+
+    def pip(self, *args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
+        """pip (the running environment's) acting on this environment; raises on failure."""
+        result = self.run("-m", "pip", *args)
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr).strip()
+            raise InstallError(f"pip {' '.join(map(str, args))} failed:\n{output}")
+        return result
+
+    def install(self, *projects: str | os.PathLike[str], editable: bool = False) -> None:
+        """Install project folders (each with a pyproject.toml), all in one pip call.
+
+        Non-editable installs build from a copy, so the source folders stay clean (an
+        editable install leaves its ``*.egg-info`` in the source folder, as pip always does).
+        """
+        if not projects:
+            raise ValueError("install() needs at least one project folder")
+        targets: list[str] = []
+        for project in map(Path, projects):
+            if not (project / "pyproject.toml").is_file():
+                raise ValueError(f"{project}: no pyproject.toml")
+            if editable:
+                targets += ["-e", str(project.resolve())]
+                continue
+            copy = self.path / "src" / project.resolve().name
+            if copy.exists():
+                shutil.rmtree(copy)
+            shutil.copytree(project, copy, ignore=_BUILD_LITTER)
+            targets.append(str(copy))
+        self.pip("install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", *targets)
+
+    def uninstall(self, *distributions: str) -> None:
+        """``pip uninstall -y`` distributions installed in this environment."""
+        self.pip("uninstall", "--yes", "--quiet", *distributions)
+
+    def has(self, distribution: str) -> bool:
+        """Whether ``distribution`` is installed in this environment (not the chained ones)."""
+        import importlib.metadata
+
+        found = importlib.metadata.distributions(name=distribution, path=[str(self.site_packages)])
+        return any(True for _ in found)
+
+    def remove(self) -> None:
+        """Delete the environment and everything installed in it."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self) -> ScratchEnv:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
+

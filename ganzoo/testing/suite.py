@@ -1,0 +1,171 @@
+"""``conformance_tests``: ganzoo's conformance checks as parametrized tests for one plugin.
+
+A plugin package's test file needs one line::
+
+    from ganzoo.testing import conformance_tests; conformance_tests(globals(), distribution="ganzoo-lsgan")
+
+It adds ``test_ganzoo_*`` functions to the module, parametrized over every component and
+variant the distribution (or entry-point name) registers, each running a check from
+:mod:`ganzoo.conformance`, the same checks ganzoo runs on its built-in plugins. Names are read
+from the plugin registry when the test module is collected (no torch import); the checks import
+torch when they run.
+
+A network family (registered with ``suffix_param``) is checked under its bare name, so it
+must build with a default (``timm`` builds resnet18).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping, Sequence
+from typing import Any
+
+import pytest
+
+IMAGE_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 28, 28), (3, 32, 32))
+"""The shapes every network and variant is checked at: ``ganzoo.conformance.IMAGE_SHAPES``
+(repeated here so that collecting the tests does not import torch)."""
+
+KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "trick", "metric")
+
+
+def components_of(distribution: str) -> dict[str, list[str]]:
+    """Names registered by one plugin (distribution or entry-point name), per component kind,
+    plus ``"variant"``: ``{"generator": [...], ..., "metric": [...], "variant": [...]}``."""
+    from ganzoo.plugins import get_registry
+
+    registry = get_registry()
+    found = {kind: registry.list_components(kind, plugin=distribution) for kind in KINDS}
+    found["variant"] = registry.list_variants(plugin=distribution)
+    return found
+
+
+def _shape_id(shape: tuple[int, int, int]) -> str:
+    channels, height, width = shape
+    return f"{height}x{width}x{channels}"
+
+
+def _by_shape(names: Sequence[str], shapes: Sequence[tuple[int, int, int]]) -> list[Any]:
+    return [pytest.param(name, shape, id=f"{name}-{_shape_id(shape)}")
+            for name in names for shape in shapes]
+
+
+def check_plugin_loads(distribution: str) -> None:
+    """The distribution is installed, its plugins load without problems, and it registers
+    something (an entry point pointing at the wrong module registers nothing)."""
+    from ganzoo.plugins import ENTRY_POINT_GROUP, get_host
+
+    host = get_host()
+    ours = [info for info in host.plugins.values() if distribution in (info.name, info.distribution)]
+    assert ours, (f"no ganzoo plugin named {distribution!r} is loaded: is the distribution installed "
+                  f"(pip install -e .) and does its pyproject.toml declare an entry point in the "
+                  f"[project.entry-points.{ENTRY_POINT_GROUP}] table?")
+    problems = [f"{info.name}: {problem}" for info in ours for problem in info.problems]
+    assert not problems, f"plugin problems of {distribution!r}: " + "; ".join(problems)
+    assert any(components_of(distribution).values()), \
+        f"{distribution!r} loads but registers nothing: do its hooks call register()?"
+
+
+def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
+                      image_shapes: Sequence[tuple[int, int, int]] = IMAGE_SHAPES,
+                      checkpoints: bool = True) -> list[str]:
+    """Add ganzoo's conformance tests for ``distribution`` to a test module's ``namespace``
+    (pass ``globals()``); returns the names of the test functions added.
+
+    Tests (each marked ``ganzoo_conformance``; kinds the plugin does not register get none):
+
+    - ``test_ganzoo_plugin_loads``: installed, loads without problems, registers something;
+    - ``test_ganzoo_generator[NAME-HxWxC]``: right output shape, values in [-1, 1];
+    - ``test_ganzoo_discriminator[NAME-HxWxC]``: one finite score per image;
+    - ``test_ganzoo_loss[NAME]``: the sign convention of D and G losses;
+    - ``test_ganzoo_trick[NAME]``: builds with defaults; a gradient penalty is per-sample;
+    - ``test_ganzoo_metric[NAME]``: finite and deterministic;
+    - ``test_ganzoo_variant_recipe[NAME]``: summary, plugin, composition rules;
+    - ``test_ganzoo_variant_step[NAME-HxWxC]``: one training step on CPU, finite losses, both
+      networks change, ``critic_steps`` discriminator updates;
+    - ``test_ganzoo_variant_checkpoint[NAME]`` (unless ``checkpoints=False``): saving and
+      loading the state continues training identically.
+    """
+    names = components_of(distribution)
+    shapes = [tuple(int(x) for x in shape) for shape in image_shapes]
+    tests: dict[str, Callable[..., None]] = {}
+
+    def test_ganzoo_plugin_loads() -> None:
+        check_plugin_loads(distribution)
+    tests["test_ganzoo_plugin_loads"] = test_ganzoo_plugin_loads
+
+    if names["generator"]:
+        @pytest.mark.parametrize("name, image_shape", _by_shape(names["generator"], shapes))
+        def test_ganzoo_generator(name: str, image_shape: tuple[int, int, int]) -> None:
+            from ganzoo import conformance
+
+            conformance.check_generator(name, image_shape)
+        tests["test_ganzoo_generator"] = test_ganzoo_generator
+
+    if names["discriminator"]:
+        @pytest.mark.parametrize("name, image_shape", _by_shape(names["discriminator"], shapes))
+        def test_ganzoo_discriminator(name: str, image_shape: tuple[int, int, int]) -> None:
+            from ganzoo import conformance
+
+            conformance.check_discriminator(name, image_shape)
+        tests["test_ganzoo_discriminator"] = test_ganzoo_discriminator
+
+    if names["loss"]:
+        @pytest.mark.parametrize("name", names["loss"])
+        def test_ganzoo_loss(name: str) -> None:
+            from ganzoo import conformance
+
+            conformance.check_loss_signs(name)
+        tests["test_ganzoo_loss"] = test_ganzoo_loss
+
+    if names["trick"]:
+        @pytest.mark.parametrize("name", names["trick"])
+        def test_ganzoo_trick(name: str) -> None:
+            from ganzoo import conformance
+
+            conformance.check_trick(name)
+        tests["test_ganzoo_trick"] = test_ganzoo_trick
+
+    if names["metric"]:
+        @pytest.mark.parametrize("name", names["metric"])
+        def test_ganzoo_metric(name: str) -> None:
+            from ganzoo import conformance
+
+            conformance.check_metric(name)
+        tests["test_ganzoo_metric"] = test_ganzoo_metric
+
+    if names["variant"]:
+        @pytest.mark.parametrize("name", names["variant"])
+        def test_ganzoo_variant_recipe(name: str) -> None:
+            from ganzoo.plugins import get_registry
+
+            registry = get_registry()
+            variant = registry.variant(name)
+            assert variant.summary, f"variant {name!r} has no summary"
+            assert variant.plugin is not None and variant.plugin.distribution, \
+                f"variant {name!r} does not name its distribution"
+            registry.check_composition(variant)
+        tests["test_ganzoo_variant_recipe"] = test_ganzoo_variant_recipe
+
+        @pytest.mark.parametrize("name, image_shape", _by_shape(names["variant"], shapes))
+        def test_ganzoo_variant_step(name: str, image_shape: tuple[int, int, int]) -> None:
+            from ganzoo import conformance
+
+            conformance.check_variant_step(name, image_shape, batch=4)
+        tests["test_ganzoo_variant_step"] = test_ganzoo_variant_step
+
+        if checkpoints:
+            @pytest.mark.parametrize("name", names["variant"])
+            def test_ganzoo_variant_checkpoint(name: str) -> None:
+                from ganzoo import conformance
+
+                conformance.check_checkpoint_round_trip(name, shapes[0] if shapes else (1, 28, 28))
+            tests["test_ganzoo_variant_checkpoint"] = test_ganzoo_variant_checkpoint
+
+    module = namespace.get("__name__", __name__)
+    for test_name, function in tests.items():
+        if test_name in namespace:
+            raise ValueError(f"conformance_tests: the test module already defines {test_name!r}")
+        function.__module__ = module
+        function.__qualname__ = test_name
+        namespace[test_name] = pytest.mark.ganzoo_conformance(function)
+    return list(tests)

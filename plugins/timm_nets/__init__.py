@@ -1,0 +1,34 @@
+"""The ``timm`` discriminator family: any image model of timm as a GAN discriminator.
+
+``--discriminator timm:resnet18`` builds ``timm.create_model("resnet18", pretrained=False,
+num_classes=1, in_chans=C)``: timm swaps the stem for C input channels and the head for one
+logit, which is exactly what we would otherwise write by hand for every architecture. Weights
+are never pretrained (ganzoo never downloads anything). The bare name ``timm`` builds the
+default model, resnet18, so generic tests can check the family.
+
+Provenance: timm (Wightman, https://github.com/huggingface/pytorch-image-models),
+``timm.create_model``; ResNet: He et al. 2015, arXiv:1512.03385.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganzoo import hookimpl
+
+DEFAULT_MODEL = "resnet18"
+
+
+def timm_discriminator(image_shape: tuple[int, int, int], model_name: str = DEFAULT_MODEL,
+                       **params: Any):
+    from ganzoo_plugins.timm_nets.networks import TimmDiscriminator
+
+    return TimmDiscriminator(image_shape, model_name, **params)
+
+
+@hookimpl
+def register_discriminators(register):
+    register("timm", timm_discriminator, suffix_param="model_name",
+             summary="timm:MODEL — any timm image model, untrained, one logit "
+                     f"(e.g. timm:resnet18; bare 'timm' is {DEFAULT_MODEL})",
+             source="timm (pytorch-image-models), timm.create_model")
