@@ -108,6 +108,7 @@ class PluginHost:
     # -- problems ----------------------------------------------------------------------------
 
     def _report(self, info: PluginInfo, message: str) -> None:
+        message = " ".join(message.split())  # pluggy's own messages span lines: one line each
         problem = PluginProblem(info.ref, message)
         if self.strict:
             raise PluginError(f"{problem} (GANZOO_STRICT_PLUGINS is set)")

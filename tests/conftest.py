@@ -13,12 +13,13 @@ os.environ["GANZOO_CACHE_DIR"] = os.path.abspath(os.path.join(os.path.dirname(__
 
 
 @pytest.fixture(autouse=True)
-def _deterministic_torch_threads():
-    """Two threads match CI's two cores; avoids oversubscription when tests run in parallel."""
+def _single_torch_thread():
+    """Tests run tiny batches, where threads cost more than they give; one thread also keeps
+    a loaded 2-core machine (CI, a parallel run) from oversubscribing."""
     import torch
 
     previous = torch.get_num_threads()
-    torch.set_num_threads(min(previous, 2))
+    torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
 

@@ -14,11 +14,14 @@ import keyword
 import re
 import string
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ganzoo.errors import ConfigError
 from ganzoo.version import __version__
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 # A distribution name that is also a usable package name once lower-cased with - → _.
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*")
@@ -71,7 +74,9 @@ def plugin_names(name: str) -> dict[str, str]:
     return names
 
 
-def _templates(folder: Traversable, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Traversable]]:
+def _templates(folder: Traversable,
+               prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Traversable]]:
+    """(path parts with .tmpl removed, file) for every template under ``folder``."""
     found = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.is_dir():

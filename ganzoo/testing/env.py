@@ -5,8 +5,8 @@ it. Installing into the environment that runs the tests would change it for ever
 (and for any other test run sharing it) until uninstalled. A :class:`ScratchEnv` is instead a
 new virtual environment (no pip of its own, created in a fraction of a second) whose
 site-packages chains to the running environment's through a ``.pth`` file: it sees torch,
-ganzoo and pip, packages installed into it shadow nothing, and deleting the folder undoes
-everything. Installs run ``pip install --no-deps --no-build-isolation --no-index``, so they
+ganzoo and pip, what is installed into it is invisible everywhere else, and deleting the
+folder undoes everything. Installs run ``pip install --no-deps --no-build-isolation --no-index``, so they
 need no network, only setuptools (or the package's build backend) in the running environment.
 """
 
@@ -21,7 +21,8 @@ import venv
 from pathlib import Path
 
 # What pip leaves in a source tree, and what must not be copied into a build.
-_BUILD_LITTER = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
+_BUILD_LITTER = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "*.pyc",
+                                      ".pytest_cache", ".git", ".venv", "venv", ".tox", ".nox")
 
 
 class InstallError(RuntimeError):
@@ -29,23 +30,29 @@ class InstallError(RuntimeError):
 
 
 def _site_dirs() -> list[str]:
-    """The running interpreter's site directories (a venv's, or the system's), in order."""
+    """The running interpreter's site directories (a venv's, or the system's), then any other
+    site directory on sys.path (those a ScratchEnv chains, when one runs inside another)."""
     dirs = list(site.getsitepackages())
     if site.ENABLE_USER_SITE:
         dirs.append(site.getusersitepackages())
+    dirs += [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
     return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
 class ScratchEnv:
-    """A virtual environment at ``path`` layered over the running one.
+    """A virtual environment at ``path`` layered over the running one. Example::
 
-    >>> env = ScratchEnv(tmp_path / "env")
-    >>> env.install("examples/ganzoo-lsgan")
-    >>> env.ganzoo("list", "--json").stdout
+        env = ScratchEnv(tmp_path / "env")
+        env.install("examples/ganzoo-lsgan")
+        assert "lsgan" in env.ganzoo("list").stdout
+        env.uninstall("ganzoo-lsgan")
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], env: dict[str, str] | None = None) -> None:
+        """Create the environment at ``path``; ``env`` are environment variables for every
+        command run in it (e.g. ``{"OMP_NUM_THREADS": "1"}``)."""
         self.path = Path(path).resolve()
+        self.env = dict(env or {})
         venv.EnvBuilder(with_pip=False, clear=False).create(self.path)
         bindir = "Scripts" if sys.platform == "win32" else "bin"
         self.python = self.path / bindir / ("python.exe" if sys.platform == "win32" else "python")
@@ -62,6 +69,7 @@ class ScratchEnv:
         env = dict(os.environ)
         env.update(VIRTUAL_ENV=str(self.path), PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1",
                    PIP_ROOT_USER_ACTION="ignore", PYTHONDONTWRITEBYTECODE="1")
+        env.update(self.env)
         return env
 
     def run(self, *args: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None,
@@ -86,30 +94,40 @@ class ScratchEnv:
         result = self.run("-m", "pip", *args)
         if result.returncode != 0:
             output = (result.stdout + result.stderr).strip()
-            raise InstallError(f"pip {' '.join(map(str, args))} failed:\n{output}")
+            hint = ""
+            if "BackendUnavailable" in output or "Cannot import 'setuptools" in output:
+                hint = ("\n(--no-build-isolation builds with the running environment's build backend: "
+                        "install it there, e.g. pip install setuptools)")
+            raise InstallError(f"pip {' '.join(map(str, args))} failed:\n{output}{hint}")
         return result
 
-    def install(self, *projects: str | os.PathLike[str], editable: bool = False) -> None:
-        """Install project folders (each with a pyproject.toml), all in one pip call.
+    def install(self, *projects: str | os.PathLike[str], editable: bool = False) -> list[Path]:
+        """Install project folders (each with a pyproject.toml), all in one pip call; returns
+        the folders pip built from.
 
-        Non-editable installs build from a copy, so the source folders stay clean (an
-        editable install leaves its ``*.egg-info`` in the source folder, as pip always does).
+        Non-editable installs build from a copy (under ``PATH/src``), so the source folders
+        stay clean; an editable install builds in place and leaves its ``*.egg-info`` there,
+        as pip always does.
         """
         if not projects:
             raise ValueError("install() needs at least one project folder")
-        targets: list[str] = []
-        for project in map(Path, projects):
+        sources: list[Path] = []
+        for project in (Path(p).resolve() for p in projects):
             if not (project / "pyproject.toml").is_file():
                 raise ValueError(f"{project}: no pyproject.toml")
             if editable:
-                targets += ["-e", str(project.resolve())]
+                sources.append(project)
                 continue
-            copy = self.path / "src" / project.resolve().name
-            if copy.exists():
+            copy = self.path / "src" / project.name
+            if copy in sources:  # two projects in folders of the same name
+                copy = copy.with_name(f"{project.name}-{len(sources)}")
+            if copy.exists():  # installed before: build the current version
                 shutil.rmtree(copy)
             shutil.copytree(project, copy, ignore=_BUILD_LITTER)
-            targets.append(str(copy))
+            sources.append(copy)
+        targets = [arg for source in sources for arg in (["-e", str(source)] if editable else [str(source)])]
         self.pip("install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", *targets)
+        return sources
 
     def uninstall(self, *distributions: str) -> None:
         """``pip uninstall -y`` distributions installed in this environment."""

@@ -31,7 +31,8 @@ class SpectralNorm(Trick):
 
     def __init__(self, n_power_iterations: int = 1, eps: float = 1e-12) -> None:
         if int(n_power_iterations) < 1:
-            raise ConfigError(f"trick 'spectral-norm': n_power_iterations must be >= 1, got {n_power_iterations}")
+            raise ConfigError("trick 'spectral-norm': n_power_iterations must be >= 1, "
+                              f"got {n_power_iterations}")
         self.n_power_iterations, self.eps = int(n_power_iterations), float(eps)
         self.layers = 0
 
