@@ -42,7 +42,7 @@ def test_list_components_json(capsys):
 
 
 def test_info_shows_recipe_and_parameter_counts(capsys):
-    assert main(["info", "vanilla", "--json"]) == 0
+    assert main(["info", "vanilla-classic", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["generator_parameters"] == 100 * 256 + 256 + 256 * 512 + 512 + 512 * 1024 + 1024 + 1024 * 784 + 784
     assert info["tricks"] == {"label-smoothing": {"real": 0.9}}

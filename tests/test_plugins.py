@@ -155,7 +155,7 @@ def test_strict_mode_makes_plugin_problems_fatal(monkeypatch, fake_dists):
 
 def test_load_plugins_env_var_restricts_loading(monkeypatch, fresh_plugins):
     monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "mlp,losses,tricks")
-    assert ganzoo.list_variants() == ["vanilla"]
+    assert ganzoo.list_variants() == ["vanilla", "vanilla-classic"]
     monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "")
     plugins.reset()
     assert ganzoo.list_variants() == []
@@ -163,13 +163,14 @@ def test_load_plugins_env_var_restricts_loading(monkeypatch, fresh_plugins):
 
 def test_disable_plugins_env_var(monkeypatch, fresh_plugins):
     monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "wgan")
-    assert ganzoo.list_variants() == ["dcgan", "vanilla"]
+    assert ganzoo.list_variants() == ["dcgan", "vanilla", "vanilla-classic"]
 
 
 def test_registry_listing_filters():
     assert ganzoo.list_variants("wgan*") == ["wgan-clip", "wgan-gp"]
     assert ganzoo.list_variants(["vanilla", "dc*"]) == ["dcgan", "vanilla"]
-    assert ganzoo.list_variants(exclude_filters="wgan*") == ["dcgan", "vanilla"]
+    assert ganzoo.list_variants(exclude_filters="wgan*") == ["dcgan", "vanilla", "vanilla-classic"]
+    assert ganzoo.list_variants("vanilla*", exclude_filters="*classic") == ["vanilla"]
     assert ganzoo.list_variants(plugin="wgan") == ["wgan-clip", "wgan-gp"]
     assert ganzoo.list_components("discriminator", "dcgan*") == ["dcgan", "dcgan-critic"]
     assert ganzoo.list_components("trick", plugin="nobody") == []
@@ -278,3 +279,13 @@ def test_family_names_bind_their_suffix(monkeypatch, fake_dists):
     assert gan.discriminator.net[1].out_features == 32
     with pytest.raises(UnknownNameError):
         ganzoo.get_component("discriminator", "mlp:32")  # mlp is not a family
+
+
+def test_registry_reloads_after_components_were_built(fresh_plugins):
+    """Regression: importing the submodule plugins/tricks/ema.py rebound the package attribute
+    'ema' (the factory) to the module, so a second load reported 'factory is not callable'."""
+    for trick in ganzoo.list_components("trick"):
+        ganzoo.get_component("trick", trick).create()
+    plugins.reset()
+    assert not plugins.get_host().problems
+    assert "ema" in ganzoo.list_components("trick") and "vanilla" in ganzoo.list_variants()

@@ -207,8 +207,10 @@ def test_config_file_and_flag_precedence(tmp_path):
     assert config.recipe["batch_size"] == 16 and config.recipe["g_optimizer"] == {"lr": 0.001}
     assert config.recipe["d_optimizer"] == {"lr": 0.002}
     assert config.recipe["tricks"] == {"ema": {"decay": 0.9}, "instance-noise": {"sigma": 0.2}}
-    args = build_parser().parse_args(["train", "vanilla", "--no-trick", "label-smoothing"])
-    assert config_from_args(args).recipe["tricks"] == {}
+    args = build_parser().parse_args(["train", "vanilla", "--no-trick", "ema"])
+    assert list(config_from_args(args).recipe["tricks"]) == ["label-smoothing", "diffaugment"]
+    args = build_parser().parse_args(["train", "vanilla", "--no-trick", "all", "--trick", "label-noise"])
+    assert config_from_args(args).recipe["tricks"] == {"label-noise": {}}
 
 
 @pytest.mark.parametrize("content, message", [

@@ -60,10 +60,14 @@ def test_generate_is_reproducible_with_a_seed(variant_name):
 
 
 def test_classic_recipes_match_the_tutorials():
-    vanilla = ganzoo.get_variant("vanilla")
+    classic = ganzoo.get_variant("vanilla-classic")
+    assert (classic.generator, classic.discriminator, classic.loss) == ("mlp", "mlp", "bce")
+    assert {k: dict(v) for k, v in classic.tricks.items()} == {"label-smoothing": {"real": 0.9}}
+    assert classic.d_optimizer.lr == classic.g_optimizer.lr == 2e-4
+    assert classic.d_optimizer.betas == (0.5, 0.999) and classic.batch_size == 64
+    vanilla = ganzoo.get_variant("vanilla")  # the same networks and loss, tuned defaults
     assert (vanilla.generator, vanilla.discriminator, vanilla.loss) == ("mlp", "mlp", "bce")
-    assert dict(vanilla.tricks["label-smoothing"]) == {"real": 0.9}
-    assert vanilla.d_optimizer.lr == 2e-4 and vanilla.d_optimizer.betas == (0.5, 0.999)
+    assert dict(vanilla.tricks["label-smoothing"]) == {"real": 0.9} and "ema" in vanilla.tricks
     clip = ganzoo.get_variant("wgan-clip")
     assert clip.critic_steps == 5 and clip.d_optimizer.name == "rmsprop" and clip.d_optimizer.lr == 5e-5
     assert dict(clip.tricks["weight-clip"]) == {"value": 0.01}

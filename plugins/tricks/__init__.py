@@ -57,7 +57,7 @@ def diffaugment(**params: Any):
 
 
 def ema(**params: Any):
-    from ganzoo_plugins.tricks.ema import GeneratorEMA
+    from ganzoo_plugins.tricks.averaging import GeneratorEMA
 
     return GeneratorEMA(**params)
 
