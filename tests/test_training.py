@@ -240,3 +240,14 @@ def test_epochs_and_minutes_limits(tmp_path):
     result = Trainer(_config(tmp_path, "minutes", steps=None, minutes=0.02)).run()
     assert result.stopped_because == "time limit" and result.steps >= 1
     assert time.monotonic() - start < 60
+
+
+def test_sample_next_to_a_checkpoint_outside_a_run_folder(tmp_path):
+    Trainer(_config(tmp_path, steps=1)).run()
+    moved = tmp_path / "elsewhere" / "model.pt"
+    moved.parent.mkdir()
+    moved.write_bytes((tmp_path / "run" / "checkpoints" / "last.pt").read_bytes())
+    assert main(["sample", str(moved), "-n", "4"]) == 0
+    assert (moved.parent / "samples-seed0.png").is_file()
+    assert main(["sample", str(tmp_path / "run" / "checkpoints" / "last.pt"), "-n", "4", "--seed", "2"]) == 0
+    assert (tmp_path / "run" / "samples-seed2.png").is_file()

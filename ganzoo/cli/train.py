@@ -209,7 +209,10 @@ def sample_command(args: argparse.Namespace) -> int:
     gan, _ = load_trained_gan(args.source, device=args.device)
     images = gan.generate(args.num, seed=args.seed)
     source = Path(args.source)
-    folder = source if source.is_dir() else source.parent.parent
+    if source.is_dir():
+        folder = source
+    else:  # RUN/checkpoints/last.pt → RUN; a checkpoint elsewhere → its own folder
+        folder = source.parent.parent if source.parent.name == "checkpoints" else source.parent
     grid = Path(args.out) if args.out else folder / f"samples-seed{args.seed}.png"
     if grid.suffix.lower() != ".png":
         raise ConfigError(f"--out {grid}: the grid is written as PNG; use a .png name (and --npy for arrays)")
