@@ -321,6 +321,10 @@ class Trainer:
             samples = self.run_dir.sample_grid()
             if self.is_main:
                 self.save_samples(samples)
+            if self.dist is not None:
+                # Leave together: a rank that tears its connections down while rank 0 is still
+                # finishing can make gloo abort the other side.
+                distributed.barrier()
         finally:
             progress.close()
             if self.is_main:
