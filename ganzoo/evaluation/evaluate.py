@@ -10,7 +10,6 @@ its scale.
 from __future__ import annotations
 
 import functools
-import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -180,7 +179,3 @@ def load_eval_source(source: str | Path, num_samples: int, seed: int,
         gan, _ = load_trained_gan(path, device=device)
         return gan.generate(num_samples, seed=seed)
     return load_samples(path, limit=num_samples)
-
-
-def is_finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)

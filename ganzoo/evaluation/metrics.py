@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.evaluation.classifier import deterministic, to_digit_images
+from ganzoo.evaluation.classifier import deterministic
 
 ArrayLike = Union[torch.Tensor, np.ndarray]
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
 
 import torch
 
 from ganzoo.errors import DataError
-from ganzoo.evaluation import metrics
-from ganzoo.evaluation.classifier import DigitClassifier, get_digit_classifier
+from ganzoo.evaluation.classifier import DigitClassifier
 
 REFERENCE_SETS: dict[str, str] = {"mnist:train": "train", "mnist:test-a": "test-a", "mnist:test-b": "test-b"}
 """Reference set names and the built-in MNIST split each one is."""
