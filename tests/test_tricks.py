@@ -102,6 +102,35 @@ def test_gradient_penalty_value_matches_definition():
     assert critic.weight.grad is not None and critic.weight.grad.abs().sum() > 0
 
 
+def test_r1_penalty_value_matches_definition():
+    """A linear discriminator has gradient w on every real image: R1 = γ/2 ‖w‖²."""
+    critic = nn.Linear(4, 1)
+    real = torch.randn(6, 1, 2, 2)
+    term = _trick("r1", gamma=4.0).d_loss_term(real, torch.randn(6, 1, 2, 2),
+                                              _state(discriminator=nn.Sequential(nn.Flatten(), critic)))
+    assert term.item() == pytest.approx(2.0 * critic.weight.square().sum().item(), rel=1e-5)
+    term.backward()
+    assert critic.weight.grad is not None and critic.weight.grad.abs().sum() > 0
+    assert real.grad is None  # the caller's batch is left alone
+
+
+def test_r1_lazy_every_k_steps_is_scaled_by_k():
+    critic = nn.Sequential(nn.Flatten(), nn.Linear(4, 1))
+    trick = _trick("r1", gamma=1.0, every=4)
+    real = torch.randn(3, 1, 2, 2)
+    assert trick.d_loss_term(real, real, _state(step=1, discriminator=critic)) is None
+    lazy = trick.d_loss_term(real, real, _state(step=8, discriminator=critic))
+    eager = _trick("r1", gamma=1.0).d_loss_term(real, real, _state(step=8, discriminator=critic))
+    assert lazy.item() == pytest.approx(4 * eager.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("params, message", [({"gamma": -1}, "gamma must be >= 0"),
+                                             ({"every": 0}, "every must be a positive integer")])
+def test_r1_rejects_bad_parameters(params, message):
+    with pytest.raises(ganzoo.ConfigError, match=message):
+        _trick("r1", **params)
+
+
 def test_ema_tracks_the_generator_and_is_used_for_sampling():
     gan = ganzoo.create_variant("dcgan", batch_size=8, tricks={"ema": {"decay": 0.9, "warmup": False}})
     ema = gan.tricks[0]

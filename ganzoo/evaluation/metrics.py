@@ -7,7 +7,8 @@ every function also accepts NumPy arrays. Summary of the scales (real-vs-real gi
 - :func:`classifier_score` — Inception-Score style, 1 (one class / no confidence) to 10 (MNIST).
 - :func:`mode_coverage` — how many classes get at least ``min_fraction`` of the samples.
 - :func:`precision_recall` — k-NN manifold precision (fidelity) and recall (diversity), 0..1.
-- :func:`two_sample_accuracy` — held-out accuracy of a CNN telling real from fake: 0.5 is best.
+- :func:`two_sample_accuracy` — held-out accuracy of a small classifier telling real from fake
+  features: 0.5 is best.
 """
 
 from __future__ import annotations

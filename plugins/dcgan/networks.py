@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganzoo_plugins._layers import Dropout
 from ganzoo_plugins._shapes import divisible_start
 
 
@@ -58,7 +59,7 @@ class DCGANDiscriminator(nn.Module):
         for fan_in, fan_out in ((channels, c1), (c1, c2)):
             layers += [nn.Conv2d(fan_in, fan_out, 5, stride=2, padding=2), nn.LeakyReLU(negative_slope)]
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
         self.features = nn.Sequential(*layers, nn.Flatten())
         out_h, out_w = (height + 3) // 4, (width_px + 3) // 4  # two stride-2 'same' convolutions
         self.score = nn.Linear(c2 * out_h * out_w, 1)

@@ -1,9 +1,10 @@
 """Built-in tricks: label smoothing, label noise, instance noise, discriminator gradient
-clipping, weight clipping, gradient penalty, DiffAugment and generator EMA.
+clipping, weight clipping, gradient penalty, R1 penalty, DiffAugment and generator EMA.
 
 Provenance: Salimans et al. 2016 (arXiv:1606.03498, label smoothing); the "GAN hacks" list and
 the MNIST tutorials in shared/seeds (label noise, instance noise, D gradient clipping);
 Arjovsky et al. 2017 (weight clipping); Gulrajani et al. 2017 (gradient penalty);
+Mescheder et al. 2018 (R1);
 Yazıcı et al. 2019 (EMA); Zhao et al. 2020 (DiffAugment).
 """
 
@@ -50,6 +51,12 @@ def gradient_penalty(**params: Any):
     return GradientPenalty(**params)
 
 
+def r1_penalty(**params: Any):
+    from ganzoo_plugins.tricks.penalty import R1Penalty
+
+    return R1Penalty(**params)
+
+
 def diffaugment(**params: Any):
     from ganzoo_plugins.tricks.augment import DiffAugment
 
@@ -86,6 +93,9 @@ def register_tricks(register):
              conflicts=("weight-clip",),
              summary="λ=10 · (‖∇D(x̂)‖ − 1)² on per-sample real/fake interpolates",
              source="Gulrajani et al. 2017, arXiv:1704.00028")
+    register("r1", r1_penalty,
+             summary="γ/2 · ‖∇D(real)‖²: zero-centred gradient penalty on real images (any loss)",
+             source="Mescheder et al. 2018, arXiv:1801.04406")
     register("diffaugment", diffaugment,
              summary="same random translation/cutout on real and fake D inputs (data-efficient GANs)",
              source="Zhao et al. 2020, arXiv:2006.10738")

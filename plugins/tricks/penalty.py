@@ -34,3 +34,28 @@ class GradientPenalty(Trick):
         (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
         norms = grad.flatten(1).norm(2, dim=1)
         return self.weight * (norms - self.target).square().mean()
+
+
+class R1Penalty(Trick):
+    """γ/2 · E[‖∇D(x)‖²] on real images only: a zero-centred penalty that keeps the
+    discriminator flat on the data, so the generator is not pushed past it (Mescheder et al. 2018,
+    arXiv:1801.04406). Works with any loss. With ``every`` > 1 the penalty is applied lazily,
+    scaled by ``every`` (StyleGAN2's lazy regularisation)."""
+
+    name = "r1"
+
+    def __init__(self, gamma: float = 10.0, every: int = 1) -> None:
+        if gamma < 0:
+            raise ConfigError(f"trick 'r1': gamma must be >= 0, got {gamma}")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ConfigError(f"trick 'r1': every must be a positive integer, got {every!r}")
+        self.gamma, self.every = float(gamma), every
+
+    def d_loss_term(self, real: torch.Tensor, fake: torch.Tensor,
+                    state: StepState) -> torch.Tensor | None:
+        if state.step % self.every:
+            return None
+        real = real.detach().requires_grad_(True)
+        scores = state.discriminator(real)
+        (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
+        return (0.5 * self.gamma * self.every) * grad.flatten(1).square().sum(1).mean()
