@@ -16,7 +16,7 @@ def _dense_stack(sizes: Sequence[int], negative_slope: float, dropout: float,
                  batchnorm: bool = False) -> list[nn.Module]:
     layers: list[nn.Module] = []
     for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        # No normalisation right after the input layer (as in DCGAN): it would rescale z itself.
+        # The first layer, which sees z itself, stays unnormalised (as in PyTorch-GAN's MLP GAN).
         norm = batchnorm and index > 0
         layers.append(nn.Linear(fan_in, fan_out, bias=not norm))
         if norm:

@@ -8,6 +8,13 @@ from ganzoo import StepState, Trick
 from ganzoo.errors import ConfigError
 
 
+def input_gradients(discriminator: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """∇ₓ D(x) per sample, flattened, with the graph kept so a penalty on it trains D."""
+    images = images.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(images).sum(), images, create_graph=True)
+    return grad.flatten(1)
+
+
 class GradientPenalty(Trick):
     """λ · E[(‖∇D(x̂)‖₂ − target)²] on x̂ = ε·real + (1 − ε)·fake, one ε ~ U(0, 1) per sample.
 
@@ -29,10 +36,8 @@ class GradientPenalty(Trick):
 
     def d_loss_term(self, real: torch.Tensor, fake: torch.Tensor,
                     state: StepState) -> torch.Tensor:
-        mixed = self.interpolate(real.detach(), fake.detach()).requires_grad_(True)
-        scores = state.discriminator(mixed)
-        (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
-        norms = grad.flatten(1).norm(2, dim=1)
+        mixed = self.interpolate(real.detach(), fake.detach())
+        norms = input_gradients(state.discriminator, mixed).norm(2, dim=1)
         return self.weight * (norms - self.target).square().mean()
 
 
@@ -55,7 +60,5 @@ class R1Penalty(Trick):
                     state: StepState) -> torch.Tensor | None:
         if state.step % self.every:
             return None
-        real = real.detach().requires_grad_(True)
-        scores = state.discriminator(real)
-        (grad,) = torch.autograd.grad(scores.sum(), real, create_graph=True)
-        return (0.5 * self.gamma * self.every) * grad.flatten(1).square().sum(1).mean()
+        grad = input_gradients(state.discriminator, real)
+        return (0.5 * self.gamma * self.every) * grad.square().sum(1).mean()
