@@ -3,11 +3,13 @@
 Two loops run the same recipe (networks, loss, tricks, optimizers, critic steps):
 
 - **ganzoo**: the shared trainer's path — data resident on the device, batches drawn by index
-  on the device (:class:`~ganzoo.training.sampling.BatchSampler`), no host synchronisation
-  inside a step;
+  on the device (:class:`~ganzoo.training.sampling.BatchSampler`), fused optimizers, no host
+  synchronisation inside a step, and on CUDA the whole step captured as one CUDA graph
+  (:mod:`ganzoo.training.capture`) unless ``graph="off"``;
 - **plain**: the way the classic tutorials write it — a ``DataLoader`` over the data set on the
-  host, each batch copied to the device, and the loss read back every step (``loss.item()``,
-  as tutorial loops do to log).
+  host, each batch copied to the device, ``torch.optim`` optimizers with their default
+  implementation, eager, and the loss read back every step (``loss.item()``, as tutorial loops
+  do to log).
 
 Both are warmed up and synchronised before the clock stops; peak device memory is recorded
 on CUDA. Numbers come back as :class:`BenchResult` rows.
@@ -31,6 +33,9 @@ class BenchResult:
     variant: str
     batch_size: int
     device: str
+    mode: str
+    """How the ganzoo step ran: ``graph`` (CUDA graph replay) or ``eager``."""
+    precision: str
     steps: int
     steps_per_sec: float
     images_per_sec: float
@@ -74,15 +79,44 @@ def _data(image_shape: tuple[int, int, int], count: int = 2048) -> torch.Tensor:
     return torch.rand(count, *image_shape) * 2 - 1
 
 
-def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: int = 20,
-                  warmup: int = 3, plain: bool = True, seed: int = 0,
-                  image_shape: tuple[int, int, int] = (1, 28, 28)) -> BenchResult:
-    """Throughput of one variant at one batch size, with the plain loop's for comparison."""
+def ganzoo_step(variant: str, batch_size: int, device: torch.device, data: torch.Tensor, *,
+                total_steps: int, seed: int = 0, graph: str = "auto", precision: str = "fp32",
+                channels_last: bool = False, notify: Any = None, **overrides: Any) -> Any:
+    """The trainer's step for ``variant`` (device-resident data, fused optimizers, CUDA graph
+    when possible) as a :class:`~ganzoo.training.capture.StepRunner`; ``overrides`` change the
+    recipe (:class:`~ganzoo.Variant` fields)."""
     import torch
 
-    from ganzoo.build import create_variant, resolve_device
+    from ganzoo.build import create_variant
+    from ganzoo.training.capture import StepRunner
     from ganzoo.training.sampling import BatchSampler
     from ganzoo.training.step import TrainingStep
+
+    torch.manual_seed(seed)
+    gan = create_variant(variant, image_shape=tuple(data.shape[1:]), device=device,
+                         **{"batch_size": batch_size, **overrides})
+    data = data.to(device)
+    if channels_last:
+        data = data.contiguous(memory_format=torch.channels_last)
+        for net in (gan.generator, gan.discriminator):
+            net.to(memory_format=torch.channels_last)
+    sampler = BatchSampler(data, batch_size, gan.latent_dim, seed, gan.variant.latent_distribution)
+    step = TrainingStep(gan, total_steps=total_steps, latent=sampler.latent)
+    return StepRunner(step, sampler.real, graph=graph, precision=precision,
+                      generators=(sampler.rng,), notify=notify)
+
+
+def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: int = 20,
+                  warmup: int = 3, plain: bool = True, seed: int = 0,
+                  image_shape: tuple[int, int, int] = (1, 28, 28), graph: str = "auto",
+                  precision: str = "fp32", channels_last: bool = False,
+                  notify: Any = None) -> BenchResult:
+    """Throughput of one variant at one batch size, with the plain loop's for comparison.
+
+    On CUDA the warm-up is at least 5 steps, so a captured graph is built before timing."""
+    import torch
+
+    from ganzoo.build import resolve_device
 
     if steps < 1 or warmup < 0:
         raise ConfigError(f"--steps must be >= 1 (got {steps}) and warm-up >= 0 (got {warmup})")
@@ -90,22 +124,20 @@ def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: in
     data = _data(image_shape)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-
-    torch.manual_seed(seed)
-    gan = create_variant(variant, image_shape=image_shape, device=dev, batch_size=batch_size)
-    sampler = BatchSampler(data.to(dev), batch_size, gan.latent_dim, seed, gan.variant.latent_distribution)
-    step = TrainingStep(gan, total_steps=warmup + steps, latent=sampler.latent)
-    seconds = _time_steps(lambda: step(sampler.real), steps, warmup, dev)
+        warmup = max(warmup, 5)  # 3 eager warm-up steps, the capture, a first replay
+    runner = ganzoo_step(variant, batch_size, dev, data, total_steps=warmup + steps, seed=seed,
+                         graph=graph, precision=precision, channels_last=channels_last, notify=notify)
+    seconds = _time_steps(runner, steps, warmup, dev)
     peak = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else None
 
     plain_rate = None
     if plain:
-        torch.manual_seed(seed)
-        plain_gan = create_variant(variant, image_shape=image_shape, device=dev, batch_size=batch_size)
-        plain_rate = steps / _time_steps(_plain_loop(plain_gan, data, batch_size, warmup + steps), steps, warmup, dev)
+        plain_rate = steps / _time_steps(plain_loop(variant, data, batch_size, dev, warmup + steps, seed),
+                                         steps, warmup, dev)
     rate = steps / seconds
     return BenchResult(
-        variant=variant, batch_size=batch_size, device=str(dev), steps=steps,
+        variant=variant, batch_size=batch_size, device=str(dev), mode=runner.mode,
+        precision=precision, steps=steps,
         steps_per_sec=round(rate, 3), images_per_sec=round(rate * batch_size, 1),
         plain_steps_per_sec=round(plain_rate, 3) if plain_rate else None,
         ratio_vs_plain=round(rate / plain_rate, 3) if plain_rate else None,
@@ -113,12 +145,23 @@ def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: in
         torch=torch.__version__, machine=_machine(dev))
 
 
-def _plain_loop(gan: Any, data: torch.Tensor, batch_size: int, total: int) -> Any:
-    """A tutorial-style step: DataLoader batches on the host, copied per batch, loss read back."""
+def plain_loop(variant: str, data: torch.Tensor, batch_size: int, device: torch.device,
+               total: int, seed: int = 0) -> Any:
+    """A tutorial-style step of ``variant``'s recipe: DataLoader batches on the host, copied per
+    batch, ``torch.optim`` defaults (no fused kernels), eager, the loss read back every step."""
+    import torch
     from torch.utils.data import DataLoader, TensorDataset
 
+    from ganzoo.build import create_variant
     from ganzoo.training.step import TrainingStep
 
+    torch.manual_seed(seed)
+    gan = create_variant(variant, image_shape=tuple(data.shape[1:]), device=device, batch_size=batch_size)
+    for side in ("g_optimizer", "d_optimizer"):
+        optimizer = getattr(gan, side)
+        hyper = {k: v for k, v in optimizer.defaults.items()
+                 if k not in ("fused", "foreach", "capturable", "differentiable")}
+        setattr(gan, side, type(optimizer)(optimizer.param_groups[0]["params"], **hyper))
     loader = DataLoader(TensorDataset(data), batch_size=batch_size, shuffle=True, drop_last=True)
     batches = iter(loader)
     step = TrainingStep(gan, total_steps=total)

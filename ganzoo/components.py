@@ -45,6 +45,10 @@ class StepState:
     discriminator: nn.Module
     critic_step: int = 0
     """Index of the current discriminator update within this step."""
+    step_tensor: torch.Tensor | None = None
+    """``step`` as a 0-d float32 tensor on the training device. A step captured as a CUDA graph
+    is recorded once and replayed, so Python values such as ``step`` are frozen at capture time:
+    schedules in a capturable trick must compute from this tensor instead."""
 
 
 class Trick:
@@ -57,6 +61,14 @@ class Trick:
     """
 
     name: str = "trick"
+
+    capturable: bool = False
+    """Whether the step points this trick overrides may be captured once as a CUDA graph and
+    replayed (the trainer's fast path on CUDA). Say True only if they launch the same device work
+    every step: no reading tensors on the host (``.item()``, ``bool(t)``), no Python state that
+    changes between steps, no branching on ``state.step`` (use ``state.step_tensor``). A trick
+    that overrides step points and is not capturable makes the trainer run eagerly, with a
+    one-line notice. Tricks that only use :meth:`setup` never block capture."""
 
     def setup(self, generator: nn.Module, discriminator: nn.Module) -> None:
         """Called once after the networks are built and moved to their device."""

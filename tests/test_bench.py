@@ -21,8 +21,10 @@ def test_bench_json_schema():
     rows = json.loads(result.stdout)
     assert [(r["variant"], r["batch_size"]) for r in rows] == [("dcgan", 4), ("dcgan", 8), ("vanilla", 4), ("vanilla", 8)]
     for row in rows:
-        assert set(row) == {"variant", "batch_size", "device", "steps", "steps_per_sec", "images_per_sec",
-                            "plain_steps_per_sec", "ratio_vs_plain", "peak_memory_mb", "torch", "machine"}
+        assert set(row) == {"variant", "batch_size", "device", "mode", "precision", "steps", "steps_per_sec",
+                            "images_per_sec", "plain_steps_per_sec", "ratio_vs_plain", "peak_memory_mb",
+                            "torch", "machine"}
+        assert (row["mode"], row["precision"]) == ("eager", "fp32")  # no CUDA graphs on the CPU
         assert row["steps_per_sec"] > 0 and row["images_per_sec"] == round(row["steps_per_sec"] * row["batch_size"], 1)
         assert row["ratio_vs_plain"] > 0 and row["device"] == "cpu"
 

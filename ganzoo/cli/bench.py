@@ -17,6 +17,10 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=20, help="timed steps per measurement (default 20)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     p.add_argument("--no-plain", action="store_true", help="skip the plain-loop comparison")
+    p.add_argument("--graph", choices=("auto", "on", "off"), default="auto",
+                   help="CUDA graph capture of the ganzoo step (default auto)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    p.add_argument("--channels-last", action="store_true", help="channels-last networks and data")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=bench_command)
 
@@ -34,8 +38,12 @@ def bench_command(args: argparse.Namespace) -> int:
     names = registry.list_variants(args.variants or None)
     if args.variants and not names:
         raise UnknownNameError("variant", args.variants[0], registry.list_variants())
+    def notify(message: str) -> None:
+        output.stderr.print(message, highlight=False, markup=False)
+
     rows = [bench_variant(name, batch, device=args.device, steps=args.steps, warmup=args.warmup,
-                          plain=not args.no_plain).to_dict()
+                          plain=not args.no_plain, graph=args.graph, precision=args.precision,
+                          channels_last=args.channels_last, notify=notify).to_dict()
             for name in names for batch in (args.batch_sizes or [64])]
     if args.json:
         output.print_json(rows)
@@ -43,12 +51,13 @@ def bench_command(args: argparse.Namespace) -> int:
     table = Table(title="ganzoo bench", title_justify="left",
                   caption=f"{rows[0]['device']} · {rows[0]['machine']} · torch {rows[0]['torch']}"
                   if rows else None, caption_justify="left")
-    for column in ("variant", "batch", "steps/s", "images/s", "vs plain loop", "peak memory"):
+    for column in ("variant", "batch", "step", "steps/s", "images/s", "vs plain loop", "peak memory"):
         table.add_column(column, justify="left" if column == "variant" else "right")
     for row in rows:
         ratio = f"{row['ratio_vs_plain']:.2f}×" if row["ratio_vs_plain"] else "-"
         memory = f"{row['peak_memory_mb']:.0f} MiB" if row["peak_memory_mb"] is not None else "-"
-        table.add_row(row["variant"], str(row["batch_size"]), f"{row['steps_per_sec']:.2f}",
+        table.add_row(row["variant"], str(row["batch_size"]), f"{row['mode']} {row['precision']}",
+                      f"{row['steps_per_sec']:.2f}",
                       f"{row['images_per_sec']:.0f}", ratio, memory)
     output.stdout.print(table)
     return 0

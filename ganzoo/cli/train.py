@@ -68,6 +68,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--sample-every", type=int, help="write a sample grid every N steps (default 500)")
     run.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default 500)")
     run.add_argument("--eval-every", type=int, help="evaluate sample quality every N steps (default never)")
+    fast = p.add_argument_group("speed (CUDA)")
+    fast.add_argument("--graph", choices=("auto", "on", "off"),
+                      help="capture the whole step as a CUDA graph: auto (default: when the step allows "
+                           "it, else eager with a notice), on (fail if it cannot), off")
+    fast.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast (default fp32)")
+    fast.add_argument("--channels-last", action="store_true", default=None,
+                      help="channels-last memory format for convolutional networks")
     dist = p.add_argument_group("distributed (torch.distributed: torchrun + DDP)")
     dist.add_argument("--nproc", type=int, help="launch N processes on this machine with torchrun "
                       "(the same as: torchrun --standalone --nproc-per-node N -m ganzoo train ...)")
@@ -92,7 +99,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 _RECIPE_FLAGS = {"batch_size": "batch_size", "critic_steps": "critic_steps", "latent_dim": "latent_dim",
                  "generator": "generator", "discriminator": "discriminator", "loss": "loss"}
 _RUN_FLAGS = ("steps", "epochs", "minutes", "data", "image_size", "channels", "seed", "device", "out",
-              "log_every", "sample_every", "checkpoint_every", "eval_every", "sync_batchnorm", "dist_timeout")
+              "log_every", "sample_every", "checkpoint_every", "eval_every", "sync_batchnorm", "dist_timeout",
+              "graph", "precision", "channels_last")
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -181,7 +189,9 @@ def train_command(args: argparse.Namespace) -> int:
         trainer = Trainer.resume(args.resume, steps=args.steps, epochs=args.epochs, minutes=args.minutes,
                                  device=args.device, log_every=args.log_every,
                                  sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-                                 eval_every=args.eval_every, dist_timeout=args.dist_timeout)
+                                 eval_every=args.eval_every, dist_timeout=args.dist_timeout,
+                                 graph=args.graph, precision=args.precision,
+                                 channels_last=args.channels_last)
     else:
         trainer = Trainer(config_from_args(args))
     result = trainer.run()

@@ -72,6 +72,12 @@ class TrainConfig:
     """Distributed runs: synchronise BatchNorm statistics across ranks (CUDA only)."""
     dist_timeout: float = 600.0
     """Distributed runs: seconds a collective may wait before the run fails (a dead rank)."""
+    graph: str = "auto"
+    """CUDA graph capture of the whole step: auto (on CUDA when the step allows it), on, off."""
+    precision: str = "fp32"
+    """fp32, or bf16 (bfloat16 autocast on CUDA; weights and optimizers stay float32)."""
+    channels_last: bool = False
+    """Convolutional networks and data in channels-last memory format (CUDA)."""
 
     def __post_init__(self) -> None:
         for name in ("log_every", "sample_every", "checkpoint_every", "samples_in_grid", "eval_samples"):
@@ -92,6 +98,14 @@ class TrainConfig:
                 raise ConfigError(f"{_flag(name)} must be a positive number, got {value!r}")
         if not isinstance(self.dist_timeout, (int, float)) or not self.dist_timeout > 0:
             raise ConfigError(f"--dist-timeout must be a positive number of seconds, got {self.dist_timeout!r}")
+        from ganzoo.training.capture import GRAPH_MODES, PRECISIONS
+
+        if self.graph not in GRAPH_MODES:
+            raise ConfigError(f"--graph must be one of {', '.join(GRAPH_MODES)}, got {self.graph!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not isinstance(self.channels_last, bool):
+            raise ConfigError(f"--channels-last must be true or false, got {self.channels_last!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"--seed must be an integer, got {self.seed!r}")
 

@@ -19,6 +19,7 @@ from ganzoo.training import distributed
 from ganzoo.training.config import TrainConfig, apply_recipe
 from ganzoo.training.progress import make_progress
 from ganzoo.training.rundir import RunDir, plot_losses
+from ganzoo.training.capture import StepRunner, check_settings
 from ganzoo.training.sampling import BatchSampler
 from ganzoo.training.step import StepStats, TrainingStep
 
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 
 # Settings a resumed run may change; everything else must match the checkpoint.
 RESUMABLE_SETTINGS = ("steps", "epochs", "minutes", "log_every", "sample_every",
-                      "checkpoint_every", "eval_every", "eval_samples", "device", "dist_timeout")
+                      "checkpoint_every", "eval_every", "eval_samples", "device", "dist_timeout",
+                      "graph", "precision", "channels_last")
 
 
 @dataclass
@@ -86,18 +88,26 @@ class Trainer:
 
         self.data = load_images(config.data, image_size=config.image_size,
                                 channels=config.channels).to(self.device)
+        if config.channels_last:
+            self.data = self.data.contiguous(memory_format=torch.channels_last)
         self.data_description = describe_source(config.data)
         if self.data.shape[0] < 1:
             raise ConfigError("the data set is empty")
         image_shape = tuple(self.data.shape[1:])
         self.gan = build_gan(variant, image_shape, self.device, registry)
+        if config.channels_last:
+            for net in (self.gan.generator, self.gan.discriminator):
+                net.to(memory_format=torch.channels_last)
         self.variant = variant
+        check_settings(self.gan, config.graph, config.precision, distributed=self.dist is not None)
         self.steps_total, self.schedule_steps = self._plan_length()
         self.sampler = BatchSampler(self.data, variant.batch_size, variant.latent_dim, config.seed,
                                     variant.latent_distribution, rank=rank, world_size=world)
         self.latent = fixed_latent(self.gan, config.samples_in_grid, config.seed)
         self.run_dir = self._open_run_dir(_run_dir)
         self.records: list[dict[str, Any]] = []
+        self._notices: list[str] = []
+        self._progress: Any = None
         self.last_checkpoint_step = 0
         if _resume is not None:
             ckpt.load_gan_state(self.gan, _resume["state"])
@@ -109,14 +119,22 @@ class Trainer:
             distributed.wrap(self.gan, self.dist, config.sync_batchnorm)
         self.step = TrainingStep(self.gan, total_steps=self.schedule_steps, latent=self.sampler.latent)
         if _resume is not None:
-            self.step.step = _resume["step"]
-            self.step.d_updates = _resume["d_updates"]
+            self.step.set_position(_resume["step"], _resume["d_updates"])
             ckpt.restore_rng_states(self._rng_for_this_rank(_resume))  # last: building consumed some
         elif self.dist is not None:
             seed_everything(config.seed + rank)  # different dropout and trick noise on each rank
-        self._nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)
+        self.runner = StepRunner(self.step, self.sampler.real, graph=config.graph,
+                                 precision=config.precision, generators=(self.sampler.rng,),
+                                 distributed=self.dist is not None, notify=self._notice)
 
     # -- construction helpers ----------------------------------------------------------------
+
+    def _notice(self, message: str) -> None:
+        """One-line notices (e.g. the step runs eagerly): shown when the run starts, or at once."""
+        if self._progress is not None:
+            self._progress.message(message)
+        else:
+            self._notices.append(message)
 
     def _open_run_dir(self, given: RunDir | None) -> RunDir:
         """Rank 0 creates (or reuses) the run folder; the other ranks learn where it is, or
@@ -203,7 +221,7 @@ class Trainer:
         return record
 
     def _check_finite(self, step: int) -> None:
-        flag = self._nonfinite
+        flag = self.step.nonfinite
         if self.dist is not None:
             flag = distributed.any_across_ranks(flag)  # every rank stops together
         if bool(flag):
@@ -274,6 +292,7 @@ class Trainer:
             "train": self.config.to_dict(), "variant": self.variant.to_dict(),
             "image_shape": list(self.gan.image_shape), "device": str(self.device),
             "data": self.data_description, "versions": ckpt.component_versions(self.gan),
+            "step_mode": {"mode": self.runner.mode, "eager_because": self.runner.fallback_reason},
         })
 
     def run(self) -> RunResult:
@@ -285,8 +304,14 @@ class Trainer:
         progress = make_progress(None if math.isinf(self.steps_total) else int(self.steps_total),
                                  start=self.step.step, quiet=not self.is_main)
         where = f"{self.dist.world_size} processes ({self.dist.backend})" if self.dist else str(self.device)
+        mode = "CUDA graph" if self.runner.graphed else "eager"
+        if self.device.type == "cuda":
+            where += f", {mode} step, {config.precision}"
         progress.message(f"ganzoo: training {self.variant.name} on {where} with "
                          f"{self.data_description}; run folder {self.run_dir.path}")
+        for notice in self._notices:
+            progress.message(notice)
+        self._progress = progress
         start = time.monotonic()
         deadline = start + config.minutes * 60 if config.minutes else math.inf
         last_log_time, last_log_step = start, self.step.step
@@ -296,9 +321,9 @@ class Trainer:
                 if self._out_of_time(deadline):
                     stopped = "time limit"
                     break
-                stats = self.step(self.sampler.real)
-                # Accumulate on the device: no host sync until the next log or checkpoint.
-                self._nonfinite |= ~(torch.isfinite(stats.d_loss) & torch.isfinite(stats.g_loss))
+                # No host sync until the next log or checkpoint: the step accumulates a
+                # non-finite flag on the device.
+                stats = self.runner()
                 step = self.step.step
                 final = step >= self.steps_total
                 if step % config.log_every == 0 or final:
@@ -326,6 +351,7 @@ class Trainer:
                 # finishing can make gloo abort the other side.
                 distributed.barrier()
         finally:
+            self._progress = None
             progress.close()
             if self.is_main:
                 plot_losses(self.records, self.run_dir.loss_plot)

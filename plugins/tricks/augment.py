@@ -49,6 +49,7 @@ class DiffAugment(Trick):
     """Apply the same random augmentation policy to real and fake D inputs, in both updates."""
 
     name = "diffaugment"
+    capturable = True
 
     def __init__(self, policy: str | list[str] = "translation", translation: float = 0.125,
                  cutout: float = 0.5, fill: float = -1.0) -> None:

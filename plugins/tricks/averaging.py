@@ -22,6 +22,7 @@ class GeneratorEMA(Trick):
     stay anchored at the random initial weights in short runs."""
 
     name = "ema"
+    capturable = True
 
     def __init__(self, decay: float = 0.999, warmup: bool = True) -> None:
         if not 0.0 <= decay < 1.0:
@@ -38,9 +39,17 @@ class GeneratorEMA(Trick):
     @torch.no_grad()
     def after_g_step(self, generator: nn.Module, state: StepState) -> None:
         assert self.ema is not None, "setup() was not called"
-        weight = 1.0 - self.decay_at(state.step)
+        weight: float | torch.Tensor = 1.0 - self.decay_at(state.step)
+        if self.warmup and state.step_tensor is not None:
+            # The warm-up on the device, so a captured step keeps following it.
+            t = state.step_tensor
+            weight = 1.0 - torch.clamp((1 + t) / (10 + t), max=self.decay)
         ema_params = list(self.ema.parameters())
-        torch._foreach_lerp_(ema_params, [p.detach() for p in generator.parameters()], weight)
+        params = [p.detach() for p in generator.parameters()]
+        if isinstance(weight, torch.Tensor):  # a tensor passed as a Scalar would be read on the host
+            torch._foreach_lerp_(ema_params, params, [weight] * len(params))
+        else:
+            torch._foreach_lerp_(ema_params, params, weight)
         for ema_buffer, buffer in zip(self.ema.buffers(), generator.buffers()):
             ema_buffer.copy_(buffer)
 

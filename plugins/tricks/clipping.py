@@ -19,6 +19,7 @@ class DiscriminatorGradClip(Trick):
     """Clamp every discriminator gradient element to [−value, value] before its update."""
 
     name = "d-grad-clip"
+    capturable = True
 
     def __init__(self, value: float = 1.0) -> None:
         self.value = _positive(self.name, "value", value)
@@ -35,6 +36,7 @@ class WeightClip(Trick):
     a crude way to keep the critic K-Lipschitz."""
 
     name = "weight-clip"
+    capturable = True
 
     def __init__(self, value: float = 0.01) -> None:
         self.value = _positive(self.name, "value", value)

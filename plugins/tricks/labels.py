@@ -20,6 +20,7 @@ class LabelSmoothing(Trick):
     targets become ``fake`` (0 keeps it one-sided)."""
 
     name = "label-smoothing"
+    capturable = True
 
     def __init__(self, real: float = 0.9, fake: float = 0.0) -> None:
         self.real, self.fake = float(real), float(fake)
@@ -33,6 +34,7 @@ class LabelNoise(Trick):
     """Per-sample random targets: real ~ U(0.7, 1.2), fake ~ U(0, 0.3) by default."""
 
     name = "label-noise"
+    capturable = True
 
     def __init__(self, real: tuple[float, float] = (0.7, 1.2),
                  fake: tuple[float, float] = (0.0, 0.3)) -> None:

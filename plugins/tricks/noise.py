@@ -22,6 +22,7 @@ class InstanceNoise(Trick):
     """
 
     name = "instance-noise"
+    capturable = True
 
     def __init__(self, sigma: float = 0.1, anneal_steps: int | None = None) -> None:
         if sigma < 0:
@@ -35,7 +36,11 @@ class InstanceNoise(Trick):
         return self.sigma * max(0.0, 1.0 - step / horizon)
 
     def d_input(self, images: torch.Tensor, state: StepState) -> torch.Tensor:
-        sigma = self.sigma_at(state.step, state.total_steps)
-        if sigma == 0.0:
+        if self.sigma == 0.0:
             return images
+        if state.step_tensor is None:
+            sigma: float | torch.Tensor = self.sigma_at(state.step, state.total_steps)
+        else:  # the same schedule on the device, so a captured step keeps decaying
+            horizon = self.anneal_steps or state.total_steps or FALLBACK_ANNEAL_STEPS
+            sigma = (1.0 - state.step_tensor / horizon).clamp_(min=0.0) * self.sigma
         return images + sigma * torch.randn_like(images)

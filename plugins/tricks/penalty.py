@@ -23,6 +23,7 @@ class GradientPenalty(Trick):
     """
 
     name = "gradient-penalty"
+    capturable = True
 
     def __init__(self, weight: float = 10.0, target: float = 1.0) -> None:
         if weight < 0:
@@ -32,7 +33,8 @@ class GradientPenalty(Trick):
     @staticmethod
     def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
-        return torch.lerp(fake, real, eps)
+        # Under bf16 autocast the fakes come out in bf16; mix in the real images' precision.
+        return torch.lerp(fake.to(real.dtype), real, eps)
 
     def d_loss_term(self, real: torch.Tensor, fake: torch.Tensor,
                     state: StepState) -> torch.Tensor:
@@ -55,6 +57,8 @@ class R1Penalty(Trick):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ConfigError(f"trick 'r1': every must be a positive integer, got {every!r}")
         self.gamma, self.every = float(gamma), every
+        # Lazy regularisation branches on the step number: not the same work every step.
+        self.capturable = every == 1
 
     def d_loss_term(self, real: torch.Tensor, fake: torch.Tensor,
                     state: StepState) -> torch.Tensor | None:

@@ -1,0 +1,225 @@
+"""The fast path: the whole training step captured once as a CUDA graph and replayed.
+
+A GAN step on MNIST-sized networks is hundreds of small kernels; on a fast GPU the time goes to
+Python and kernel launches, not arithmetic. Capturing the complete step (every critic update,
+the generator update, every trick, the batch and latent draws) as one CUDA graph turns it into a
+single launch. What makes that correct:
+
+- the first ``warmup`` steps run eagerly (they are real training steps), so optimizer state,
+  cuBLAS/cuDNN handles and lazily built buffers exist before capture;
+- capture records device work without running it; the Python counters it advanced are put back,
+  and every replay is one real step;
+- random numbers: the default CUDA generator and the sampler's generator are registered with the
+  graph, so each replay draws fresh numbers exactly where the eager step would have;
+- anything that changes from step to step is a device tensor (``TrainingStep.step_tensor``;
+  tricks read ``StepState.step_tensor``); tricks that override step points must say they are
+  ``capturable``, losses and networks may opt out with ``capturable = False``;
+- optimizers run with ``capturable=True`` (their step counts live on the device).
+
+Anything that cannot be captured runs eagerly, with a one-line notice saying why. The graph
+path is CUDA-only; :func:`capture_blockers` and the eager runner are plain Python and are tested
+on the CPU, and the captured path is checked against the eager one step by step on a GPU
+(tests/test_capture.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ganzoo.errors import ConfigError
+from ganzoo.training.step import StepStats, TrainingStep
+
+if TYPE_CHECKING:
+    import torch
+
+    from ganzoo.build import GAN
+
+GRAPH_MODES = ("auto", "on", "off")
+PRECISIONS = ("fp32", "bf16")
+STEP_POINTS = ("labels", "d_input", "g_input", "d_loss_term", "d_gradients", "after_d_step",
+               "after_g_step")
+
+
+def capture_blockers(gan: GAN, *, distributed: bool = False) -> list[str]:
+    """Why ``gan``'s training step cannot be captured as a CUDA graph (empty: it can)."""
+    import torch
+
+    reasons = []
+    if gan.device.type != "cuda":
+        reasons.append(f"CUDA graphs need a CUDA device (training on {gan.device.type})")
+    elif not hasattr(torch.cuda.CUDAGraph, "register_generator_state"):
+        reasons.append(f"torch {torch.__version__} cannot capture the batch sampler's random generator")
+    if distributed:
+        reasons.append("distributed runs step eagerly (DDP's collectives are not captured)")
+    for trick in gan.tricks:
+        points = [p for p in STEP_POINTS if trick.overrides(p)]
+        if points and not getattr(trick, "capturable", False):
+            reasons.append(f"trick {trick.name!r} is not marked capturable (it overrides {', '.join(points)})")
+    for part, obj in (("generator", gan.generator), ("discriminator", gan.discriminator),
+                      ("loss", gan.loss)):
+        if getattr(obj, "capturable", True) is False:
+            reasons.append(f"{part} {getattr(gan.variant, part)!r} says it is not capturable")
+    for which, opt in (("generator", gan.g_optimizer), ("discriminator", gan.d_optimizer)):
+        if "capturable" not in opt.defaults and not isinstance(opt, torch.optim.SGD):
+            reasons.append(f"the {which} optimizer {type(opt).__name__} cannot run inside a CUDA graph")
+    return reasons
+
+
+def check_settings(gan: GAN, graph: str, precision: str, *, distributed: bool = False) -> list[str]:
+    """Validate ``--graph``/``--precision`` for ``gan`` (one-line ConfigError); returns the
+    capture blockers (empty when ``graph`` is off)."""
+    if graph not in GRAPH_MODES:
+        raise ConfigError(f"--graph must be one of {', '.join(GRAPH_MODES)}, got {graph!r}")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "bf16" and gan.device.type != "cuda":
+        raise ConfigError("--precision bf16 needs a CUDA device")
+    blockers = [] if graph == "off" else capture_blockers(gan, distributed=distributed)
+    if graph == "on" and blockers:
+        raise ConfigError(f"--graph on: cannot capture the {gan.variant.name} step: {blockers[0]}")
+    return blockers
+
+
+def set_capturable(optimizer: torch.optim.Optimizer, capturable: bool) -> None:
+    """Switch an optimizer between host-side and device-side step counts (between steps)."""
+    import torch
+
+    if "capturable" not in optimizer.defaults:
+        return
+    fused = any(group.get("fused") for group in optimizer.param_groups)
+    for group in optimizer.param_groups:
+        group["capturable"] = capturable
+    for param, state in optimizer.state.items():
+        step = state.get("step")
+        if isinstance(step, torch.Tensor):
+            # Capturable and fused kernels read the count on the parameter's device; the plain
+            # ones expect a CPU scalar.
+            device = param.device if capturable or fused else torch.device("cpu")
+            state["step"] = step.to(device=device, dtype=torch.float32)
+
+
+def _fast_cuda_backends() -> None:
+    """TF32 matrix products (cuDNN convolutions use TF32 by default already) and cuDNN's
+    autotuner, which pays off because a captured step replays the same shapes forever. Left
+    alone when deterministic algorithms were asked for."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = True
+    if not torch.are_deterministic_algorithms_enabled():
+        torch.backends.cudnn.benchmark = True
+
+
+class StepRunner:
+    """Runs a :class:`TrainingStep` on batches from ``next_real``: eagerly, or (``graph`` is
+    ``auto`` on CUDA, or ``on``) captured after ``warmup`` eager steps and replayed.
+
+    ``precision="bf16"`` runs the step under bfloat16 autocast (weights and optimizer stay
+    float32). ``generators`` are extra ``torch.Generator`` objects the step draws from (the batch
+    sampler's), registered with the graph. ``notify`` receives the one-line fallback notice.
+    """
+
+    def __init__(self, step: TrainingStep, next_real: Callable[[], torch.Tensor], *,
+                 graph: str = "auto", precision: str = "fp32", warmup: int = 3,
+                 generators: tuple[torch.Generator, ...] = (), distributed: bool = False,
+                 notify: Callable[[str], None] | None = None) -> None:
+        if warmup < 1:
+            raise ConfigError(f"graph warm-up must be at least one eager step, got {warmup}")
+        self.step, self.next_real = step, next_real
+        self.precision, self.warmup, self.generators = precision, warmup, tuple(generators)
+        self.notify = notify or (lambda message: None)
+        gan = step.gan
+        blockers = check_settings(gan, graph, precision, distributed=distributed)
+        self.graphed = graph != "off" and not blockers
+        if graph == "auto" and gan.device.type == "cuda" and blockers:
+            self.notify(f"ganzoo: running the {gan.variant.name} step eagerly: {blockers[0]}")
+        self.fallback_reason: str | None = blockers[0] if blockers else None
+        self._graph: Any = None
+        self._stats: StepStats | None = None
+        self._eager_steps = 0
+        for optimizer in (gan.g_optimizer, gan.d_optimizer):
+            set_capturable(optimizer, self.graphed)
+        if gan.device.type == "cuda":
+            _fast_cuda_backends()
+
+    @property
+    def mode(self) -> str:
+        """``graph`` once captured (or about to be), else ``eager``."""
+        return "graph" if self.graphed else "eager"
+
+    @contextlib.contextmanager
+    def _precision(self) -> Iterator[None]:
+        if self.precision == "bf16":
+            import torch
+
+            # The autocast weight cache must be off under capture: cached casts would be stale.
+            with torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False):
+                yield
+        else:
+            yield
+
+    def _eager(self) -> StepStats:
+        with self._precision():
+            return self.step(self.next_real)
+
+    def __call__(self) -> StepStats:
+        """Run one training step; returns its statistics (device tensors, not synchronised)."""
+        if not self.graphed:
+            return self._eager()
+        if self._graph is None:
+            if self._eager_steps < self.warmup:
+                self._eager_steps += 1
+                return self._warm_step()
+            self._capture()
+            if self._graph is None:  # capture failed: eager from now on
+                return self._eager()
+        self._graph.replay()
+        step, critic_steps = self.step, self.step.gan.variant.critic_steps
+        step.step += 1
+        step.d_updates += critic_steps
+        assert self._stats is not None
+        return self._stats
+
+    def _warm_step(self) -> StepStats:
+        """An eager step on a side stream, as CUDA graph capture wants for its warm-up."""
+        import torch
+
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            stats = self._eager()
+        torch.cuda.current_stream().wait_stream(side)
+        return stats
+
+    def _capture(self) -> None:
+        import torch
+
+        step = self.step
+        position = (step.step, step.d_updates)
+        device = step.gan.device
+        rng = (torch.cuda.get_rng_state(device), [g.get_state() for g in self.generators])
+        graph = torch.cuda.CUDAGraph()
+        for generator in self.generators:
+            graph.register_generator_state(generator)
+        torch.cuda.synchronize(device)
+        try:
+            with torch.cuda.graph(graph):
+                stats = self._eager()
+        except Exception as err:  # noqa: BLE001 - any capture failure falls back, never wrong results
+            torch.cuda.synchronize(device)
+            step.step, step.d_updates = position
+            torch.cuda.set_rng_state(rng[0], device)
+            for generator, state in zip(self.generators, rng[1]):
+                generator.set_state(state)
+            for optimizer in (step.gan.g_optimizer, step.gan.d_optimizer):
+                set_capturable(optimizer, False)
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            self.fallback_reason = f"capture failed: {type(err).__name__}: {first_line}"[:300]
+            self.graphed = False
+            self.notify(f"ganzoo: running the {step.gan.variant.name} step eagerly: {self.fallback_reason}")
+            return
+        # Capture recorded the step without running it: the counters it advanced are undone,
+        # and each replay is one real step.
+        step.step, step.d_updates = position
+        self._graph, self._stats = graph, stats

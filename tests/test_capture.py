@@ -1,0 +1,306 @@
+"""The fast path (ganzoo.training.capture): which steps can be captured as a CUDA graph, the
+fallback to eager, device-side schedules, and — on a GPU — captured against eager, step by step.
+
+The CPU tests cover the logic that runs everywhere; the CUDA tests are skipped without a GPU
+(CI has none) and were run on an H100 (benchmarks/RESULTS.md)."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo import StepState, hookimpl
+from ganzoo.benchmarking import ganzoo_step
+from ganzoo.cli import main
+from ganzoo.errors import ConfigError
+from ganzoo.training.capture import StepRunner, capture_blockers
+from ganzoo.training.step import TrainingStep
+
+CUDA = torch.cuda.is_available()
+needs_cuda = pytest.mark.skipif(not CUDA, reason="needs a CUDA GPU")
+
+
+def _device_free_blockers(gan) -> list[str]:
+    return [r for r in capture_blockers(gan) if "CUDA device" not in r]
+
+
+def _state(step: int, total: int | None = None) -> StepState:
+    net = torch.nn.Linear(1, 1)
+    return StepState(step=step, total_steps=total, generator=net, discriminator=net,
+                     step_tensor=torch.tensor(float(step)))
+
+
+# -- which steps can be captured (CPU) --------------------------------------------------------
+
+def test_every_builtin_variant_can_be_captured(variant_name):
+    gan = ganzoo.create_variant(variant_name, batch_size=2)
+    if gan.variant.plugin is None or gan.variant.plugin.distribution != "ganzoo":
+        pytest.skip("third-party variants may use non-capturable tricks (they then run eagerly)")
+    assert _device_free_blockers(gan) == []
+    assert any("CUDA device" in r for r in capture_blockers(gan))  # on the CPU: never captured
+
+
+class _Plain(ganzoo.Trick):
+    name = "plain-noise"
+
+    def d_input(self, images, state):
+        return images + 0.01 * torch.randn_like(images)
+
+
+class _Declared(_Plain):
+    capturable = True
+
+
+class _SetupOnly(ganzoo.Trick):
+    def setup(self, generator, discriminator):
+        generator.tagged = True
+
+
+def test_a_trick_must_declare_itself_capturable():
+    gan = ganzoo.create_variant("vanilla", batch_size=2, tricks={})
+    gan.tricks = [_Plain()]
+    (reason,) = _device_free_blockers(gan)
+    assert "trick 'plain-noise' is not marked capturable (it overrides d_input)" in reason
+    gan.tricks = [_Declared(), _SetupOnly()]
+    assert _device_free_blockers(gan) == []
+
+
+def test_lazy_r1_is_not_capturable_but_every_step_r1_is():
+    assert ganzoo.create_variant("vanilla", tricks={"r1": {"every": 4}}).tricks[0].capturable is False
+    gan = ganzoo.create_variant("vanilla", tricks={"r1": {"every": 1}})
+    assert _device_free_blockers(gan) == []
+
+
+def test_a_component_can_opt_out_of_capture():
+    gan = ganzoo.create_variant("vanilla", batch_size=2)
+    gan.loss.capturable = False
+    assert _device_free_blockers(gan) == ["loss 'bce' says it is not capturable"]
+
+
+# -- the runner on the CPU ---------------------------------------------------------------------
+
+def test_runner_on_cpu_is_the_plain_step_bit_for_bit():
+    from ganzoo.training.sampling import BatchSampler
+
+    data = torch.rand(64, 1, 28, 28) * 2 - 1
+    runner = ganzoo_step("vanilla", 8, torch.device("cpu"), data, total_steps=4)
+    assert runner.mode == "eager" and "CUDA device" in runner.fallback_reason
+    by_runner = [runner().as_floats() for _ in range(4)]  # dropout draws from the global RNG
+    torch.manual_seed(0)
+    gan = ganzoo.create_variant("vanilla", batch_size=8)
+    sampler = BatchSampler(data, 8, gan.latent_dim, 0)
+    step = TrainingStep(gan, total_steps=4, latent=sampler.latent)
+    assert by_runner == [step(sampler.real).as_floats() for _ in range(4)]
+    for x, y in zip(runner.step.gan.generator.state_dict().values(), gan.generator.state_dict().values()):
+        assert torch.equal(x, y)
+    assert runner.step.step == 4 and runner.step.step_tensor.item() == 4.0
+
+
+def test_graph_on_or_bf16_without_cuda_is_a_one_line_error(tmp_path, capsys):
+    data = torch.rand(16, 1, 28, 28)
+    with pytest.raises(ConfigError, match="--graph on: cannot capture the vanilla step: CUDA graphs need"):
+        ganzoo_step("vanilla", 4, torch.device("cpu"), data, total_steps=1, graph="on")
+    with pytest.raises(ConfigError, match="--precision bf16 needs a CUDA device"):
+        ganzoo_step("vanilla", 4, torch.device("cpu"), data, total_steps=1, precision="bf16")
+    with pytest.raises(ConfigError, match="--graph must be one of auto, on, off"):
+        StepRunner(TrainingStep(ganzoo.create_variant("vanilla")), lambda: data, graph="yes")
+    assert main(["train", "vanilla", "--steps", "1", "--device", "cpu", "--graph", "on",
+                 "--out", str(tmp_path / "r"), "--data", "mnist:test-b"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ganzoo train: error: --graph on: cannot capture") and "\n" not in err
+    assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+def test_run_folder_records_how_the_step_ran(tmp_path):
+    assert main(["train", "vanilla", "--steps", "2", "--batch-size", "4", "--device", "cpu",
+                 "--out", str(tmp_path / "r"), "--data", "mnist:test-b"]) == 0
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["step_mode"]["mode"] == "eager" and "CUDA" in config["step_mode"]["eager_because"]
+    assert config["train"]["graph"] == "auto" and config["train"]["precision"] == "fp32"
+
+
+def test_step_counter_tensor_follows_the_python_counter():
+    step = TrainingStep(ganzoo.create_variant("vanilla", batch_size=4, tricks={}))
+    data = torch.rand(16, 1, 28, 28)
+    for _ in range(3):
+        step(lambda: data[:4])
+    assert step.step == 3 and step.step_tensor.item() == 3.0 and not step.nonfinite.item()
+    step.set_position(1000, 1000)
+    assert step.step_tensor.item() == 1000.0
+
+
+# -- device-side schedules equal the host-side ones --------------------------------------------
+
+@pytest.mark.parametrize("step", [0, 7, 500, 999, 5000])
+def test_instance_noise_schedule_on_the_device_matches_the_host(step):
+    from ganzoo_plugins.tricks.noise import InstanceNoise
+
+    trick = InstanceNoise(sigma=0.2, anneal_steps=1000)
+    images = torch.zeros(4, 1, 8, 8)
+    torch.manual_seed(1)
+    on_device = trick.d_input(images, _state(step))
+    torch.manual_seed(1)
+    host_state = _state(step)
+    host_state.step_tensor = None
+    on_host = trick.d_input(images, host_state)
+    torch.testing.assert_close(on_device, on_host)
+    expected_sigma = 0.2 * max(0.0, 1 - step / 1000)
+    assert on_device.std().item() == pytest.approx(expected_sigma, rel=0.35, abs=1e-6)
+
+
+@pytest.mark.parametrize("step", [0, 3, 50, 20000])
+def test_ema_warmup_on_the_device_matches_the_host(step):
+    from ganzoo_plugins.tricks.averaging import GeneratorEMA
+
+    def averaged(with_tensor: bool) -> torch.Tensor:
+        torch.manual_seed(0)
+        net = torch.nn.Linear(3, 3)
+        trick = GeneratorEMA(decay=0.99)
+        trick.setup(net, net)
+        with torch.no_grad():
+            net.weight.add_(1.0)
+        state = _state(step)
+        if not with_tensor:
+            state.step_tensor = None
+        trick.after_g_step(net, state)
+        return trick.ema.weight
+
+    torch.testing.assert_close(averaged(True), averaged(False))
+
+
+# -- captured against eager on a GPU ------------------------------------------------------------
+
+def _weights(runner) -> list[torch.Tensor]:
+    gan = runner.step.gan
+    tensors = [*gan.generator.state_dict().values(), *gan.discriminator.state_dict().values()]
+    for trick in gan.tricks:
+        module = trick.sampling_generator()
+        if module is not None:
+            tensors += list(module.state_dict().values())
+    return [t.detach().float().cpu() for t in tensors]
+
+
+def _data() -> torch.Tensor:
+    return torch.rand(512, 1, 28, 28, generator=torch.Generator().manual_seed(5)) * 2 - 1
+
+
+@pytest.fixture
+def deterministic(monkeypatch):
+    """Deterministic kernels: cuDNN's atomics otherwise make two identical runs differ by
+    rounding, which Adam amplifies into ±lr steps on weights whose gradient is near zero."""
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    benchmark = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = False
+    yield
+    torch.use_deterministic_algorithms(False)
+    torch.backends.cudnn.benchmark = benchmark
+
+
+def _run(variant, graph, steps=8, batch=64, **kw):
+    data = _data()
+    runner = ganzoo_step(variant, batch, torch.device("cuda"), data, total_steps=steps, graph=graph, **kw)
+    runner.initial_weights = _weights(runner)
+    losses = [runner().as_floats() for _ in range(steps)]
+    return runner, losses
+
+
+def assert_same_training(reference, reference_losses, runner, losses) -> None:
+    """Losses agree step by step, and the weights' difference is tiny next to how far training
+    moved them. Even with deterministic algorithms some cuDNN kernels differ by rounding between
+    two identical eager runs, and Adam turns that into ±lr on weights whose gradient is near zero,
+    so an element-wise tolerance would test the kernels, not the capture; a wrong random stream,
+    a frozen schedule or a missed update each move the weights as much as training does."""
+    for i, (a, b) in enumerate(zip(reference_losses, losses)):
+        for key in a:
+            assert b[key] == pytest.approx(a[key], rel=2e-3, abs=1e-5), (i, key, a, b)
+    diff = moved = 0.0
+    for start, a, b in zip(reference.initial_weights, _weights(reference), _weights(runner)):
+        diff += (a - b).double().square().sum().item()
+        moved += (a - start).double().square().sum().item()
+    assert moved > 0 and (diff / moved) ** 0.5 < 0.01, (diff / moved) ** 0.5
+
+
+@needs_cuda
+def test_captured_step_matches_eager_for_every_variant(variant_name, deterministic):
+    eager, eager_losses = _run(variant_name, "off")
+    graphed, graphed_losses = _run(variant_name, "auto")
+    if graphed.mode != "graph":
+        pytest.skip(f"{variant_name} runs eagerly: {graphed.fallback_reason}")
+    assert graphed.step.step == eager.step.step == 8
+    assert graphed.step.d_updates == eager.step.d_updates
+    assert_same_training(eager, eager_losses, graphed, graphed_losses)
+
+
+class _SyncsOnTheHost(ganzoo.Trick):
+    """Claims to be capturable but reads a tensor on the host: capture fails, eager takes over."""
+
+    name = "host-sync"
+    capturable = True
+
+    def d_loss_term(self, real, fake, state):
+        return real.new_tensor(0.0) * float(real.mean())
+
+
+@needs_cuda
+def test_failed_capture_falls_back_to_eager_with_the_same_results(fresh_plugins, deterministic):
+    plugin = types.SimpleNamespace(register_tricks=hookimpl(lambda register: register("host-sync", _SyncsOnTheHost)))
+    fresh_plugins.get_host().add_plugin(plugin, "host-sync-test")
+    notices: list[str] = []
+    data = _data()
+
+    def build(graph):
+        return ganzoo_step("dcgan", 64, torch.device("cuda"), data, total_steps=8, graph=graph,
+                           notify=notices.append, tricks={"host-sync": {}})
+
+    reference = build("off")
+    reference.initial_weights = _weights(reference)
+    ref_losses = [reference().as_floats() for _ in range(8)]
+    runner = build("auto")
+    losses = [runner().as_floats() for _ in range(8)]
+    assert runner.mode == "eager" and "capture failed" in runner.fallback_reason
+    assert len(notices) == 1 and notices[0].startswith("ganzoo: running the dcgan step eagerly: capture failed")
+    assert_same_training(reference, ref_losses, runner, losses)
+
+
+@needs_cuda
+def test_non_capturable_trick_runs_eagerly_with_a_notice(tmp_path, fresh_plugins, capsys):
+    plugin = types.SimpleNamespace(register_tricks=hookimpl(lambda register: register("plain-noise", _Plain)))
+    fresh_plugins.get_host().add_plugin(plugin, "plain-noise-test")
+    assert main(["train", "vanilla", "--steps", "6", "--trick", "plain-noise", "--device", "cuda",
+                 "--out", str(tmp_path / "r"), "--data", "mnist:test-b"]) == 0
+    captured = capsys.readouterr()
+    assert "running the vanilla step eagerly: trick 'plain-noise' is not marked capturable" in captured.err
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["step_mode"]["mode"] == "eager"
+
+
+@needs_cuda
+@pytest.mark.parametrize("variant", ["vanilla", "dcgan", "wgan-gp"])
+def test_bf16_and_channels_last_steps_train(variant):
+    runner, losses = _run(variant, "auto", steps=10, precision="bf16", channels_last=True)
+    assert runner.mode == "graph"
+    assert all(torch.isfinite(torch.tensor(list(row.values()))).all() for row in losses)
+    assert losses[-1] != losses[-2]  # replays really step
+
+
+@needs_cuda
+def test_graph_training_resumes_where_it_stopped(tmp_path, deterministic):
+    out = tmp_path / "r"
+    common = ["--device", "cuda", "--data", "mnist:test-b", "--log-every", "5", "--checkpoint-every", "10"]
+    assert main(["train", "wgan-gp", "--steps", "10", "--out", str(out), *common]) == 0
+    assert main(["train", "--resume", str(out), "--steps", "20", "--device", "cuda"]) == 0
+    once = tmp_path / "once"
+    assert main(["train", "wgan-gp", "--steps", "20", "--out", str(once), *common]) == 0
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [5, 10, 15, 20]
+    from ganzoo.training import checkpoint as ckpt
+
+    a = ckpt.load_checkpoint(out / "checkpoints/last.pt")
+    b = ckpt.load_checkpoint(once / "checkpoints/last.pt")
+    assert a["step"] == b["step"] == 20 and a["d_updates"] == b["d_updates"] == 100
+    for key, value in a["state"]["generator"].items():  # 20 steps: allow ±2·lr where a gradient is ~0
+        torch.testing.assert_close(value.float(), b["state"]["generator"][key].float(), rtol=1e-3, atol=1e-3)
