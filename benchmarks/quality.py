@@ -35,7 +35,8 @@ def _curve_point(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_one(variant: str, minutes: float | None, steps: int | None, device: str, seed: int,
-            recipe: dict[str, Any], out: Path, samples: int, eval_every: int | None = None) -> dict[str, Any]:
+            recipe: dict[str, Any], out: Path, samples: int, eval_every: int | None = None,
+            precision: str = "fp32") -> dict[str, Any]:
     import torch
 
     from ganzoo.evaluation.evaluate import evaluate_gan
@@ -44,7 +45,7 @@ def run_one(variant: str, minutes: float | None, steps: int | None, device: str,
 
     config = TrainConfig(variant=variant, minutes=minutes, steps=steps, device=device, seed=seed,
                          recipe=recipe, out=str(out), log_every=500, sample_every=10**9,
-                         checkpoint_every=10**9, eval_every=eval_every or 0)
+                         checkpoint_every=10**9, eval_every=eval_every or 0, precision=precision)
     start = time.monotonic()
     trainer = Trainer(config)
     result = trainer.run()
@@ -70,7 +71,7 @@ def run_one(variant: str, minutes: float | None, steps: int | None, device: str,
         "passes_bar": coverage == 10 and two_sample <= max_two_sample and fd / fd_real <= max_fd_ratio,
         "bar": {"coverage": 10, "two_sample": max_two_sample, "fd_ratio": max_fd_ratio},
         "run_dir": str(result.run_dir), "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "recipe_overrides": recipe,
+        "recipe_overrides": recipe, "autocast": precision,
         "curve": [_curve_point(r) for r in trainer.records if "eval" in r],
     }
 
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--eval-every", type=int, help="also score every N steps (a learning curve)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     parser.add_argument("--recipe", default="{}", help="JSON recipe overrides (tuning experiments)")
     parser.add_argument("--out", default="runs/quality", help="parent folder of the run folders")
     args = parser.parse_args(argv)
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for variant in args.variants:
         row = run_one(variant, args.minutes, args.steps, args.device, args.seed, json.loads(args.recipe),
-                      Path(args.out) / f"{variant}-{stamp}", args.samples, args.eval_every)
+                      Path(args.out) / f"{variant}-{stamp}", args.samples, args.eval_every, args.precision)
         row.update(machine=platform.processor() or platform.machine(), date=stamp[:8])
         print(json.dumps(row), flush=True)
         rows.append(row)

@@ -100,12 +100,12 @@ def test_runner_on_cpu_is_the_plain_step_bit_for_bit():
     assert runner.step.step == 4 and runner.step.step_tensor.item() == 4.0
 
 
-def test_graph_on_or_bf16_without_cuda_is_a_one_line_error(tmp_path, capsys):
+def test_graph_on_without_cuda_is_a_one_line_error(tmp_path, capsys):
     data = torch.rand(16, 1, 28, 28)
     with pytest.raises(ConfigError, match="--graph on: cannot capture the vanilla step: CUDA graphs need"):
         ganzoo_step("vanilla", 4, torch.device("cpu"), data, total_steps=1, graph="on")
-    with pytest.raises(ConfigError, match="--precision bf16 needs a CUDA device"):
-        ganzoo_step("vanilla", 4, torch.device("cpu"), data, total_steps=1, precision="bf16")
+    with pytest.raises(ConfigError, match="--precision must be one of fp32, bf16"):
+        ganzoo_step("vanilla", 4, torch.device("cpu"), data, total_steps=1, precision="fp16")
     with pytest.raises(ConfigError, match="--graph must be one of auto, on, off"):
         StepRunner(TrainingStep(ganzoo.create_variant("vanilla")), lambda: data, graph="yes")
     assert main(["train", "vanilla", "--steps", "1", "--device", "cpu", "--graph", "on",
@@ -113,6 +113,24 @@ def test_graph_on_or_bf16_without_cuda_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("ganzoo train: error: --graph on: cannot capture") and "\n" not in err
     assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+def test_bf16_on_the_cpu_trains_and_resumes_bit_for_bit(tmp_path):
+    from ganzoo.training import checkpoint as ckpt
+
+    common = ["--batch-size", "8", "--device", "cpu", "--data", "mnist:test-b", "--precision", "bf16",
+              "--checkpoint-every", "3", "--log-every", "1"]
+    assert main(["train", "vanilla", "--steps", "3", "--out", str(tmp_path / "half"), *common]) == 0
+    assert main(["train", "--resume", str(tmp_path / "half"), "--steps", "6"]) == 0
+    assert main(["train", "vanilla", "--steps", "6", "--out", str(tmp_path / "once"), *common]) == 0
+    a = ckpt.load_checkpoint(tmp_path / "half/checkpoints/last.pt")
+    b = ckpt.load_checkpoint(tmp_path / "once/checkpoints/last.pt")
+    assert a["config"]["precision"] == "bf16" and a["step"] == b["step"] == 6
+    for key, value in a["state"]["generator"].items():
+        assert torch.equal(value, b["state"]["generator"][key]), key
+    records = [json.loads(line) for line in (tmp_path / "once/metrics.jsonl").read_text().splitlines()]
+    assert all(torch.isfinite(torch.tensor(r["g_loss"])) for r in records)
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
 
 
 def test_run_folder_records_how_the_step_ran(tmp_path):

@@ -68,11 +68,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--sample-every", type=int, help="write a sample grid every N steps (default 500)")
     run.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default 500)")
     run.add_argument("--eval-every", type=int, help="evaluate sample quality every N steps (default never)")
-    fast = p.add_argument_group("speed (CUDA)")
+    fast = p.add_argument_group("speed")
     fast.add_argument("--graph", choices=("auto", "on", "off"),
                       help="capture the whole step as a CUDA graph: auto (default: when the step allows "
                            "it, else eager with a notice), on (fail if it cannot), off")
-    fast.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast (default fp32)")
+    fast.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast, CUDA or CPU (default fp32)")
     fast.add_argument("--channels-last", action="store_true", default=None,
                       help="channels-last memory format for convolutional networks")
     dist = p.add_argument_group("distributed (torch.distributed: torchrun + DDP)")

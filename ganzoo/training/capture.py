@@ -74,8 +74,8 @@ def check_settings(gan: GAN, graph: str, precision: str, *, distributed: bool = 
         raise ConfigError(f"--graph must be one of {', '.join(GRAPH_MODES)}, got {graph!r}")
     if precision not in PRECISIONS:
         raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if precision == "bf16" and gan.device.type != "cuda":
-        raise ConfigError("--precision bf16 needs a CUDA device")
+    if precision == "bf16" and gan.device.type not in ("cuda", "cpu"):
+        raise ConfigError(f"--precision bf16 needs a CUDA or CPU device, not {gan.device.type}")
     blockers = [] if graph == "off" else capture_blockers(gan, distributed=distributed)
     if graph == "on" and blockers:
         raise ConfigError(f"--graph on: cannot capture the {gan.variant.name} step: {blockers[0]}")
@@ -116,7 +116,7 @@ class StepRunner:
     ``auto`` on CUDA, or ``on``) captured after ``warmup`` eager steps and replayed.
 
     ``precision="bf16"`` runs the step under bfloat16 autocast (weights and optimizer stay
-    float32). ``generators`` are extra ``torch.Generator`` objects the step draws from (the batch
+    float32), on CUDA or the CPU (fast on CPUs with native bf16 matrix units, e.g. AVX512-BF16). ``generators`` are extra ``torch.Generator`` objects the step draws from (the batch
     sampler's), registered with the graph. ``notify`` receives the one-line fallback notice.
     """
 
@@ -154,7 +154,7 @@ class StepRunner:
             import torch
 
             # The autocast weight cache must be off under capture: cached casts would be stale.
-            with torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False):
+            with torch.autocast(self.step.gan.device.type, dtype=torch.bfloat16, cache_enabled=False):
                 yield
         else:
             yield

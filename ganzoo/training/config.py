@@ -75,7 +75,7 @@ class TrainConfig:
     graph: str = "auto"
     """CUDA graph capture of the whole step: auto (on CUDA when the step allows it), on, off."""
     precision: str = "fp32"
-    """fp32, or bf16 (bfloat16 autocast on CUDA; weights and optimizers stay float32)."""
+    """fp32, or bf16 (bfloat16 autocast on CUDA or the CPU; weights and optimizers stay float32)."""
     channels_last: bool = False
     """Convolutional networks and data in channels-last memory format (CUDA)."""
 

@@ -307,6 +307,8 @@ class Trainer:
         mode = "CUDA graph" if self.runner.graphed else "eager"
         if self.device.type == "cuda":
             where += f", {mode} step, {config.precision}"
+        elif config.precision != "fp32":
+            where += f", {config.precision} autocast"
         progress.message(f"ganzoo: training {self.variant.name} on {where} with "
                          f"{self.data_description}; run folder {self.run_dir.path}")
         for notice in self._notices:
