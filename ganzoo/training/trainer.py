@@ -297,8 +297,6 @@ class Trainer:
 
     def run(self) -> RunResult:
         """Train until the step/epoch/time limit; returns where everything was written."""
-        import torch
-
         config = self.config
         self._write_config()
         progress = make_progress(None if math.isinf(self.steps_total) else int(self.steps_total),
