@@ -88,7 +88,7 @@ def ganzoo_step(variant: str, batch_size: int, device: torch.device, data: torch
     import torch
 
     from ganzoo.build import create_variant
-    from ganzoo.training.capture import StepRunner
+    from ganzoo.training.capture import StepRunner, to_channels_last
     from ganzoo.training.sampling import BatchSampler
     from ganzoo.training.step import TrainingStep
 
@@ -97,9 +97,7 @@ def ganzoo_step(variant: str, batch_size: int, device: torch.device, data: torch
                          **{"batch_size": batch_size, **overrides})
     data = data.to(device)
     if channels_last:
-        data = data.contiguous(memory_format=torch.channels_last)
-        for net in (gan.generator, gan.discriminator):
-            net.to(memory_format=torch.channels_last)
+        data = to_channels_last(gan, data)
     sampler = BatchSampler(data, batch_size, gan.latent_dim, seed, gan.variant.latent_distribution)
     step = TrainingStep(gan, total_steps=total_steps, latent=sampler.latent)
     return StepRunner(step, sampler.real, graph=graph, precision=precision,

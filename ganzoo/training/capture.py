@@ -67,19 +67,33 @@ def capture_blockers(gan: GAN, *, distributed: bool = False) -> list[str]:
     return reasons
 
 
-def check_settings(gan: GAN, graph: str, precision: str, *, distributed: bool = False) -> list[str]:
-    """Validate ``--graph``/``--precision`` for ``gan`` (one-line ConfigError); returns the
-    capture blockers (empty when ``graph`` is off)."""
+def check_modes(graph: str, precision: str) -> None:
+    """``--graph``/``--precision`` values, checked as soon as they are read (one-line ConfigError)."""
     if graph not in GRAPH_MODES:
         raise ConfigError(f"--graph must be one of {', '.join(GRAPH_MODES)}, got {graph!r}")
     if precision not in PRECISIONS:
         raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+
+
+def check_settings(gan: GAN, graph: str, precision: str, *, distributed: bool = False) -> list[str]:
+    """Validate ``--graph``/``--precision`` for ``gan`` (one-line ConfigError); returns the
+    capture blockers (empty when ``graph`` is off)."""
+    check_modes(graph, precision)
     if precision == "bf16" and gan.device.type not in ("cuda", "cpu"):
         raise ConfigError(f"--precision bf16 needs a CUDA or CPU device, not {gan.device.type}")
     blockers = [] if graph == "off" else capture_blockers(gan, distributed=distributed)
     if graph == "on" and blockers:
         raise ConfigError(f"--graph on: cannot capture the {gan.variant.name} step: {blockers[0]}")
     return blockers
+
+
+def to_channels_last(gan: GAN, data: torch.Tensor) -> torch.Tensor:
+    """Put both networks in channels-last memory format; returns ``data`` in it too."""
+    import torch
+
+    for net in (gan.generator, gan.discriminator):
+        net.to(memory_format=torch.channels_last)
+    return data.contiguous(memory_format=torch.channels_last)
 
 
 def set_capturable(optimizer: torch.optim.Optimizer, capturable: bool) -> None:

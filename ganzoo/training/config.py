@@ -98,12 +98,9 @@ class TrainConfig:
                 raise ConfigError(f"{_flag(name)} must be a positive number, got {value!r}")
         if not isinstance(self.dist_timeout, (int, float)) or not self.dist_timeout > 0:
             raise ConfigError(f"--dist-timeout must be a positive number of seconds, got {self.dist_timeout!r}")
-        from ganzoo.training.capture import GRAPH_MODES, PRECISIONS
+        from ganzoo.training.capture import check_modes
 
-        if self.graph not in GRAPH_MODES:
-            raise ConfigError(f"--graph must be one of {', '.join(GRAPH_MODES)}, got {self.graph!r}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        check_modes(self.graph, self.precision)
         if not isinstance(self.channels_last, bool):
             raise ConfigError(f"--channels-last must be true or false, got {self.channels_last!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):

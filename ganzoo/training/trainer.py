@@ -16,10 +16,10 @@ from ganzoo.plugins import get_registry
 from ganzoo.specs import Variant
 from ganzoo.training import checkpoint as ckpt
 from ganzoo.training import distributed
+from ganzoo.training.capture import StepRunner, check_settings, to_channels_last
 from ganzoo.training.config import TrainConfig, apply_recipe
 from ganzoo.training.progress import make_progress
 from ganzoo.training.rundir import RunDir, plot_losses
-from ganzoo.training.capture import StepRunner, check_settings
 from ganzoo.training.sampling import BatchSampler
 from ganzoo.training.step import StepStats, TrainingStep
 
@@ -69,8 +69,6 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, *, _resume: dict[str, Any] | None = None,
                  _run_dir: RunDir | None = None) -> None:
-        import torch
-
         self.config = config
         registry = get_registry()
         if _resume is not None:
@@ -88,16 +86,13 @@ class Trainer:
 
         self.data = load_images(config.data, image_size=config.image_size,
                                 channels=config.channels).to(self.device)
-        if config.channels_last:
-            self.data = self.data.contiguous(memory_format=torch.channels_last)
         self.data_description = describe_source(config.data)
         if self.data.shape[0] < 1:
             raise ConfigError("the data set is empty")
         image_shape = tuple(self.data.shape[1:])
         self.gan = build_gan(variant, image_shape, self.device, registry)
         if config.channels_last:
-            for net in (self.gan.generator, self.gan.discriminator):
-                net.to(memory_format=torch.channels_last)
+            self.data = to_channels_last(self.gan, self.data)
         self.variant = variant
         check_settings(self.gan, config.graph, config.precision, distributed=self.dist is not None)
         self.steps_total, self.schedule_steps = self._plan_length()
