@@ -36,7 +36,7 @@ def _curve_point(record: dict[str, Any]) -> dict[str, Any]:
 
 def run_one(variant: str, minutes: float | None, steps: int | None, device: str, seed: int,
             recipe: dict[str, Any], out: Path, samples: int, eval_every: int | None = None,
-            precision: str = "fp32") -> dict[str, Any]:
+            precision: str = "auto") -> dict[str, Any]:
     import torch
 
     from ganzoo.evaluation.evaluate import evaluate_gan
@@ -71,7 +71,7 @@ def run_one(variant: str, minutes: float | None, steps: int | None, device: str,
         "passes_bar": coverage == 10 and two_sample <= max_two_sample and fd / fd_real <= max_fd_ratio,
         "bar": {"coverage": 10, "two_sample": max_two_sample, "fd_ratio": max_fd_ratio},
         "run_dir": str(result.run_dir), "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "recipe_overrides": recipe, "autocast": precision,
+        "recipe_overrides": recipe, "autocast": trainer.runner.precision,
         "curve": [_curve_point(r) for r in trainer.records if "eval" in r],
     }
 
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--eval-every", type=int, help="also score every N steps (a learning curve)")
-    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     parser.add_argument("--recipe", default="{}", help="JSON recipe overrides (tuning experiments)")
     parser.add_argument("--out", default="runs/quality", help="parent folder of the run folders")
     args = parser.parse_args(argv)

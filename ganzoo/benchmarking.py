@@ -80,7 +80,7 @@ def _data(image_shape: tuple[int, int, int], count: int = 2048) -> torch.Tensor:
 
 
 def ganzoo_step(variant: str, batch_size: int, device: torch.device, data: torch.Tensor, *,
-                total_steps: int, seed: int = 0, graph: str = "auto", precision: str = "fp32",
+                total_steps: int, seed: int = 0, graph: str = "auto", precision: str = "auto",
                 channels_last: bool = False, notify: Any = None, **overrides: Any) -> Any:
     """The trainer's step for ``variant`` (device-resident data, fused optimizers, CUDA graph
     when possible) as a :class:`~ganzoo.training.capture.StepRunner`; ``overrides`` change the
@@ -107,7 +107,7 @@ def ganzoo_step(variant: str, batch_size: int, device: torch.device, data: torch
 def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: int = 20,
                   warmup: int = 3, plain: bool = True, seed: int = 0,
                   image_shape: tuple[int, int, int] = (1, 28, 28), graph: str = "auto",
-                  precision: str = "fp32", channels_last: bool = False,
+                  precision: str = "auto", channels_last: bool = False,
                   notify: Any = None) -> BenchResult:
     """Throughput of one variant at one batch size, with the plain loop's for comparison.
 
@@ -135,7 +135,7 @@ def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: in
     rate = steps / seconds
     return BenchResult(
         variant=variant, batch_size=batch_size, device=str(dev), mode=runner.mode,
-        precision=precision, steps=steps,
+        precision=runner.precision, steps=steps,
         steps_per_sec=round(rate, 3), images_per_sec=round(rate * batch_size, 1),
         plain_steps_per_sec=round(plain_rate, 3) if plain_rate else None,
         ratio_vs_plain=round(rate / plain_rate, 3) if plain_rate else None,

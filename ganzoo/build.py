@@ -120,12 +120,17 @@ class GAN:
         return torch.randn(n, self.latent_dim, device=self.device, generator=generator)
 
     def sampling_generator(self) -> nn.Module:
-        """The generator to draw samples from: a trick's (e.g. EMA) if one provides it."""
+        """The generator to draw samples from: a trick's (e.g. EMA) if one provides it, with its
+        BatchNorm statistics recomputed for its own weights (:mod:`ganzoo.standing_stats`);
+        otherwise the trained generator as it is."""
+        from ganzoo.standing_stats import recompute_batchnorm_statistics
         from ganzoo.training.distributed import unwrap
 
         for trick in self.tricks:
             module = trick.sampling_generator()
             if module is not None:
+                recompute_batchnorm_statistics(
+                    module, lambda n, rng: self.sample_latent(n, generator=rng), self.device)
                 return module
         return unwrap(self.generator)  # sampling must not run DDP's collectives
 

@@ -105,7 +105,11 @@ class Trick:
         """Called after each generator optimizer step (e.g. update an average)."""
 
     def sampling_generator(self) -> nn.Module | None:
-        """A generator to sample from instead of the trained one (e.g. EMA weights), or None."""
+        """A generator to sample from instead of the trained one (e.g. EMA weights), or None.
+
+        Before samples are drawn from it, the core recomputes the running statistics of its
+        BatchNorm layers from a fixed latent stream (:mod:`ganzoo.standing_stats`): averaged
+        weights have no statistics of their own."""
         return None
 
     def state_dict(self) -> dict[str, Any]:

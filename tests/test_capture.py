@@ -17,7 +17,7 @@ from ganzoo import StepState, hookimpl
 from ganzoo.benchmarking import ganzoo_step
 from ganzoo.cli import main
 from ganzoo.errors import ConfigError
-from ganzoo.training.capture import StepRunner, capture_blockers
+from ganzoo.training.capture import StepRunner, capture_blockers, resolve_precision
 from ganzoo.training.step import TrainingStep
 
 CUDA = torch.cuda.is_available()
@@ -87,7 +87,7 @@ def test_runner_on_cpu_is_the_plain_step_bit_for_bit():
     from ganzoo.training.sampling import BatchSampler
 
     data = torch.rand(64, 1, 28, 28) * 2 - 1
-    runner = ganzoo_step("vanilla", 8, torch.device("cpu"), data, total_steps=4)
+    runner = ganzoo_step("vanilla", 8, torch.device("cpu"), data, total_steps=4, precision="fp32")
     assert runner.mode == "eager" and "CUDA device" in runner.fallback_reason
     by_runner = [runner().as_floats() for _ in range(4)]  # dropout draws from the global RNG
     torch.manual_seed(0)
@@ -104,7 +104,7 @@ def test_graph_on_without_cuda_is_a_one_line_error(tmp_path, capsys):
     data = torch.rand(16, 1, 28, 28)
     with pytest.raises(ConfigError, match="--graph on: cannot capture the vanilla step: CUDA graphs need"):
         ganzoo_step("vanilla", 4, torch.device("cpu"), data, total_steps=1, graph="on")
-    with pytest.raises(ConfigError, match="--precision must be one of fp32, bf16"):
+    with pytest.raises(ConfigError, match="--precision must be one of auto, fp32, bf16"):
         ganzoo_step("vanilla", 4, torch.device("cpu"), data, total_steps=1, precision="fp16")
     with pytest.raises(ConfigError, match="--graph must be one of auto, on, off"):
         StepRunner(TrainingStep(ganzoo.create_variant("vanilla")), lambda: data, graph="yes")
@@ -133,12 +133,65 @@ def test_bf16_on_the_cpu_trains_and_resumes_bit_for_bit(tmp_path):
     assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.parametrize("probes, native", [({"_is_avx512_bf16_supported": True}, True),
+                                            ({"_is_amx_tile_supported": True}, True),
+                                            ({"_is_avx512_bf16_supported": False, "_is_amx_tile_supported": False}, False),
+                                            ({}, False)])  # an older torch without the probes
+def test_native_bf16_is_read_from_the_cpu_probes(monkeypatch, probes, native):
+    from ganzoo.training import capture
+
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.delattr(torch.cpu, name, raising=False)
+    for name, value in probes.items():
+        monkeypatch.setattr(torch.cpu, name, lambda value=value: value, raising=False)
+    assert capture.cpu_has_native_bf16() is native
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_on_cpus_with_native_bf16(monkeypatch, native):
+    from ganzoo.training import capture
+
+    monkeypatch.setattr(capture, "cpu_has_native_bf16", lambda: native)
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_precision("auto", cpu) == ("bf16" if native else "fp32")
+    assert resolve_precision("auto", cuda) == "fp32"  # TF32 matrix products already
+    assert [resolve_precision(p, d) for p in ("fp32", "bf16") for d in (cpu, cuda)] == ["fp32", "fp32", "bf16", "bf16"]
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_runs_the_training_step_under_autocast_or_not(monkeypatch, tmp_path, capsys, native):
+    """A run left at the default precision trains in bf16 exactly where that is native, says
+    so when it starts, and records both the setting and what it resolved to."""
+    from ganzoo.training import capture
+
+    monkeypatch.setattr(capture, "cpu_has_native_bf16", lambda: native)
+    dtypes = []
+    gan_forward = torch.nn.Linear.forward
+
+    def spy(self, x):
+        out = gan_forward(self, x)
+        dtypes.append(out.dtype)
+        return out
+
+    monkeypatch.setattr(torch.nn.Linear, "forward", spy)
+    assert main(["train", "vanilla", "--steps", "1", "--batch-size", "4", "--device", "cpu",
+                 "--out", str(tmp_path / "r"), "--data", "mnist:test-b", "--sample-every", "1000"]) == 0
+    expected = torch.bfloat16 if native else torch.float32
+    assert dtypes and dtypes[0] == expected  # the first forward is the training step's
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["train"]["precision"] == "auto"
+    assert config["step_mode"]["precision"] == ("bf16" if native else "fp32")
+    captured = capsys.readouterr()
+    assert ("bf16 autocast (auto: this CPU has native bf16" in captured.out + captured.err) is native
+
+
 def test_run_folder_records_how_the_step_ran(tmp_path):
     assert main(["train", "vanilla", "--steps", "2", "--batch-size", "4", "--device", "cpu",
                  "--out", str(tmp_path / "r"), "--data", "mnist:test-b"]) == 0
     config = json.loads((tmp_path / "r" / "config.json").read_text())
     assert config["step_mode"]["mode"] == "eager" and "CUDA" in config["step_mode"]["eager_because"]
-    assert config["train"]["graph"] == "auto" and config["train"]["precision"] == "fp32"
+    assert config["train"]["graph"] == "auto" and config["train"]["precision"] == "auto"
+    assert config["step_mode"]["precision"] == resolve_precision("auto", torch.device("cpu"))
 
 
 def test_step_counter_tensor_follows_the_python_counter():

@@ -15,7 +15,10 @@ from ganzoo.training import checkpoint as ckpt
 
 # A BatchNorm-free, dropout-free, noise-free recipe: 2 ranks × B must equal 1 process × 2B.
 PLAIN = ["wgan-clip", "--generator", "mlp", "--discriminator", "dcgan-critic", "--critic-steps", "2"]
-COMMON = ["--data", "mnist:test-b", "--log-every", "1", "--sample-every", "1000", "--dist-timeout", "60"]
+# fp32 pinned: two ranks and one process sum a batch's gradients in a different order, and bf16
+# autocast (--precision auto on CPUs with native bf16) would turn that into visible differences.
+COMMON = ["--data", "mnist:test-b", "--log-every", "1", "--sample-every", "1000", "--dist-timeout", "60",
+          "--precision", "fp32"]
 
 
 def failure(result: subprocess.CompletedProcess) -> str:

@@ -93,13 +93,20 @@ def test_vanilla_layers_follow_the_recipe():
     sizes = [(m.in_features, m.out_features) for m in gan.generator.modules() if isinstance(m, torch.nn.Linear)]
     assert sizes == [(100, 256), (256, 512), (512, 1024), (1024, 784)]
     sizes = [(m.in_features, m.out_features) for m in gan.discriminator.modules() if isinstance(m, torch.nn.Linear)]
-    assert sizes == [(784, 1024), (1024, 512), (512, 256), (256, 1)]
+    # The minibatch-std layer appends one feature before the logit (RESULTS.md: class balance).
+    assert sizes == [(784, 1024), (1024, 512), (512, 256), (257, 1)]
+    layers = list(gan.discriminator.modules())
+    minibatch_std = [m for m in layers if type(m).__name__ == "MinibatchStd"]
+    assert len(minibatch_std) == 1 and minibatch_std[0].group == 4
     dropouts = [m.p for m in gan.discriminator.modules() if isinstance(m, torch.nn.Dropout)]
     assert dropouts and all(p == 0.1 for p in dropouts)  # tuned (RESULTS.md); the tutorials use 0.3
     assert any(isinstance(m, torch.nn.BatchNorm1d) for m in gan.generator.modules())
     classic = ganzoo.create_variant("vanilla-classic")
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in classic.generator.modules())
     assert {m.p for m in classic.discriminator.modules() if isinstance(m, torch.nn.Dropout)} == {0.3}
+    assert not any(type(m).__name__ == "MinibatchStd" for m in classic.discriminator.modules())
+    assert [(m.in_features, m.out_features) for m in classic.discriminator.modules()
+            if isinstance(m, torch.nn.Linear)][-1] == (256, 1)
 
 
 def test_mlp_generator_batchnorm_option():

@@ -19,7 +19,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-plain", action="store_true", help="skip the plain-loop comparison")
     p.add_argument("--graph", choices=("auto", "on", "off"), default="auto",
                    help="CUDA graph capture of the ganzoo step (default auto)")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="as for ganzoo train (default auto); the plain loop always runs in fp32")
     p.add_argument("--channels-last", action="store_true", help="channels-last networks and data")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=bench_command)

@@ -72,7 +72,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     fast.add_argument("--graph", choices=("auto", "on", "off"),
                       help="capture the whole step as a CUDA graph: auto (default: when the step allows "
                            "it, else eager with a notice), on (fail if it cannot), off")
-    fast.add_argument("--precision", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast, CUDA or CPU (default fp32)")
+    fast.add_argument("--precision", choices=("auto", "fp32", "bf16"),
+                      help="bf16: bfloat16 autocast, CUDA or CPU; auto (default): bf16 on CPUs with native "
+                           "bf16 matrix units (AVX512-BF16, AMX), else fp32")
     fast.add_argument("--channels-last", action="store_true", default=None,
                       help="channels-last memory format for convolutional networks")
     dist = p.add_argument_group("distributed (torch.distributed: torchrun + DDP)")

@@ -74,8 +74,9 @@ class TrainConfig:
     """Distributed runs: seconds a collective may wait before the run fails (a dead rank)."""
     graph: str = "auto"
     """CUDA graph capture of the whole step: auto (on CUDA when the step allows it), on, off."""
-    precision: str = "fp32"
-    """fp32, or bf16 (bfloat16 autocast on CUDA or the CPU; weights and optimizers stay float32)."""
+    precision: str = "auto"
+    """auto (bf16 on CPUs with native bf16 matrix units, else fp32), fp32, or bf16 (bfloat16
+    autocast on CUDA or the CPU; weights and optimizers stay float32)."""
     channels_last: bool = False
     """Convolutional networks and data in channels-last memory format (CUDA)."""
 

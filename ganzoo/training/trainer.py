@@ -287,7 +287,8 @@ class Trainer:
             "train": self.config.to_dict(), "variant": self.variant.to_dict(),
             "image_shape": list(self.gan.image_shape), "device": str(self.device),
             "data": self.data_description, "versions": ckpt.component_versions(self.gan),
-            "step_mode": {"mode": self.runner.mode, "eager_because": self.runner.fallback_reason},
+            "step_mode": {"mode": self.runner.mode, "eager_because": self.runner.fallback_reason,
+                          "precision": self.runner.precision},
         })
 
     def run(self) -> RunResult:
@@ -298,10 +299,12 @@ class Trainer:
                                  start=self.step.step, quiet=not self.is_main)
         where = f"{self.dist.world_size} processes ({self.dist.backend})" if self.dist else str(self.device)
         mode = "CUDA graph" if self.runner.graphed else "eager"
+        precision = self.runner.precision
         if self.device.type == "cuda":
-            where += f", {mode} step, {config.precision}"
-        elif config.precision != "fp32":
-            where += f", {config.precision} autocast"
+            where += f", {mode} step, {precision}"
+        elif precision != "fp32":
+            auto = " (auto: this CPU has native bf16 matrix units)" if config.precision == "auto" else ""
+            where += f", {precision} autocast{auto}"
         progress.message(f"ganzoo: training {self.variant.name} on {where} with "
                          f"{self.data_description}; run folder {self.run_dir.path}")
         for notice in self._notices:

@@ -18,7 +18,8 @@ from ganzoo.errors import ConfigError
 
 class GeneratorEMA(Trick):
     """θ_ema ← d·θ_ema + (1 − d)·θ after every generator step; buffers (BatchNorm statistics)
-    are copied. With ``warmup`` the decay is min(d, (1 + t) / (10 + t)) so the average does not
+    are copied, and recomputed for the averaged weights before sampling (the core's standing
+    statistics). With ``warmup`` the decay is min(d, (1 + t) / (10 + t)) so the average does not
     stay anchored at the random initial weights in short runs."""
 
     name = "ema"
