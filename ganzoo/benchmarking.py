@@ -140,7 +140,7 @@ def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: in
         plain_steps_per_sec=round(plain_rate, 3) if plain_rate else None,
         ratio_vs_plain=round(rate / plain_rate, 3) if plain_rate else None,
         peak_memory_mb=round(peak, 1) if peak is not None else None,
-        torch=torch.__version__, machine=_machine(dev))
+        torch=torch.__version__, machine=machine_name(dev))
 
 
 def plain_loop(variant: str, data: torch.Tensor, batch_size: int, device: torch.device,
@@ -180,11 +180,24 @@ def plain_loop(variant: str, data: torch.Tensor, batch_size: int, device: torch.
     return run
 
 
-def _machine(device: torch.device) -> str:
+def cpu_name() -> str:
+    """The CPU's model name ("Intel(R) Xeon(R) …"); `platform.processor()` is only "x86_64" on Linux."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_name(device: torch.device) -> str:
+    """What a benchmark ran on: the GPU's name, or the CPU's with its core and thread counts."""
     import os
 
     import torch
 
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    return f"{cpu_name()} ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"

@@ -38,5 +38,8 @@ class MinibatchStd(nn.Module):
         n = x.shape[0]
         group = self.group if n % self.group == 0 else n
         grouped = x.reshape(group, n // group, -1)
-        spread = (grouped.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=1, keepdim=True)
+        # The variance written out: torch.var over the leading (strided) dimension is ~10x
+        # slower on the CPU, forward and backward, and took 14% of a `vanilla` step.
+        deviation = grouped - grouped.mean(dim=0)
+        spread = (deviation.square().mean(dim=0) + 1e-8).sqrt().mean(dim=1, keepdim=True)
         return torch.cat([x.flatten(1), spread.repeat(group, 1)], dim=1)
