@@ -7,7 +7,7 @@ relative to real-vs-real) and check the quality bar of the trainer issue.
 
 The trained generator is scored on --score-seeds independent draws (samples and the metrics'
 own randomness, seeds S, S+1, …): for one generator the two-sample accuracy moves by up to
-±0.04 and the FD ratio by up to ±0.8 between draws, so one draw can pass or miss the bar by
+±0.04 and the FD ratio by up to ±0.5 between draws, so one draw can pass or miss the bar by
 luck. The bar is judged on the mean of the draws; each draw is in the JSON too.
 
 Prints one JSON line per variant, then a markdown table for benchmarks/RESULTS.md.
