@@ -101,6 +101,9 @@ def test_vanilla_layers_follow_the_recipe():
     dropouts = [m.p for m in gan.discriminator.modules() if isinstance(m, torch.nn.Dropout)]
     assert dropouts and all(p == 0.1 for p in dropouts)  # tuned (RESULTS.md); the tutorials use 0.3
     assert any(isinstance(m, torch.nn.BatchNorm1d) for m in gan.generator.modules())
+    # Tuned (RESULTS.md, 2026-12-02): the generator learns at twice the discriminator's rate.
+    assert (gan.variant.g_optimizer.lr, gan.variant.d_optimizer.lr) == (8e-4, 4e-4)
+    assert gan.g_optimizer.param_groups[0]["lr"] == 8e-4
     classic = ganzoo.create_variant("vanilla-classic")
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in classic.generator.modules())
     assert {m.p for m in classic.discriminator.modules() if isinstance(m, torch.nn.Dropout)} == {0.3}
@@ -127,6 +130,22 @@ def test_mlp_dropout_keeps_the_rate_and_the_expectation():
     assert abs((y == 0).float().mean().item() - 0.3) < 0.01
     assert abs(y.mean().item() - 1.0) < 0.01
     assert torch.equal(dropout.eval()(x), x)
+
+
+@pytest.mark.parametrize("shape", [(127, 33), (3, 5, 7)])  # odd sizes: half an int32 draw is left over
+def test_mlp_dropout_mask_halves_are_fair(shape):
+    from ganzoo_plugins._layers import Dropout
+
+    torch.manual_seed(1)
+    dropout, x = Dropout(0.1), torch.ones(shape)
+    kept = torch.stack([dropout(x) != 0 for _ in range(400)]).float()
+    # Even and odd positions come from the low and high halves of the same 31-bit draw.
+    flat = kept.flatten(1)
+    for half in (flat[:, 0::2], flat[:, 1::2]):
+        assert abs(half.mean().item() - 0.9) < 0.005
+    y = dropout(x)
+    assert torch.allclose(y[y != 0], torch.tensor(32768 / round(0.9 * 32768)))  # unbiased scale
+    assert torch.allclose(Dropout(1e-7)(x), x)  # a rate below the mask's resolution: nn.Dropout
 
 
 def test_minibatch_std_sees_the_spread_of_its_group():

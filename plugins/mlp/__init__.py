@@ -57,7 +57,8 @@ def register_variants(register):
     # 128, DiffAugment translation (up to 2 px) against memorising the 3,000 digits, and
     # sampling from an EMA. The minibatch-std feature in D keeps the digit classes balanced: without
     # it the generator drifts towards 0s and 1s over long runs, and that imbalance alone accounts
-    # for most of the Fréchet distance.
+    # for most of the Fréchet distance. The generator learns at twice D's rate (8e-4): at 12,000
+    # steps two-sample accuracy 0.67 against 0.71-0.72 with 4e-4; faster still lost on the FD.
     register(Variant(
         name="vanilla",
         summary="the original GAN: dense MLPs, BCE with logits, label smoothing 0.9; tuned for small data",
@@ -68,7 +69,7 @@ def register_variants(register):
         tricks={"label-smoothing": {"real": 0.9},
                 "diffaugment": {"policy": "translation", "translation": 0.0625},
                 "ema": {"decay": 0.999}},
-        g_optimizer=OptimizerSettings("adam", lr=4e-4, betas=(0.5, 0.999)),
+        g_optimizer=OptimizerSettings("adam", lr=8e-4, betas=(0.5, 0.999)),
         d_optimizer=OptimizerSettings("adam", lr=4e-4, betas=(0.5, 0.999)),
         batch_size=128, latent_dim=100, steps=16000,
     ))
