@@ -14,9 +14,9 @@ class Dropout(nn.Dropout):
     On the CPU ``bernoulli_`` is about three times slower than ``rand``, and ``rand`` about 2.5
     times slower than filling int32 with random bits (1.04-1.10x a ``vanilla`` step). Each
     31-bit draw gives two 15-bit uniform integers (its halves, top bits masked), and an element
-    is kept when its integer is below ``round((1 - p) * 2**15)``: the keep probability is ``1 - p`` rounded to 1/32768, and
-    kept values are scaled by its exact inverse, so the layer stays unbiased. On other devices
-    the fused kernel is used.
+    is kept when its integer is below ``round((1 - p) * 2**15)``: the keep probability is
+    ``1 - p`` rounded to 1/32768, and kept values are scaled by its exact inverse, so the layer
+    stays unbiased. On other devices the fused kernel is used.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
