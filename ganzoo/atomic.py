@@ -14,6 +14,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from ganzoo.errors import StorageError
+
+
+_SUFFIX = ".tmp"  # temporary files are ".TARGET.RANDOM.tmp" next to their target
+
+
+def stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Temporary files that :func:`write_atomically` left in ``folder`` when the process was
+    killed mid-write (a live writer's file looks the same: remove them only when nobody
+    writes)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.name.startswith(".") and p.name.endswith(_SUFFIX) and p.is_file())
+
 
 @functools.lru_cache(maxsize=1)
 def _new_file_mode() -> int:
@@ -24,10 +40,16 @@ def _new_file_mode() -> int:
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
-    """Call ``write`` on a temporary file next to ``path``, then move it into place."""
+    """Call ``write`` on a temporary file next to ``path``, then move it into place. A failing
+    disk (full, read-only, no permission) is a one-line :class:`StorageError` naming ``path``;
+    the old file, if any, is untouched."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.",
+                                             suffix=_SUFFIX, delete=False)
+    except OSError as err:
+        raise storage_error(target, err) from None
     try:
         with handle:
             write(handle)
@@ -35,7 +57,15 @@ def write_atomically(path: str | os.PathLike, write: Callable[[IO[bytes]], None]
             os.fsync(handle.fileno())
         os.chmod(handle.name, _new_file_mode())  # temporary files are created 0600
         os.replace(handle.name, target)
-    except BaseException:
+    except BaseException as err:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise storage_error(target, err) from None
         raise
     return target
+
+
+def storage_error(path: Path, err: OSError) -> StorageError:
+    """The one-line error for an OSError while writing ``path``."""
+    reason = err.strerror or str(err)
+    return StorageError(f"{path}: cannot write ({reason})")

@@ -200,7 +200,7 @@ def check_checkpoint_round_trip(name: str, image_shape: tuple[int, int, int] = (
     buffer.seek(0)
     torch.manual_seed(seed + 1)  # a differently initialised copy: everything must come from the file
     restored = create_variant(name, image_shape=image_shape, batch_size=batch)
-    load_gan_state(restored, torch.load(buffer, weights_only=False))
+    load_gan_state(restored, torch.load(buffer, weights_only=True))  # as checkpoints are read
     for each in (gan, restored):
         torch.manual_seed(seed + 2)
         rest = iter(second)

@@ -14,6 +14,9 @@ from collections.abc import Iterable
 class GanzooError(Exception):
     """Base class for errors caused by user input; the CLI prints ``str(err)`` on one line."""
 
+    exit_status: int = 2
+    """What the CLI exits with: 2 for a user mistake, 1 for a run that could not go on."""
+
 
 class UnknownNameError(GanzooError, KeyError):
     """A variant or component name that nobody registered.
@@ -62,3 +65,12 @@ class CheckpointError(GanzooError):
 
 class DivergenceError(GanzooError):
     """Training produced a non-finite loss."""
+
+    exit_status = 1
+
+
+class StorageError(GanzooError):
+    """A file could not be written (disk full, read-only file system, no permission); the
+    message names the path. What was written before (the last good checkpoint) is intact."""
+
+    exit_status = 1

@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import importlib.metadata
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -93,6 +94,29 @@ def _distributions() -> Iterable[importlib.metadata.Distribution]:
     return importlib.metadata.distributions()
 
 
+def _normalized(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()  # PEP 503
+
+
+def load_order(distributions: Iterable[importlib.metadata.Distribution]
+               ) -> list[tuple[str, str | None, importlib.metadata.EntryPoint]]:
+    """``(distribution, version, entry point)`` for every ``ganzoo`` entry point, in the order
+    plugins load and so own names: ganzoo's own distribution first, then the others by
+    normalised distribution name, each one's entry points by name. A distribution found twice
+    on ``sys.path`` counts once (the first found, as Python imports it)."""
+    found: dict[str, importlib.metadata.Distribution] = {}
+    for dist in distributions:
+        found.setdefault(_normalized(dist.metadata["name"]), dist)
+    own = _normalized(hookspecs.PROJECT_NAME)
+    order = []
+    for key in sorted(found, key=lambda key: (key != own, key)):
+        dist = found[key]
+        for ep in sorted((ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP),
+                         key=lambda ep: ep.name):
+            order.append((dist.metadata["name"], dist.version, ep))
+    return order
+
+
 class PluginHost:
     """A typed wrapper over pluggy's PluginManager that owns loading and the registry."""
 
@@ -118,34 +142,27 @@ class PluginHost:
     # -- adding plugins ----------------------------------------------------------------------
 
     def load_entry_points(self) -> None:
-        """Register every plugin of the ``ganzoo`` entry-point group, each on its own."""
+        """Register every plugin of the ``ganzoo`` entry-point group, each on its own, in
+        :func:`load_order`: ganzoo's own first, so no installed package can take their names."""
         only = _env_names("GANZOO_LOAD_PLUGINS")
         disabled = _env_names("GANZOO_DISABLE_PLUGINS") or set()
-        seen: set[str] = set()
-        for dist in _distributions():
-            dist_name = dist.metadata["name"]
-            if dist_name in seen:  # the same distribution found twice on sys.path
+        for dist_name, version, ep in load_order(_distributions()):
+            names = {ep.name, dist_name}
+            if (only is not None and not names & only) or names & disabled:
                 continue
-            seen.add(dist_name)
-            for ep in dist.entry_points:
-                if ep.group != ENTRY_POINT_GROUP:
-                    continue
-                names = {ep.name, dist_name}
-                if (only is not None and not names & only) or names & disabled:
-                    continue
-                info = PluginInfo(ep.name, dist_name, dist.version, ep.value)
-                if ep.name in self.plugins:
-                    other = self.plugins[ep.name]
-                    self._report(info, f"entry point name {ep.name!r} is already used by "
-                                       f"{other.distribution}; skipped")
-                    continue
-                self.plugins[ep.name] = info
-                try:
-                    plugin = ep.load()
-                except Exception as err:  # noqa: BLE001 - any import failure is the plugin's
-                    self._report(info, f"failed to import {ep.value!r}: {type(err).__name__}: {err}")
-                    continue
-                self._register(plugin, info)
+            info = PluginInfo(ep.name, dist_name, version, ep.value)
+            if ep.name in self.plugins:
+                other = self.plugins[ep.name]
+                self._report(info, f"entry point name {ep.name!r} is already used by "
+                                   f"{other.distribution}; skipped")
+                continue
+            self.plugins[ep.name] = info
+            try:
+                plugin = ep.load()
+            except Exception as err:  # noqa: BLE001 - any import failure is the plugin's
+                self._report(info, f"failed to import {ep.value!r}: {type(err).__name__}: {err}")
+                continue
+            self._register(plugin, info)
 
     def add_plugin(self, plugin: object, name: str, distribution: str | None = None,
                    version: str | None = None) -> PluginInfo:
@@ -187,10 +204,14 @@ class PluginHost:
         pending = {name for name in self.plugins if name not in self._collected}
         self._collected |= pending
         for hook_name in HOOK_NAMES:
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                if impl.plugin_name not in pending:
+            # In load order (not pluggy's call order, which tryfirst/trylast change): the
+            # first plugin to register a name owns it.
+            impls = {impl.plugin_name: impl for impl in getattr(self.pm.hook, hook_name).get_hookimpls()}
+            for plugin_name in self.plugins:
+                impl = impls.get(plugin_name)
+                if impl is None or plugin_name not in pending:
                     continue
-                info = self.plugins[impl.plugin_name]
+                info = self.plugins[plugin_name]
                 staged: list[ComponentSpec | Variant] = []
                 register = self._make_register(hook_name, info, staged)
                 try:

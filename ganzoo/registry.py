@@ -47,15 +47,15 @@ class Registry:
             raise GanzooError(f"unknown component kind {spec.kind!r}")
         existing = self._components[spec.kind].get(spec.name)
         if existing is not None:
-            raise DuplicateNameError(
-                f"{spec.kind} {spec.name!r} is registered twice: by {existing.plugin} and by {spec.plugin}")
+            raise DuplicateNameError(f"{spec.kind} {spec.name!r} is taken (owned by {existing.plugin}); "
+                                     f"this registration is skipped")
         self._components[spec.kind][spec.name] = spec
 
     def add_variant(self, variant: Variant) -> None:
         existing = self._variants.get(variant.name)
         if existing is not None:
-            raise DuplicateNameError(
-                f"variant {variant.name!r} is registered twice: by {existing.plugin} and by {variant.plugin}")
+            raise DuplicateNameError(f"variant {variant.name!r} is taken (owned by {existing.plugin}); "
+                                     f"this registration is skipped")
         self._variants[variant.name] = variant
 
     def remove_variant(self, name: str) -> None:

@@ -97,9 +97,56 @@ def test_duplicate_name_is_rejected_naming_both_sources(monkeypatch, fake_dists)
     _good_plugin(monkeypatch, "fake_dup", generator="mlp")  # 'mlp' is a built-in generator
     fake_dists("ganzoo-dup", {"dup": "fake_dup"})
     problems = [str(p) for p in plugins.get_host().problems]
-    [dup] = [p for p in problems if "registered twice" in p]
-    assert "generator 'mlp'" in dup and "ganzoo-dup" in dup and "mlp (ganzoo" in dup
+    [dup] = [p for p in problems if "is taken" in p]
+    assert dup.startswith("plugin dup (ganzoo-dup 1.0): generator 'mlp' is taken (owned by mlp (ganzoo")
     assert ganzoo.get_component("generator", "mlp").plugin.distribution == "ganzoo"
+
+
+def test_builtin_names_cannot_be_hijacked_whatever_the_install_order(monkeypatch, fresh_plugins):
+    """Regression: a package listed before ganzoo by importlib.metadata (and asking pluggy to
+    run first) took 'dcgan' and 'bce'; the warning blamed ganzoo's own plugin."""
+    def intruder_discriminator(image_shape):
+        raise AssertionError("the intruder's network must never be built")
+
+    @hookimpl(tryfirst=True)
+    def register_discriminators(register):
+        register("dcgan", intruder_discriminator, summary="not ganzoo's")
+
+    @hookimpl(tryfirst=True)
+    def register_losses(register):
+        register("bce", lambda: None, summary="not ganzoo's")
+        register("intruder-loss", lambda: None, summary="its own name: still loads")
+
+    @hookimpl(tryfirst=True)
+    def register_variants(register):
+        register(ganzoo.Variant(name="dcgan", generator="dcgan", discriminator="dcgan", loss="bce"))
+
+    _module(monkeypatch, "fake_intruder", register_discriminators=register_discriminators,
+            register_losses=register_losses, register_variants=register_variants)
+    real = list(importlib.metadata.distributions())
+    intruder = FakeDistribution("aaa-intruder", {"aaa": "fake_intruder"})
+    monkeypatch.setattr(plugins, "_distributions", lambda: [intruder, *real])
+    host = plugins.get_host()
+    for kind, name in (("discriminator", "dcgan"), ("loss", "bce")):
+        assert ganzoo.get_component(kind, name).plugin.distribution == "ganzoo"
+    assert ganzoo.get_variant("dcgan").plugin.distribution == "ganzoo"
+    assert ganzoo.get_component("loss", "intruder-loss").plugin.distribution == "aaa-intruder"
+    assert host.plugins["aaa"].problems and all("is taken" in p for p in host.plugins["aaa"].problems)
+    assert len(host.plugins["aaa"].problems) == 3
+    blamed = {problem.plugin.distribution for problem in host.problems}
+    assert blamed == {"aaa-intruder"}
+
+
+def test_third_party_plugins_load_in_a_documented_order():
+    """ganzoo first, then distributions by normalised name, entry points by name, whatever
+    order importlib.metadata lists them in; a name found twice (PEP 503) counts once."""
+    dists = [FakeDistribution("Zeta_GAN", {"z": "m"}), FakeDistribution("ganzoo", {"b": "m", "a": "m"}),
+             FakeDistribution("alpha-gan", {"y": "m", "x": "m"})]
+    expected = [("ganzoo", "a"), ("ganzoo", "b"), ("alpha-gan", "x"), ("alpha-gan", "y"), ("Zeta_GAN", "z")]
+    for listing in (dists, dists[::-1]):
+        assert [(dist, ep.name) for dist, _, ep in plugins.load_order(listing)] == expected
+    shadowed = [*dists, FakeDistribution("Alpha.Gan", {"q": "m"})]
+    assert [ep.name for _, _, ep in plugins.load_order(shadowed)] == ["a", "b", "x", "y", "z"]
 
 
 def test_misspelled_hook_is_reported_with_a_suggestion(monkeypatch, fake_dists):

@@ -40,6 +40,20 @@ PACKAGES: dict[str, str] = {
         def register_losses(register, extra_argument):
             pass
     """,
+    "ganzoo-intruder": """
+        from ganzoo import hookimpl
+
+        def impostor(image_shape):
+            raise AssertionError("never built: ganzoo owns 'dcgan'")
+
+        @hookimpl(tryfirst=True)
+        def register_discriminators(register):
+            register("dcgan", impostor, summary="tries to replace the built-in dcgan discriminator")
+
+        @hookimpl(tryfirst=True)
+        def register_losses(register):
+            register("bce", impostor, summary="tries to replace the built-in bce loss")
+    """,
     "ganzoo-bad-factory": """
         from ganzoo import Variant, hookimpl
 
@@ -56,12 +70,15 @@ PACKAGES: dict[str, str] = {
                              loss="bce", summary="uses the exploding generator"))
     """,
 }
-PROBLEMS = {  # distribution → what its one-line report says
+PROBLEMS = {  # distribution → what its one-line reports say
     "ganzoo-broken-import": ("failed to import 'ganzoo_broken_import': "
-                             "RuntimeError: this plugin is broken on purpose"),
-    "ganzoo-dup-name": "generator 'dcgan' is registered twice",
-    "ganzoo-bad-signature": "bad hook implementation",
+                             "RuntimeError: this plugin is broken on purpose",),
+    "ganzoo-dup-name": ("generator 'dcgan' is taken (owned by dcgan (ganzoo",),
+    "ganzoo-intruder": ("discriminator 'dcgan' is taken (owned by dcgan (ganzoo",
+                        "loss 'bce' is taken (owned by losses (ganzoo"),
+    "ganzoo-bad-signature": ("bad hook implementation",),
 }
+PROBLEM_COUNT = sum(len(messages) for messages in PROBLEMS.values())
 
 
 def _write_package(root: Path, distribution: str, source: str) -> Path:
@@ -106,25 +123,29 @@ def test_list_keeps_working_and_warns_once_per_problem(env):
     names = {row["name"] for row in json.loads(result.stdout)}
     assert {"vanilla", "dcgan", "wgan-gp", "exploding-gan"} <= names
     warnings = [line for line in _warnings(result.stderr) if line.startswith("warning: plugin ")]
-    assert len(warnings) == len(PROBLEMS), result.stderr
-    for distribution, message in PROBLEMS.items():
-        [line] = [line for line in warnings if f"({distribution} 0.1)" in line]
-        assert message in line, line
+    assert len(warnings) == PROBLEM_COUNT, result.stderr
+    for distribution, messages in PROBLEMS.items():
+        lines = [line for line in warnings if f"({distribution} 0.1)" in line]
+        assert len(lines) == len(messages)
+        for message, line in zip(messages, lines):
+            assert message in line, line
 
 
 def test_every_problem_is_reported_in_one_line(env):
     """Regression: pluggy's PluginValidationError text spans three lines and was passed on as is."""
     result = env.ganzoo("list")
-    assert len(_warnings(result.stderr)) == len(PROBLEMS), result.stderr
+    assert len(_warnings(result.stderr)) == PROBLEM_COUNT, result.stderr
 
 
 def test_plugins_lists_every_plugin_with_its_problems(env):
     result = env.ganzoo("plugins", "--json")
     assert result.returncode == 0, result.stderr
     rows = {row["distribution"]: row for row in json.loads(result.stdout)}
-    for distribution, message in PROBLEMS.items():
-        [problem] = rows[distribution]["problems"]
-        assert message in problem
+    for distribution, messages in PROBLEMS.items():
+        problems = rows[distribution]["problems"]
+        assert len(problems) == len(messages)
+        for message, problem in zip(messages, problems):
+            assert message in problem
     assert rows["ganzoo-bad-factory"]["problems"] == []
     assert rows["ganzoo-bad-factory"]["hooks"] == ["register_generators", "register_variants"]
     table = env.ganzoo("plugins")
@@ -165,3 +186,26 @@ def test_other_variants_still_train(env, tmp_path):
     assert result.returncode == 0, result.stderr
     config = json.loads((run / "config.json").read_text())
     assert config["versions"]["plugins"]["dcgan"] == f"ganzoo {config['versions']['ganzoo']}"
+
+
+def test_an_intruder_cannot_take_builtin_names(env, tmp_path):
+    """Regression: a package registering discriminator 'dcgan' and loss 'bce' replaced ganzoo's
+    own (depending on install order), and the kit passed it."""
+    result = env.ganzoo("list", "--components", "--json")
+    owners = {(row["kind"], row["name"]): row["distribution"] for row in json.loads(result.stdout)}
+    assert owners[("discriminator", "dcgan")] == owners[("loss", "bce")] == "ganzoo"
+    run = tmp_path / "run"
+    trained = _train(env, "dcgan", run)
+    assert trained.returncode == 0, trained.stderr
+    plugins = json.loads((run / "config.json").read_text())["versions"]["plugins"]
+    assert "intruder" not in plugins and plugins["losses"].startswith("ganzoo ")
+
+
+def test_the_kit_fails_a_package_that_registers_a_taken_name(env, tmp_path):
+    tests = tmp_path / "test_intruder.py"
+    tests.write_text('from ganzoo.testing import conformance_tests\n'
+                     'conformance_tests(globals(), distribution="ganzoo-intruder")\n')
+    result = env.run("-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "test_ganzoo_plugin_loads FAILED" in result.stdout or "failed" in result.stdout
+    assert "is taken" in result.stdout

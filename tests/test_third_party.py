@@ -103,7 +103,7 @@ def test_hinge_sn_checkpoint_resumes(env, tmp_path):
     _ok(env.run("-c", code))
     import torch
 
-    payload = torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=False)
+    payload = torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
     assert payload["step"] == 2 and payload["d_updates"] == 10  # 5 critic steps per step
     d_state = payload["state"]["discriminator"]
     assert any(key.endswith("parametrizations.weight.original") for key in d_state)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ganzoo.cli import browse
-from ganzoo.errors import DivergenceError, GanzooError
+from ganzoo.errors import GanzooError
 from ganzoo.version import __version__
 
 
@@ -54,12 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(handler(args) or 0)
-    except DivergenceError as err:  # not a user mistake, but a clean stop all the same
-        print(f"ganzoo {args.command}: {err}", file=sys.stderr)
-        return 1
     except GanzooError as err:
-        print(f"ganzoo {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        # Exit status 1 (divergence, a full disk) is not a user mistake, but a clean stop all
+        # the same: one line, no traceback.
+        label = "error: " if err.exit_status == 2 else ""
+        print(f"ganzoo {args.command}: {label}{err}", file=sys.stderr)
+        return err.exit_status
     except KeyboardInterrupt:
         print(f"ganzoo {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -27,6 +27,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ganzoo.atomic import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -227,19 +229,9 @@ def save_weights(
         "train_seconds": float(train_seconds),
         "state_dict": state,
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_atomically(path, lambda handle: handle.write(buffer.getvalue()))
     return sha
 
 

@@ -1,9 +1,15 @@
-"""Checkpoints: everything needed to resume a run exactly, written atomically.
+"""Checkpoints: everything needed to resume a run exactly, written atomically, read safely.
 
 A checkpoint holds both networks, both optimizers, each trick's state (e.g. EMA weights), the
 step, every random-number-generator state (torch CPU and CUDA, Python, NumPy), the fixed
 latent batch used for sample grids, the resolved config and recipe, and the versions of
 ganzoo, torch and every plugin the recipe uses.
+
+Checkpoints get shared, so a checkpoint is untrusted input: everything in it is a tensor or a
+plain Python value (dict, list, tuple, str, number, bool, None), and it is read with
+``torch.load(weights_only=True)``, whose unpickler refuses every other class. A file that
+needs anything more (a pickle that would import and call code) is refused with one line and
+nothing in it runs.
 """
 
 from __future__ import annotations
@@ -20,15 +26,28 @@ from ganzoo.version import __version__
 if TYPE_CHECKING:
     from ganzoo.build import GAN
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: loadable with ``weights_only=True`` (the NumPy RNG state is a tensor). Format 1 (ganzoo
+0.1.0) stored NumPy arrays, which only full unpickling reads: such files are refused."""
+
+# What every checkpoint must hold, with the type of each entry; what resuming needs besides.
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "variant": dict, "image_shape": (list, tuple), "state": dict, "versions": dict}
+_REQUIRED_TO_RESUME: dict[str, type | tuple[type, ...]] = {
+    "step": int, "d_updates": int, "rng": dict, "sampler": dict, "config": dict}
+_STATE_KEYS = ("generator", "discriminator", "g_optimizer", "d_optimizer", "tricks")
 
 
 def capture_rng_states() -> dict[str, Any]:
     import numpy as np
     import torch
 
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    # NumPy's key array as a tensor (int64 holds uint32 exactly): weights_only can read it.
+    numpy_state = (kind, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss),
+                   float(cached))
     states: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate(),
-                              "numpy": np.random.get_state()}
+                              "numpy": numpy_state}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         states["cuda"] = torch.cuda.get_rng_state_all()
     return states
@@ -40,7 +59,8 @@ def restore_rng_states(states: dict[str, Any]) -> None:
 
     torch.set_rng_state(states["torch"])
     random.setstate(states["python"])
-    np.random.set_state(states["numpy"])
+    kind, keys, position, has_gauss, cached = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
     if "cuda" in states and torch.cuda.is_available():
         cuda_states = states["cuda"]
         if len(cuda_states) == torch.cuda.device_count():
@@ -64,7 +84,7 @@ def component_versions(gan: GAN) -> dict[str, Any]:
             plugins[plugin.name] = f"{plugin.distribution or '?'} {plugin.version or '?'}"
     if variant.plugin is not None:
         plugins[variant.plugin.name] = f"{variant.plugin.distribution or '?'} {variant.plugin.version or '?'}"
-    return {"ganzoo": __version__, "torch": torch.__version__, "plugins": plugins}
+    return {"ganzoo": __version__, "torch": str(torch.__version__), "plugins": plugins}
 
 
 def gan_state(gan: GAN) -> dict[str, Any]:
@@ -80,19 +100,25 @@ def gan_state(gan: GAN) -> dict[str, Any]:
     }
 
 
-def load_gan_state(gan: GAN, state: dict[str, Any], weights_only: bool = False) -> None:
-    """Restore networks (and, unless ``weights_only``, optimizers); tricks always."""
+def load_gan_state(gan: GAN, state: dict[str, Any], with_optimizers: bool = True,
+                   source: str | Path | None = None) -> None:
+    """Restore networks, tricks and (with ``with_optimizers``) optimizers; state that does not
+    fit the built networks is a one-line :class:`CheckpointError` naming ``source``."""
     from ganzoo.training.distributed import unwrap
 
-    unwrap(gan.generator).load_state_dict(state["generator"])
-    unwrap(gan.discriminator).load_state_dict(state["discriminator"])
-    if not weights_only:
-        gan.g_optimizer.load_state_dict(state["g_optimizer"])
-        gan.d_optimizer.load_state_dict(state["d_optimizer"])
-    for i, trick in enumerate(gan.tricks):
-        key = type(trick).__name__ + ":" + str(i)
-        if key in state["tricks"]:
-            trick.load_state_dict(state["tricks"][key])
+    try:
+        unwrap(gan.generator).load_state_dict(state["generator"])
+        unwrap(gan.discriminator).load_state_dict(state["discriminator"])
+        if with_optimizers:
+            gan.g_optimizer.load_state_dict(state["g_optimizer"])
+            gan.d_optimizer.load_state_dict(state["d_optimizer"])
+        for i, trick in enumerate(gan.tricks):
+            key = type(trick).__name__ + ":" + str(i)
+            if key in state["tricks"]:
+                trick.load_state_dict(state["tricks"][key])
+    except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as err:
+        raise CheckpointError(f"{source or 'checkpoint'}: its weights do not fit the recipe's networks "
+                              f"({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
@@ -106,8 +132,11 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     return write_atomically(path, lambda handle: handle.write(data))
 
 
-def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint; anything unreadable is a one-line :class:`CheckpointError`."""
+def load_checkpoint(path: str | Path, map_location: Any = "cpu", *,
+                    resume: bool = False) -> dict[str, Any]:
+    """Read a checkpoint without running anything in it (``weights_only=True``) and check it
+    holds what sampling needs (and, with ``resume``, what resuming needs). Anything unreadable,
+    unsafe or incomplete is a one-line :class:`CheckpointError`."""
     import pickle
 
     import torch
@@ -116,11 +145,55 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint does not exist")
     try:
-        # Our checkpoints hold RNG states (tuples, numpy arrays): not loadable with weights_only.
-        payload = torch.load(path, map_location=map_location, weights_only=False)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, OSError) as err:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__}: "
-                              f"{' '.join(str(err).split())[:200]})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
-        raise CheckpointError(f"{path}: not a ganzoo checkpoint of format {FORMAT_VERSION}")
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, OSError, TypeError,
+            AttributeError) as err:
+        raise CheckpointError(_unreadable(path, err)) from None
+    if not isinstance(payload, dict) or "format" not in payload:
+        raise CheckpointError(f"{path}: not a ganzoo checkpoint")
+    if payload["format"] != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: ganzoo checkpoint format {payload['format']!r}; this ganzoo "
+                              f"reads format {FORMAT_VERSION}")
+    _check_entries(path, payload, {**_REQUIRED, **(_REQUIRED_TO_RESUME if resume else {})})
+    state = payload["state"]
+    missing = [key for key in _STATE_KEYS if not isinstance(state.get(key), dict)]
+    if missing:
+        raise CheckpointError(f"{path}: incomplete checkpoint: state has no {missing[0]!r}")
     return payload
+
+
+def _check_entries(path: Path, payload: dict[str, Any],
+                   required: dict[str, type | tuple[type, ...]]) -> None:
+    for key, kind in required.items():
+        if key not in payload:
+            raise CheckpointError(f"{path}: incomplete checkpoint: {key!r} is missing")
+        if not isinstance(payload[key], kind) or isinstance(payload[key], bool):
+            raise CheckpointError(f"{path}: damaged checkpoint: {key!r} is a "
+                                  f"{type(payload[key]).__name__}")
+
+
+def _unreadable(path: Path, err: Exception) -> str:
+    """One line for a file torch's safe unpickler would not read, or could not parse."""
+    import re
+
+    text = str(err)
+    needs = re.search(r"GLOBAL ([\w.]+)", text)  # the import the safe unpickler refused
+    if needs:
+        return (f"{path}: refused: reading it needs full unpickling, which can run any code (it "
+                f"asks for {needs.group(1)}); ganzoo checkpoints hold only tensors and plain values, "
+                f"so this file was made by something else or by ganzoo 0.1.0 (format 1, no longer read)")
+    text = text.split("WeightsUnpickler error:")[-1].split("Check the documentation")[0]
+    return f"{path}: not a readable checkpoint ({type(err).__name__}: {' '.join(text.split())[:200]})"
+
+
+def read_variant(payload: dict[str, Any], path: str | Path) -> Any:
+    """The checkpoint's recipe as a :class:`~ganzoo.Variant`; a bad one names the file."""
+    from ganzoo.errors import GanzooError
+    from ganzoo.specs import Variant
+
+    try:
+        return Variant.from_dict(payload["variant"])
+    except GanzooError as err:
+        raise CheckpointError(f"{path}: damaged recipe: {err}") from None
+    except TypeError as err:
+        raise CheckpointError(f"{path}: damaged recipe ({err})") from None

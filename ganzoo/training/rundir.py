@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ganzoo.atomic import write_atomically
+from ganzoo.atomic import stale_temporaries, storage_error, write_atomically
 from ganzoo.errors import CheckpointError, ConfigError
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -58,6 +58,16 @@ class RunDir:
             raise CheckpointError(f"{run.path}: no checkpoint in this run folder ({CHECKPOINT} is missing)")
         return run
 
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete the half-written files an interrupted write left (call only when no process
+        is writing to the run: when it is resumed)."""
+        removed = []
+        for folder in (self.path, self.checkpoint.parent):
+            for path in stale_temporaries(folder):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        return removed
+
     @property
     def checkpoint(self) -> Path:
         return self.path / CHECKPOINT
@@ -82,8 +92,11 @@ class RunDir:
         write_atomically(self.config, lambda handle: handle.write(text.encode()))
 
     def append_metrics(self, record: dict[str, Any]) -> None:
-        with self.metrics.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record, allow_nan=True) + "\n")
+        try:
+            with self.metrics.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, allow_nan=True) + "\n")
+        except OSError as err:
+            raise storage_error(self.metrics, err) from None
 
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics.is_file():

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.build import GAN, build_gan, resolve_variant
-from ganzoo.errors import CheckpointError, ConfigError, DivergenceError
+from ganzoo.errors import CheckpointError, ConfigError, DivergenceError, StorageError
 from ganzoo.plugins import get_registry
 from ganzoo.specs import Variant
 from ganzoo.training import checkpoint as ckpt
@@ -72,7 +73,7 @@ class Trainer:
         self.config = config
         registry = get_registry()
         if _resume is not None:
-            variant = Variant.from_dict(_resume["variant"])
+            variant = ckpt.read_variant(_resume, _run_dir.checkpoint if _run_dir else "checkpoint")
             registry.check_composition(variant)
         else:
             base = registry.variant(config.variant)
@@ -105,7 +106,7 @@ class Trainer:
         self._progress: Any = None
         self.last_checkpoint_step = 0
         if _resume is not None:
-            ckpt.load_gan_state(self.gan, _resume["state"])
+            ckpt.load_gan_state(self.gan, _resume["state"], source=self.run_dir.checkpoint)
             self.sampler.load_state_dict(_resume["sampler"])
             self.last_checkpoint_step = _resume["step"]
             if self.is_main:
@@ -167,7 +168,8 @@ class Trainer:
     def resume(cls, run_dir: str | Path, **changes: Any) -> Trainer:
         """Continue a run from its last checkpoint; ``changes`` may set RESUMABLE_SETTINGS."""
         run = RunDir.existing(run_dir)
-        payload = ckpt.load_checkpoint(run.checkpoint)
+        run.remove_stale_temporaries()  # left by a write that was killed; nobody writes now
+        payload = ckpt.load_checkpoint(run.checkpoint, resume=True)
         settings = dict(payload["config"])
         for key, value in changes.items():
             if key not in RESUMABLE_SETTINGS:
@@ -220,11 +222,13 @@ class Trainer:
         if self.dist is not None:
             flag = distributed.any_across_ranks(flag)  # every rank stops together
         if bool(flag):
-            last = self.last_checkpoint_step
-            where = (f"the last good checkpoint (step {last}) is {self.run_dir.checkpoint}"
-                     if self.run_dir.checkpoint.is_file() else "no checkpoint was written yet")
             raise DivergenceError(f"training diverged: a loss became NaN or infinite by step {step}; "
-                                  f"stopped without overwriting anything; {where}")
+                                  f"stopped without overwriting anything; {self._last_good()}")
+
+    def _last_good(self) -> str:
+        if not self.run_dir.checkpoint.is_file():
+            return "no checkpoint was written yet"
+        return f"the last good checkpoint (step {self.last_checkpoint_step}) is {self.run_dir.checkpoint}"
 
     def save_checkpoint(self) -> Path:
         import torch
@@ -310,35 +314,8 @@ class Trainer:
         for notice in self._notices:
             progress.message(notice)
         self._progress = progress
-        start = time.monotonic()
-        deadline = start + config.minutes * 60 if config.minutes else math.inf
-        last_log_time, last_log_step = start, self.step.step
-        stopped = "step limit"
         try:
-            while self.step.step < self.steps_total:
-                if self._out_of_time(deadline):
-                    stopped = "time limit"
-                    break
-                # No host sync until the next log or checkpoint: the step accumulates a
-                # non-finite flag on the device.
-                stats = self.runner()
-                step = self.step.step
-                final = step >= self.steps_total
-                if step % config.log_every == 0 or final:
-                    now = time.monotonic()
-                    record = self._log(stats, step, now - start, step - last_log_step, now - last_log_time)
-                    last_log_time, last_log_step = now, step
-                    self._check_finite(step)
-                    progress.update(step, record)
-                if step % config.sample_every == 0:
-                    self._check_finite(step)
-                    if self.is_main:
-                        self.save_samples(self.run_dir.sample_grid(step))
-                if step % config.checkpoint_every == 0:
-                    self.save_checkpoint()
-                if config.eval_every and step % config.eval_every == 0:
-                    self._check_finite(step)
-                    self._evaluate(step)
+            stopped = self._loop(progress)
             checkpoint = (self.run_dir.checkpoint if self.last_checkpoint_step == self.step.step
                           and self.run_dir.checkpoint.is_file() else self.save_checkpoint())
             samples = self.run_dir.sample_grid()
@@ -348,14 +325,53 @@ class Trainer:
                 # Leave together: a rank that tears its connections down while rank 0 is still
                 # finishing can make gloo abort the other side.
                 distributed.barrier()
+        except StorageError as err:
+            raise StorageError(f"{err}; training stopped at step {self.step.step}; "
+                               f"{self._last_good()}") from None
         finally:
+            failing = sys.exc_info()[0] is not None
             self._progress = None
             progress.close()
             if self.is_main:
-                plot_losses(self.records, self.run_dir.loss_plot)
+                try:
+                    plot_losses(self.records, self.run_dir.loss_plot)
+                except StorageError:
+                    if not failing:
+                        raise  # else the error on its way out (e.g. the same full disk) says it
             if self.dist is not None:
                 distributed.teardown()
         return RunResult(self.run_dir.path, self.step.step, stopped, checkpoint, samples)
+
+    def _loop(self, progress: Any) -> str:
+        """Train until a limit is reached; returns which one."""
+        config = self.config
+        start = time.monotonic()
+        deadline = start + config.minutes * 60 if config.minutes else math.inf
+        last_log_time, last_log_step = start, self.step.step
+        while self.step.step < self.steps_total:
+            if self._out_of_time(deadline):
+                return "time limit"
+            # No host sync until the next log or checkpoint: the step accumulates a
+            # non-finite flag on the device.
+            stats = self.runner()
+            step = self.step.step
+            final = step >= self.steps_total
+            if step % config.log_every == 0 or final:
+                now = time.monotonic()
+                record = self._log(stats, step, now - start, step - last_log_step, now - last_log_time)
+                last_log_time, last_log_step = now, step
+                self._check_finite(step)
+                progress.update(step, record)
+            if step % config.sample_every == 0:
+                self._check_finite(step)
+                if self.is_main:
+                    self.save_samples(self.run_dir.sample_grid(step))
+            if step % config.checkpoint_every == 0:
+                self.save_checkpoint()
+            if config.eval_every and step % config.eval_every == 0:
+                self._check_finite(step)
+                self._evaluate(step)
+        return "step limit"
 
     def _out_of_time(self, deadline: float) -> bool:
         """Past the --minutes budget; in a distributed run rank 0's clock decides for all."""
@@ -377,7 +393,7 @@ def load_trained_gan(source: str | Path, device: str = "auto") -> tuple[GAN, dic
     elif not path.exists():
         raise CheckpointError(f"{path}: no such run folder or checkpoint")
     payload = ckpt.load_checkpoint(path, map_location="cpu")
-    variant = Variant.from_dict(payload["variant"])
+    variant = ckpt.read_variant(payload, path)
     gan = build_gan(variant, tuple(payload["image_shape"]), device)
-    ckpt.load_gan_state(gan, payload["state"], weights_only=True)
+    ckpt.load_gan_state(gan, payload["state"], with_optimizers=False, source=path)
     return gan, payload
