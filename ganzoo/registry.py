@@ -123,7 +123,8 @@ class Registry:
             clash = sorted(set(trick.conflicts) & names)
             if clash:
                 raise CompositionError(
-                    f"{_where(variant)}trick {trick.name!r} cannot be combined with {clash[0]!r}")
+                    f"{_where(variant)}trick {trick.name!r} cannot be combined with {clash[0]!r} "
+                    f"(drop one: --no-trick {trick.name})")
             missing = sorted(set(trick.requires_loss_tags) - loss.tags)
             if missing:
                 fitting = [s.name for s in self._components["loss"].values()
@@ -131,7 +132,7 @@ class Registry:
                 hint = f" (losses that are: {', '.join(sorted(fitting))})" if fitting else ""
                 raise CompositionError(
                     f"{_where(variant)}trick {trick.name!r} needs a loss tagged {missing[0]!r}, "
-                    f"and loss {loss.name!r} is not{hint}")
+                    f"and loss {loss.name!r} is not{hint}; drop the trick with --no-trick {trick.name}")
 
     def missing_components(self, variant: Variant) -> list[str]:
         """Descriptions of components a variant names that nobody registered."""

@@ -175,6 +175,15 @@ class Variant:
         except TypeError as err:
             raise ConfigError(f"variant {self.name!r}: {err}") from None
 
+    def changes_from(self, base: Variant) -> list[str]:
+        """What this recipe changes in ``base``'s parts: ``generator=NAME`` for a replaced
+        component, ``-TRICK``/``+TRICK`` for removed and added tricks."""
+        changes = [f"{part}={getattr(self, part)}" for part in ("generator", "discriminator", "loss")
+                   if getattr(self, part) != getattr(base, part)]
+        changes += [f"-{trick}" for trick in base.tricks if trick not in self.tricks]
+        changes += [f"+{trick}" for trick in self.tricks if trick not in base.tricks]
+        return changes
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON/TOML-friendly description (the resolved config of a run)."""
         data: dict[str, Any] = {}

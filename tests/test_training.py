@@ -251,3 +251,24 @@ def test_sample_next_to_a_checkpoint_outside_a_run_folder(tmp_path):
     assert (moved.parent / "samples-seed0.png").is_file()
     assert main(["sample", str(tmp_path / "run" / "checkpoints" / "last.pt"), "-n", "4", "--seed", "2"]) == 0
     assert (tmp_path / "run" / "samples-seed2.png").is_file()
+
+
+def test_a_recipe_composed_from_flags_says_what_it_is(tmp_path, capsys):
+    """Regression: --generator/--loss/--trick without a variant silently trained 'vanilla',
+    failed on its label-smoothing trick without saying how to drop it, and once fixed still
+    printed "training vanilla" and recorded vanilla's summary."""
+    flags = ["train", "--generator", "upsample-conv", "--loss", "wasserstein", "--trick", "gradient-penalty",
+             "--steps", "1", "--batch-size", "4", "--data", "mnist:test-b"]
+    assert main([*flags, "--out", str(tmp_path / "refused")]) == 2
+    [error] = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert "'label-smoothing' needs a loss tagged 'labels'" in error
+    assert error.endswith("--no-trick label-smoothing")
+    run = tmp_path / "custom"
+    assert main([*flags, "--no-trick", "label-smoothing", "--out", str(run)]) == 0
+    described = "custom (from vanilla: generator=upsample-conv, loss=wasserstein, -label-smoothing, +gradient-penalty)"
+    assert f"training {described} on" in capsys.readouterr().err
+    recorded = json.loads((run / "config.json").read_text())["variant"]
+    assert (recorded["name"], recorded["summary"]) == ("custom", described)
+    assert main(["train", "--batch-size", "4", "--steps", "1", "--data", "mnist:test-b",
+                 "--out", str(tmp_path / "plain")]) == 0  # no component changed: still vanilla
+    assert json.loads((tmp_path / "plain" / "config.json").read_text())["variant"]["name"] == "vanilla"

@@ -35,7 +35,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "train", help="train a variant (or a free composition)",
         description="Train a variant on the built-in MNIST digits or your own data. Flags override "
                     "--config; recipe flags override the variant's defaults.")
-    p.add_argument("variant", nargs="?", help="variant name (default: vanilla, or the config's)")
+    p.add_argument("variant", nargs="?",
+                   help="variant name (default: the config's, else vanilla; a recipe changed by "
+                        "--generator/--discriminator/--loss/--trick without a variant is named 'custom')")
     p.add_argument("--config", metavar="TOML", help="read settings from a TOML file")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     length = p.add_argument_group("length (the first limit reached stops the run)")
@@ -108,7 +110,7 @@ _RUN_FLAGS = ("steps", "epochs", "minutes", "data", "image_size", "channels", "s
 def config_from_args(args: argparse.Namespace) -> Any:
     """Merge defaults, --config and flags into a TrainConfig."""
     from ganzoo.plugins import get_registry
-    from ganzoo.training.config import TrainConfig, load_toml, merge_recipe
+    from ganzoo.training.config import BASE_VARIANT, TrainConfig, load_toml, merge_recipe
 
     settings: dict[str, Any] = load_toml(args.config) if args.config else {}
     origin = args.config or "flags"
@@ -127,7 +129,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
             changes[side] = {"lr": lr}
     recipe = merge_recipe(recipe, changes)
     if args.trick or args.no_trick:
-        variant = get_registry().variant(settings.get("variant", "vanilla"))
+        variant = get_registry().variant(settings.get("variant") or BASE_VARIANT)
         tricks = dict(recipe.get("tricks", {k: dict(v) for k, v in variant.tricks.items()}))
         for name in args.no_trick:
             if name == "all":

@@ -41,11 +41,17 @@ else:  # pragma: no cover
 from ganzoo.specs import OptimizerSettings, Variant
 
 
+BASE_VARIANT = "vanilla"
+"""What ``ganzoo train`` starts from when no variant is named."""
+
+
 @dataclass
 class TrainConfig:
     """Everything a training run needs besides the plugins."""
 
-    variant: str = "vanilla"
+    variant: str | None = None
+    """The named recipe to start from. None: start from :data:`BASE_VARIANT`, and call the run
+    ``custom`` when the recipe replaces one of its components or tricks."""
     recipe: dict[str, Any] = field(default_factory=dict)
     """Changes to the variant's recipe (Variant fields; optimizer and trick tables merge)."""
     steps: int | None = None
@@ -81,6 +87,8 @@ class TrainConfig:
     """Convolutional networks and data in channels-last memory format (CUDA)."""
 
     def __post_init__(self) -> None:
+        if self.variant is not None and (not isinstance(self.variant, str) or not self.variant):
+            raise ConfigError(f"variant must be a name, got {self.variant!r}")
         for name in ("log_every", "sample_every", "checkpoint_every", "samples_in_grid", "eval_samples"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

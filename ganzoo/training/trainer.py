@@ -18,7 +18,7 @@ from ganzoo.specs import Variant
 from ganzoo.training import checkpoint as ckpt
 from ganzoo.training import distributed
 from ganzoo.training.capture import StepRunner, check_settings, to_channels_last
-from ganzoo.training.config import TrainConfig, apply_recipe
+from ganzoo.training.config import BASE_VARIANT, TrainConfig, apply_recipe
 from ganzoo.training.progress import make_progress
 from ganzoo.training.rundir import RunDir, plot_losses
 from ganzoo.training.sampling import BatchSampler
@@ -76,8 +76,12 @@ class Trainer:
             variant = ckpt.read_variant(_resume, _run_dir.checkpoint if _run_dir else "checkpoint")
             registry.check_composition(variant)
         else:
-            base = registry.variant(config.variant)
+            base = registry.variant(config.variant or BASE_VARIANT)
             variant = resolve_variant(base, **apply_recipe(base, config.recipe))
+            changes = variant.changes_from(base)
+            if config.variant is None and changes:  # composed from flags: say what it is
+                variant = variant.replace(name="custom", summary=f"custom (from {base.name}: "
+                                                                 f"{', '.join(changes)})")
         self.dist, self.device = distributed.setup(config.device, config.dist_timeout)
         self.is_main = self.dist is None or self.dist.is_main
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
@@ -309,7 +313,8 @@ class Trainer:
         elif precision != "fp32":
             auto = " (auto: this CPU has native bf16 matrix units)" if config.precision == "auto" else ""
             where += f", {precision} autocast{auto}"
-        progress.message(f"ganzoo: training {self.variant.name} on {where} with "
+        title = self.variant.summary if self.variant.name == "custom" else self.variant.name
+        progress.message(f"ganzoo: training {title} on {where} with "
                          f"{self.data_description}; run folder {self.run_dir.path}")
         for notice in self._notices:
             progress.message(notice)
