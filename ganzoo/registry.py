@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from ganzoo.errors import CompositionError, DuplicateNameError, GanzooError, UnknownNameError
 from ganzoo.specs import COMPONENT_KINDS, ComponentSpec, PluginRef, Variant
@@ -136,10 +136,8 @@ class Registry:
 
     def missing_components(self, variant: Variant) -> list[str]:
         """Descriptions of components a variant names that nobody registered."""
-        wanted: Iterable[tuple[str, str]] = [
-            ("generator", variant.generator), ("discriminator", variant.discriminator),
-            ("loss", variant.loss), *(("trick", t) for t in variant.tricks)]
-        return [f"{kind} {name!r}" for kind, name in wanted if not self.has_component(kind, name)]
+        return [f"{kind} {name!r}" for kind, name in variant.components()
+                if not self.has_component(kind, name)]
 
 
 def _where(variant: Variant) -> str:

@@ -175,6 +175,11 @@ class Variant:
         except TypeError as err:
             raise ConfigError(f"variant {self.name!r}: {err}") from None
 
+    def components(self) -> list[tuple[str, str]]:
+        """``(kind, name)`` of every component the recipe uses, in build order."""
+        return [("generator", self.generator), ("discriminator", self.discriminator),
+                ("loss", self.loss), *(("trick", name) for name in self.tricks)]
+
     def changes_from(self, base: Variant) -> list[str]:
         """What this recipe changes in ``base``'s parts: ``generator=NAME`` for a replaced
         component, ``-TRICK``/``+TRICK`` for removed and added tricks."""

@@ -47,7 +47,7 @@ def test_info_shows_recipe_and_parameter_counts(capsys):
     assert info["generator_parameters"] == 100 * 256 + 256 + 256 * 512 + 512 + 512 * 1024 + 1024 + 1024 * 784 + 784
     assert info["tricks"] == {"label-smoothing": {"real": 0.9}}
     assert info["g_optimizer"]["lr"] == 2e-4
-    assert main(["info", "dcgan", "--channels", "3", "--image-size", "32"]) == 0
+    assert main(["info", "dcgan", "--kind", "variant", "--channels", "3", "--image-size", "32"]) == 0
     assert "generator parameters" in capsys.readouterr().out
 
 

@@ -9,13 +9,45 @@ and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from ganzoo.cli import browse
 from ganzoo.errors import GanzooError
 from ganzoo.version import __version__
 
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other user mistake.
+
+    argparse would print the whole usage text above the message; the command's help is one
+    flag away, so the line ends with a pointer to it instead.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        # "argument --steps: invalid int value: 'ten'" -> "--steps: invalid int value 'ten'"
+        message = message.removeprefix("argument ")
+        message = re.sub(r"(invalid [\w ]+?): ", r"\1 ", message, count=1)
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            # argparse reports a subcommand's unknown flags from the top-level parser; blame
+            # (and point to the help of) the subcommand that was given them.
+            self._innermost(parsed).error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
+    def _innermost(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                sub = action.choices.get(getattr(parsed, action.dest, None))
+                if isinstance(sub, OneLineErrorParser):
+                    return sub._innermost(parsed)
+        return self
 
 
 def _optional_modules() -> list[str]:
@@ -24,11 +56,12 @@ def _optional_modules() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="ganzoo", description="A plugin-based GAN zoo for PyTorch.",
         epilog="Run 'ganzoo COMMAND --help' for a command's options.")
     parser.add_argument("--version", action="version", version=f"ganzoo {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Explicit, though argparse defaults to the parent's class: every subcommand's errors are one line.
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
     browse.add_parsers(subparsers)
     import importlib
 

@@ -6,13 +6,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from ganzoo.cli import output
-from ganzoo.errors import UnknownNameError
+from ganzoo.errors import ConfigError
 from ganzoo.specs import COMPONENT_KINDS, ComponentSpec, Variant
+
+if TYPE_CHECKING:
+    from ganzoo.registry import Registry
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +34,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("info", help="show a variant's full recipe (or a component)",
                               description="Show a variant's full recipe and parameter counts.")
     p.add_argument("name", help="a variant name (or a component name)")
+    p.add_argument("--kind", choices=("variant", *COMPONENT_KINDS),
+                   help="look NAME up only as this kind (needed when several kinds share the name)")
     p.add_argument("--image-size", type=int, default=28, help="image height and width (default 28)")
     p.add_argument("--channels", type=int, default=1, help="image channels (default 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -139,22 +144,39 @@ def _component_info(spec: ComponentSpec) -> dict[str, Any]:
     return row
 
 
+def _kind_of(registry: Registry, name: str, kind: str | None) -> str:
+    """The one kind ``name`` is registered as (``kind`` when given); never a silent pick."""
+    if kind == "variant":
+        registry.variant(name)  # UnknownNameError with "did you mean" when it is not one
+        return kind
+    if kind is not None:
+        registry.component(kind, name)
+        return kind
+    # has_component also resolves family names such as timm:resnet18.
+    found = {"variant": name in registry.list_variants(),
+             **{k: registry.has_component(k, name) for k in COMPONENT_KINDS}}
+    kinds = [k for k, present in found.items() if present]
+    if not kinds:
+        registry.variant(name)  # raises UnknownNameError, suggesting close variant names
+    if len(kinds) > 1:
+        named = [f"{'an' if k[0] in 'aeiou' else 'a'} {k}" for k in kinds]
+        raise ConfigError(f"{name!r} is {', '.join(named[:-1])} and {named[-1]}; "
+                          f"add --kind {'|'.join(kinds)}")
+    return kinds[0]
+
+
 def info_command(args: argparse.Namespace) -> int:
     from ganzoo.plugins import get_registry
 
     registry = get_registry()
     output.warn_plugin_problems()
     image_shape = (args.channels, args.image_size, args.image_size)
-    try:
+    kind = _kind_of(registry, args.name, args.kind)
+    if kind == "variant":
         info = _variant_info(registry.variant(args.name), image_shape)
-        title = f"variant {args.name}"
-    except UnknownNameError as unknown:
-        matches = [registry.component(kind, args.name) for kind in COMPONENT_KINDS
-                   if args.name in registry.list_components(kind)]
-        if not matches:
-            raise unknown
-        info = _component_info(matches[0])
-        title = f"{matches[0].kind} {args.name}"
+    else:
+        info = _component_info(registry.component(kind, args.name))
+    title = f"{kind} {args.name}"
     if args.json:
         output.print_json(info)
         return 0
