@@ -3,8 +3,10 @@
 Importing ganzoo (and loading its plugins) does not import torch; building a model does.
 
 For plugin authors: :data:`hookimpl`, :class:`Variant`, :class:`OptimizerSettings`,
-:class:`Loss`, :class:`Trick` and :class:`StepState`. For users: :func:`list_variants`,
-:func:`list_components`, :func:`get_variant`, :func:`create_variant`, :func:`compose_variant`.
+:class:`Loss`, :class:`Trick`, :class:`StepState` and :func:`lazy` (a factory importing its
+target only when built, with the target's signature for parameter checks). For users:
+:func:`list_variants`, :func:`list_components`, :func:`get_variant`, :func:`create_variant`,
+:func:`compose_variant`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ganzoo.build import GAN, build_gan, compose_variant, create_variant, resolv
 from ganzoo.components import Loss, StepState, Trick
 from ganzoo.errors import (CompositionError, ConfigError, DataError, DuplicateNameError,
                            GanzooError, PluginError, UnknownNameError)
+from ganzoo.factories import lazy
 from ganzoo.hookspecs import hookimpl
 from ganzoo.plugins import get_registry
 from ganzoo.specs import ComponentSpec, OptimizerSettings, Variant
@@ -50,6 +53,6 @@ __all__ = [
     "GAN", "ComponentSpec", "CompositionError", "ConfigError", "DataError", "DuplicateNameError",
     "GanzooError", "Loss", "OptimizerSettings", "PluginError", "StepState", "Trick",
     "UnknownNameError", "Variant", "__version__", "build_gan", "compose_variant", "create_variant",
-    "get_component", "get_variant", "hookimpl", "list_components", "list_variants",
+    "get_component", "get_variant", "hookimpl", "lazy", "list_components", "list_variants",
     "resolve_variant",
 ]

@@ -89,6 +89,8 @@ def _flatten(name: str, value: Any) -> list[tuple[str, Any]]:
 
 
 def _compute(names: Sequence[str], context: EvalContext) -> dict[str, Any]:
+    from ganzoo.build import ComponentBuildError
+    from ganzoo.factories import metric_result
     from ganzoo.plugins import get_registry
 
     registry = get_registry()
@@ -102,7 +104,12 @@ def _compute(names: Sequence[str], context: EvalContext) -> dict[str, Any]:
         except Exception as err:  # noqa: BLE001 - a plugin's metric failing is reported, not a crash
             raise GanzooError(f"metric {name!r} from plugin {spec.plugin} failed: "
                               f"{type(err).__name__}: {err}") from err
-        values.update(_flatten(name, result))
+        # The contract (ComponentSpec): a finite-or-NaN number, or a dict of them.
+        checked, problem = metric_result(result)
+        if problem is not None:
+            plugin = f" (plugin {spec.plugin})" if spec.plugin else ""
+            raise ComponentBuildError(f"metric {name!r}{plugin}: {problem}")
+        values.update(_flatten(name, checked))
     return values
 
 
@@ -130,11 +137,22 @@ def evaluate_images(samples: torch.Tensor, reference: str = "mnist:test-a",
     """Score ``samples`` (``N×C×H×W`` in [-1, 1]) with the named metrics (default: all)."""
     import torch
 
+    from ganzoo.evaluation.reference import reference_images
     from ganzoo.plugins import get_registry
 
     if samples.ndim != 4 or samples.shape[0] < 4:
         raise DataError(f"{source or 'samples'}: need at least 4 images N×C×H×W to evaluate, "
                         f"got shape {tuple(samples.shape)}")
+    # Checked before the classifier is built (it may have to be trained). The classifier turns
+    # RGB gray and resizes, which is faithful for 1- or 3-channel images with the reference's
+    # aspect ratio (e.g. 3×32×32 runs); any other shape would be scored as nonsense, silently.
+    shape, ref_shape = tuple(samples.shape[1:]), tuple(reference_images(reference).shape[1:])
+    (c, h, w), (_, ref_h, ref_w) = shape, ref_shape
+    if shape != ref_shape and (c not in (1, 3) or h * ref_w != w * ref_h):
+        dims = "×".join(map(str, shape)), "×".join(map(str, ref_shape))
+        raise DataError(f"{source or 'samples'}: samples are {dims[0]} images, the reference set "
+                        f"{reference} is {dims[1]}; save gray or RGB images of the reference's "
+                        f"proportions (e.g. N×{dims[1]}; other sizes are resized)")
     if not torch.isfinite(samples).all():
         raise DataError(f"{source or 'samples'}: contains NaN or infinite values")
     names = list(metrics) if metrics else get_registry().list_components("metric")

@@ -68,23 +68,31 @@ def restore_rng_states(states: dict[str, Any]) -> None:
 
 
 def component_versions(gan: GAN) -> dict[str, Any]:
-    """ganzoo, torch and the distribution+version of every plugin the recipe uses."""
+    """ganzoo, torch, the distribution+version of every plugin the recipe uses, and per
+    component who provides it and whether sampling needs it (the generator, and tricks that
+    provide the sampling generator): what ``ganzoo sample`` asks to have installed."""
     import torch
 
     from ganzoo.plugins import get_registry
 
     registry = get_registry()
     variant = gan.variant
-    used = [("generator", variant.generator), ("discriminator", variant.discriminator),
-            ("loss", variant.loss), *(("trick", name) for name in variant.tricks)]
+    samples_with = {name for name, trick in zip(variant.tricks, gan.tricks)
+                    if trick.overrides("sampling_generator")}
     plugins: dict[str, str] = {}
-    for kind, name in used:
+    components = []
+    for kind, name in variant.components():
         plugin = registry.component(kind, name).plugin
         if plugin is not None:
             plugins[plugin.name] = f"{plugin.distribution or '?'} {plugin.version or '?'}"
+        components.append({"kind": kind, "name": name, "plugin": plugin.name if plugin else None,
+                           "distribution": plugin.distribution if plugin else None,
+                           "version": plugin.version if plugin else None,
+                           "sampling": kind == "generator" or (kind == "trick" and name in samples_with)})
     if variant.plugin is not None:
         plugins[variant.plugin.name] = f"{variant.plugin.distribution or '?'} {variant.plugin.version or '?'}"
-    return {"ganzoo": __version__, "torch": str(torch.__version__), "plugins": plugins}
+    return {"ganzoo": __version__, "torch": str(torch.__version__), "plugins": plugins,
+            "components": components}
 
 
 def gan_state(gan: GAN) -> dict[str, Any]:

@@ -7,45 +7,26 @@ TensorFlow DCGAN tutorial (shared/seeds 001, 003).
 
 from __future__ import annotations
 
-from typing import Any
-
-from ganzoo import OptimizerSettings, Variant, hookimpl
+from ganzoo import OptimizerSettings, Variant, hookimpl, lazy
 
 SOURCE = "Radford et al. 2015, arXiv:1511.06434; TensorFlow DCGAN tutorial"
-
-
-def dcgan_generator(image_shape: tuple[int, int, int], latent_dim: int, **params: Any):
-    from ganzoo_plugins.dcgan.networks import DCGANGenerator
-
-    return DCGANGenerator(image_shape, latent_dim, **params)
-
-
-def dcgan_discriminator(image_shape: tuple[int, int, int], **params: Any):
-    from ganzoo_plugins.dcgan.networks import DCGANDiscriminator
-
-    return DCGANDiscriminator(image_shape, **params)
-
-
-def dcgan_critic(image_shape: tuple[int, int, int], **params: Any):
-    from ganzoo_plugins.dcgan.networks import DCGANDiscriminator
-
-    params.setdefault("dropout", 0.0)
-    return DCGANDiscriminator(image_shape, **params)
+NETWORKS = "ganzoo_plugins.dcgan.networks"
 
 
 @hookimpl
 def register_generators(register):
-    register("dcgan", dcgan_generator,
+    register("dcgan", lazy(f"{NETWORKS}:DCGANGenerator"),
              summary="dense → (H/4)×(W/4)×256 → transposed 5×5 convs, BatchNorm + ReLU, tanh",
              source=SOURCE)
 
 
 @hookimpl
 def register_discriminators(register):
-    register("dcgan", dcgan_discriminator,
+    register("dcgan", lazy(f"{NETWORKS}:DCGANDiscriminator"),
              summary="two strided 5×5 convs, LeakyReLU(0.2) + dropout 0.3, linear logit",
              source=SOURCE)
-    register("dcgan-critic", dcgan_critic,
+    # The critic is the discriminator with dropout 0 unless the recipe says otherwise.
+    register("dcgan-critic", lazy(f"{NETWORKS}:DCGANDiscriminator", dropout=0.0),
              summary="the dcgan discriminator without dropout (no BatchNorm): a WGAN critic",
              source="Arjovsky et al. 2017, arXiv:1701.07875; Gulrajani et al. 2017, arXiv:1704.00028")
 

@@ -7,34 +7,21 @@ PyTorch MNIST tutorials (shared/seeds 002, 004).
 
 from __future__ import annotations
 
-from typing import Any
-
-from ganzoo import OptimizerSettings, Variant, hookimpl
+from ganzoo import OptimizerSettings, Variant, hookimpl, lazy
 
 SOURCE = "Goodfellow et al. 2014, arXiv:1406.2661; Keras/PyTorch MNIST GAN tutorials"
 
 
-def mlp_generator(image_shape: tuple[int, int, int], latent_dim: int, **params: Any):
-    from ganzoo_plugins.mlp.networks import MLPGenerator
-
-    return MLPGenerator(image_shape, latent_dim, **params)
-
-
-def mlp_discriminator(image_shape: tuple[int, int, int], **params: Any):
-    from ganzoo_plugins.mlp.networks import MLPDiscriminator
-
-    return MLPDiscriminator(image_shape, **params)
-
-
 @hookimpl
 def register_generators(register):
-    register("mlp", mlp_generator, summary="dense z→256→512→1024→image, LeakyReLU(0.2), tanh",
+    register("mlp", lazy("ganzoo_plugins.mlp.networks:MLPGenerator"),
+             summary="dense z→256→512→1024→image, LeakyReLU(0.2), tanh",
              source=SOURCE)
 
 
 @hookimpl
 def register_discriminators(register):
-    register("mlp", mlp_discriminator,
+    register("mlp", lazy("ganzoo_plugins.mlp.networks:MLPDiscriminator"),
              summary="dense image→1024→512→256→logit, LeakyReLU(0.2), dropout 0.3", source=SOURCE)
 
 

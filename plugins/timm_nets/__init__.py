@@ -12,23 +12,17 @@ Provenance: timm (Wightman, https://github.com/huggingface/pytorch-image-models)
 
 from __future__ import annotations
 
-from typing import Any
-
-from ganzoo import hookimpl
+from ganzoo import hookimpl, lazy
 
 DEFAULT_MODEL = "resnet18"
 
 
-def timm_discriminator(image_shape: tuple[int, int, int], model_name: str = DEFAULT_MODEL,
-                       **params: Any):
-    from ganzoo_plugins.timm_nets.networks import TimmDiscriminator
-
-    return TimmDiscriminator(image_shape, model_name, **params)
-
-
 @hookimpl
 def register_discriminators(register):
-    register("timm", timm_discriminator, suffix_param="model_name",
+    # model_name has a default: the bare family name must build too.
+    register("timm", lazy("ganzoo_plugins.timm_nets.networks:TimmDiscriminator",
+                          model_name=DEFAULT_MODEL),
+             suffix_param="model_name",
              summary="timm:MODEL — any timm image model, untrained, one logit "
                      f"(e.g. timm:resnet18; bare 'timm' is {DEFAULT_MODEL})",
              source="timm (pytorch-image-models), timm.create_model")

@@ -10,95 +10,43 @@ Yazıcı et al. 2019 (EMA); Zhao et al. 2020 (DiffAugment).
 
 from __future__ import annotations
 
-from typing import Any
+from ganzoo import hookimpl, lazy
 
-from ganzoo import hookimpl
-
-
-def label_smoothing(**params: Any):
-    from ganzoo_plugins.tricks.labels import LabelSmoothing
-
-    return LabelSmoothing(**params)
-
-
-def label_noise(**params: Any):
-    from ganzoo_plugins.tricks.labels import LabelNoise
-
-    return LabelNoise(**params)
-
-
-def instance_noise(**params: Any):
-    from ganzoo_plugins.tricks.noise import InstanceNoise
-
-    return InstanceNoise(**params)
-
-
-def d_grad_clip(**params: Any):
-    from ganzoo_plugins.tricks.clipping import DiscriminatorGradClip
-
-    return DiscriminatorGradClip(**params)
-
-
-def weight_clip(**params: Any):
-    from ganzoo_plugins.tricks.clipping import WeightClip
-
-    return WeightClip(**params)
-
-
-def gradient_penalty(**params: Any):
-    from ganzoo_plugins.tricks.penalty import GradientPenalty
-
-    return GradientPenalty(**params)
-
-
-def r1_penalty(**params: Any):
-    from ganzoo_plugins.tricks.penalty import R1Penalty
-
-    return R1Penalty(**params)
-
-
-def diffaugment(**params: Any):
-    from ganzoo_plugins.tricks.augment import DiffAugment
-
-    return DiffAugment(**params)
-
-
-def ema(**params: Any):
-    from ganzoo_plugins.tricks.averaging import GeneratorEMA
-
-    return GeneratorEMA(**params)
+# lazy(): the trick classes (and torch) are imported only when a trick is built, and ganzoo
+# checks recipe parameters against the classes' own signatures.
+PACKAGE = "ganzoo_plugins.tricks"
 
 
 @hookimpl
 def register_tricks(register):
-    register("label-smoothing", label_smoothing, requires_loss_tags=("labels",),
-             conflicts=("label-noise",),
+    register("label-smoothing", lazy(f"{PACKAGE}.labels:LabelSmoothing"),
+             requires_loss_tags=("labels",), conflicts=("label-noise",),
              summary="one-sided: real targets 0.9 instead of 1",
              source="Salimans et al. 2016, arXiv:1606.03498")
-    register("label-noise", label_noise, requires_loss_tags=("labels",),
-             conflicts=("label-smoothing",),
+    register("label-noise", lazy(f"{PACKAGE}.labels:LabelNoise"),
+             requires_loss_tags=("labels",), conflicts=("label-smoothing",),
              summary="random targets: real ~ U(0.7, 1.2), fake ~ U(0, 0.3)",
              source="ganhacks; TensorFlow GAN tutorial notes")
-    register("instance-noise", instance_noise,
+    register("instance-noise", lazy(f"{PACKAGE}.noise:InstanceNoise"),
              summary="Gaussian noise on D inputs, σ decaying linearly to 0 over training",
              source="Sønderby et al. 2016, arXiv:1610.04490")
-    register("d-grad-clip", d_grad_clip,
+    register("d-grad-clip", lazy(f"{PACKAGE}.clipping:DiscriminatorGradClip"),
              summary="clamp discriminator gradient values to ±1 before each D update",
              source="Keras MNIST GAN tutorial (shared/seeds 000)")
-    register("weight-clip", weight_clip, requires_loss_tags=("critic",),
-             conflicts=("gradient-penalty",),
+    register("weight-clip", lazy(f"{PACKAGE}.clipping:WeightClip"),
+             requires_loss_tags=("critic",), conflicts=("gradient-penalty",),
              summary="clamp critic weights to ±0.01 after each critic update",
              source="Arjovsky et al. 2017, arXiv:1701.07875")
-    register("gradient-penalty", gradient_penalty, requires_loss_tags=("critic",),
-             conflicts=("weight-clip",),
+    register("gradient-penalty", lazy(f"{PACKAGE}.penalty:GradientPenalty"),
+             requires_loss_tags=("critic",), conflicts=("weight-clip",),
              summary="λ=10 · (‖∇D(x̂)‖ − 1)² on per-sample real/fake interpolates",
              source="Gulrajani et al. 2017, arXiv:1704.00028")
-    register("r1", r1_penalty,
+    register("r1", lazy(f"{PACKAGE}.penalty:R1Penalty"),
              summary="γ/2 · ‖∇D(real)‖²: zero-centred gradient penalty on real images (any loss)",
              source="Mescheder et al. 2018, arXiv:1801.04406")
-    register("diffaugment", diffaugment,
+    register("diffaugment", lazy(f"{PACKAGE}.augment:DiffAugment"),
              summary="same random translation/cutout on real and fake D inputs (data-efficient GANs)",
              source="Zhao et al. 2020, arXiv:2006.10738")
-    register("ema", ema,
+    register("ema", lazy(f"{PACKAGE}.averaging:GeneratorEMA"),
              summary="sample from an exponential moving average of the generator (decay 0.999)",
              source="Yazıcı et al. 2019, arXiv:1806.04498")

@@ -6,19 +6,12 @@ upsampling + convolution (shared/seeds 000); Odena et al. 2016, distill.pub/2016
 
 from __future__ import annotations
 
-from typing import Any
-
-from ganzoo import hookimpl
-
-
-def upsample_conv_generator(image_shape: tuple[int, int, int], latent_dim: int, **params: Any):
-    from ganzoo_plugins.upsample_conv.networks import UpsampleConvGenerator
-
-    return UpsampleConvGenerator(image_shape, latent_dim, **params)
+from ganzoo import hookimpl, lazy
 
 
 @hookimpl
 def register_generators(register):
-    register("upsample-conv", upsample_conv_generator,
+    register("upsample-conv",
+             lazy("ganzoo_plugins.upsample_conv.networks:UpsampleConvGenerator"),
              summary="dense → 12×12×100 → conv/bilinear-upsample stack → tanh (no checkerboard)",
              source="Odena et al. 2016, 'Deconvolution and Checkerboard Artifacts'; Keras MNIST tutorial")
