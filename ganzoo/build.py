@@ -141,46 +141,70 @@ def _shape(tensor: torch.Tensor) -> str:
     return "×".join(str(n) for n in tensor.shape)
 
 
-def _probe_networks(g_spec: ComponentSpec, generator: nn.Module, d_spec: ComponentSpec,
-                    discriminator: nn.Module, variant: Variant, shape: tuple[int, int, int],
-                    device: torch.device) -> None:
-    """One forward pass of each network on a tiny batch, so a network breaking its contract
-    (output shape, range) fails here in one line instead of deep inside the training step.
-
-    Leaves no trace: eval mode (BatchNorm statistics untouched, dropout off), no autograd,
-    inputs from a local generator, and the global RNG states restored in case a network draws
-    random numbers anyway: seeded and resumed runs must not notice the probe."""
+@contextlib.contextmanager
+def _probing(module: nn.Module, device: torch.device) -> Iterator[torch.Generator]:
+    """Eval mode, no autograd, the global RNG states restored afterwards (in case a network
+    draws random numbers anyway); yields a local generator for the probe's inputs. A probe
+    leaves no trace: seeded and resumed runs must not notice it."""
     import torch
 
     devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), torch.no_grad(), \
-            _frozen_eval(generator), _frozen_eval(discriminator):
+    with torch.random.fork_rng(devices=devices), torch.no_grad(), _frozen_eval(module):
         rng = torch.Generator(device=device)
         rng.manual_seed(0)
-        n, expected = PROBE_BATCH, (PROBE_BATCH, *shape)
-        if variant.latent_distribution == "uniform":
-            z = torch.rand(n, variant.latent_dim, device=device, generator=rng).mul_(2).sub_(1)
-        else:
-            z = torch.randn(n, variant.latent_dim, device=device, generator=rng)
-        images = _forward(g_spec, generator, z, "a latent batch")
-        wanted = "×".join(str(size) for size in expected)
-        if tuple(images.shape) != expected:
-            raise ComponentBuildError(f"{_who(g_spec)}: maps latents {_shape(z)} to {_shape(images)}, "
-                                      f"expected images {wanted} (N×C×H×W)")
-        if not torch.isfinite(images).all():
-            raise ComponentBuildError(f"{_who(g_spec)}: gives non-finite values for latents {_shape(z)}")
-        low, high = images.min().item(), images.max().item()
-        if low < -1 - PROBE_RANGE_TOLERANCE or high > 1 + PROBE_RANGE_TOLERANCE:
-            raise ComponentBuildError(f"{_who(g_spec)}: gives values in [{low:.3g}, {high:.3g}], "
-                                      "outside [-1, 1] (end the network with tanh)")
-        # Images of the right shape and range, independent of the generator's output.
+        yield rng
+
+
+def _probe_generator(spec: ComponentSpec, generator: nn.Module, variant: Variant,
+                     shape: tuple[int, int, int], device: torch.device) -> None:
+    """One forward pass on a tiny batch, so a generator breaking its contract (output shape,
+    range) fails here in one line instead of deep inside the training step."""
+    import torch
+
+    n, expected = PROBE_BATCH, (PROBE_BATCH, *shape)
+    with _probing(generator, device) as rng:
+        z = sample_latent(n, variant.latent_dim, variant.latent_distribution, device, rng)
+        images = _forward(spec, generator, z, "a latent batch")
+    wanted = "×".join(str(size) for size in expected)
+    if tuple(images.shape) != expected:
+        raise ComponentBuildError(f"{_who(spec)}: maps latents {_shape(z)} to {_shape(images)}, "
+                                  f"expected images {wanted} (N×C×H×W)")
+    if not torch.isfinite(images).all():
+        raise ComponentBuildError(f"{_who(spec)}: gives non-finite values for latents {_shape(z)}")
+    low, high = images.min().item(), images.max().item()
+    if low < -1 - PROBE_RANGE_TOLERANCE or high > 1 + PROBE_RANGE_TOLERANCE:
+        raise ComponentBuildError(f"{_who(spec)}: gives values in [{low:.3g}, {high:.3g}], "
+                                  "outside [-1, 1] (end the network with tanh)")
+
+
+def _probe_discriminator(spec: ComponentSpec, discriminator: nn.Module,
+                         shape: tuple[int, int, int], device: torch.device) -> None:
+    """One forward pass on images of the right shape and range: one finite score each."""
+    import torch
+
+    n, expected = PROBE_BATCH, (PROBE_BATCH, *shape)
+    wanted = "×".join(str(size) for size in expected)
+    with _probing(discriminator, device) as rng:
         real_like = torch.rand(expected, device=device, generator=rng).mul_(2).sub_(1)
-        scores = _forward(d_spec, discriminator, real_like, "images")
-        if tuple(scores.shape) not in ((n,), (n, 1)):
-            raise ComponentBuildError(f"{_who(d_spec)}: maps images {wanted} to {_shape(scores)}, "
-                                      f"expected one score per image ({n} or {n}×1)")
-        if not torch.isfinite(scores).all():
-            raise ComponentBuildError(f"{_who(d_spec)}: gives non-finite scores for images {wanted}")
+        scores = _forward(spec, discriminator, real_like, "images")
+    if tuple(scores.shape) not in ((n,), (n, 1)):
+        raise ComponentBuildError(f"{_who(spec)}: maps images {wanted} to {_shape(scores)}, "
+                                  f"expected one score per image ({n} or {n}×1)")
+    if not torch.isfinite(scores).all():
+        raise ComponentBuildError(f"{_who(spec)}: gives non-finite scores for images {wanted}")
+
+
+def sample_latent(n: int, latent_dim: int, distribution: str = "normal",
+                  device: torch.device | str = "cpu",
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n×latent_dim`` latent vectors from ``distribution`` (``normal``: N(0, 1); ``uniform``:
+    U(-1, 1)): the one latent sampler (training batches, sample grids, sampling and the probe
+    all draw here)."""
+    import torch
+
+    if distribution == "uniform":
+        return torch.rand(n, latent_dim, device=device, generator=generator).mul_(2).sub_(1)
+    return torch.randn(n, latent_dim, device=device, generator=generator)
 
 
 def make_optimizer(params: Iterator[nn.Parameter], settings: OptimizerSettings,
@@ -206,17 +230,14 @@ def make_optimizer(params: Iterator[nn.Parameter], settings: OptimizerSettings,
 
 
 @dataclass
-class GAN:
-    """A built variant: both networks, the loss, the tricks and the two optimizers."""
+class TrainedGenerator:
+    """What drawing samples needs: the generator and the tricks that may provide the one to
+    sample from (e.g. EMA). ``ganzoo sample``/``eval`` build only this (:func:`build_generator`)."""
 
     variant: Variant
     image_shape: tuple[int, int, int]
     generator: nn.Module
-    discriminator: nn.Module
-    loss: Loss
     tricks: list[Trick]
-    g_optimizer: torch.optim.Optimizer
-    d_optimizer: torch.optim.Optimizer
     device: torch.device
 
     @property
@@ -225,12 +246,7 @@ class GAN:
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` latent vectors from the variant's latent distribution, on the GAN's device."""
-        import torch
-
-        if self.variant.latent_distribution == "uniform":
-            z = torch.rand(n, self.latent_dim, device=self.device, generator=generator)
-            return z.mul_(2).sub_(1)
-        return torch.randn(n, self.latent_dim, device=self.device, generator=generator)
+        return sample_latent(n, self.latent_dim, self.variant.latent_distribution, self.device, generator)
 
     def sampling_generator(self) -> nn.Module:
         """The generator to draw samples from: a trick's (e.g. EMA) if one provides it, with its
@@ -264,6 +280,16 @@ class GAN:
         return torch.cat(chunks) if chunks else torch.empty(0, *self.image_shape)
 
 
+@dataclass
+class GAN(TrainedGenerator):
+    """A built variant: both networks, the loss, the tricks and the two optimizers."""
+
+    discriminator: nn.Module
+    loss: Loss
+    g_optimizer: torch.optim.Optimizer
+    d_optimizer: torch.optim.Optimizer
+
+
 @contextlib.contextmanager
 def _eval_mode(module: nn.Module) -> Iterator[None]:
     was_training = module.training
@@ -284,6 +310,14 @@ def _check_image_shape(image_shape: Any) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+def _build_generator(variant: Variant, shape: tuple[int, int, int], device: torch.device,
+                     registry: Registry) -> nn.Module:
+    spec = registry.component("generator", variant.generator)
+    generator = _call_factory(spec, shape, variant.latent_dim, **variant.generator_params).to(device)
+    _probe_generator(spec, generator, variant, shape, device)
+    return generator
+
+
 def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,
               device: str | torch.device = "cpu", registry: Registry | None = None) -> GAN:
     """Build every part of ``variant`` on ``device`` (composition is checked first)."""
@@ -291,11 +325,10 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     registry.check_composition(variant)
     shape = _check_image_shape(image_shape)
     dev = resolve_device(device)
-    g_spec = registry.component("generator", variant.generator)
+    generator = _build_generator(variant, shape, dev, registry)
     d_spec = registry.component("discriminator", variant.discriminator)
-    generator = _call_factory(g_spec, shape, variant.latent_dim, **variant.generator_params).to(dev)
     discriminator = _call_factory(d_spec, shape, **variant.discriminator_params).to(dev)
-    _probe_networks(g_spec, generator, d_spec, discriminator, variant, shape, dev)
+    _probe_discriminator(d_spec, discriminator, shape, dev)
     loss = _call_factory(registry.component("loss", variant.loss), **variant.loss_params)
     tricks = []
     for name, params in variant.tricks.items():
@@ -307,6 +340,27 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
                g_optimizer=make_optimizer(generator.parameters(), variant.g_optimizer, dev),
                d_optimizer=make_optimizer(discriminator.parameters(), variant.d_optimizer, dev),
                device=dev)
+
+
+def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,
+                    device: str | torch.device = "cpu", tricks: list[str] | None = None,
+                    registry: Registry | None = None) -> TrainedGenerator:
+    """Build only what sampling needs: the generator and the named ``tricks`` (default: the
+    recipe's tricks that provide a sampling generator). The tricks' :meth:`~ganzoo.Trick.setup`
+    gets ``discriminator=None``."""
+    registry = registry or get_registry()
+    shape = _check_image_shape(image_shape)
+    dev = resolve_device(device)
+    generator = _build_generator(variant, shape, dev, registry)
+    built = []
+    for name in variant.tricks if tricks is None else tricks:
+        trick = _call_factory(registry.component("trick", name), **variant.tricks[name])
+        if tricks is None and not trick.overrides("sampling_generator"):
+            continue
+        trick.setup(generator, None)
+        built.append(trick)
+    return TrainedGenerator(variant=variant, image_shape=shape, generator=generator, tricks=built,
+                            device=dev)
 
 
 def create_variant(name: str | Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,

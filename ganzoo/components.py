@@ -70,8 +70,12 @@ class Trick:
     that overrides step points and is not capturable makes the trainer run eagerly, with a
     one-line notice. Tricks that only use :meth:`setup` never block capture."""
 
-    def setup(self, generator: nn.Module, discriminator: nn.Module) -> None:
-        """Called once after the networks are built and moved to their device."""
+    def setup(self, generator: nn.Module, discriminator: nn.Module | None) -> None:
+        """Called once after the networks are built and moved to their device.
+
+        ``discriminator`` is None when only sampling is built (``ganzoo sample``/``eval`` of a
+        run): then only tricks that provide :meth:`sampling_generator` are set up, and they
+        must not need it."""
 
     def labels(self, real: torch.Tensor, fake: torch.Tensor,
                state: StepState) -> tuple[torch.Tensor, torch.Tensor]:

@@ -20,7 +20,8 @@ from ganzoo.cli import main
 from ganzoo.errors import CheckpointError, ConfigError, DivergenceError
 from ganzoo.training import checkpoint as ckpt
 from ganzoo.training.config import TrainConfig
-from ganzoo.training.trainer import Trainer, load_trained_gan
+from ganzoo.training.checkpoint import load_trained_gan
+from ganzoo.training.trainer import Trainer
 
 TINY = {"batch_size": 4}
 

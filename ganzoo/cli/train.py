@@ -216,7 +216,7 @@ def train_command(args: argparse.Namespace) -> int:
 def sample_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
     from ganzoo.images import save_image_grid, save_images_npy
-    from ganzoo.training.trainer import load_trained_gan
+    from ganzoo.training.checkpoint import load_trained_gan
 
     if args.num < 1:
         raise ConfigError(f"-n/--num must be >= 1, got {args.num}")

@@ -192,7 +192,7 @@ def load_eval_source(source: str | Path, num_samples: int, seed: int,
         raise DataError(f"{path}: no such file or folder")
     is_run = (path.is_dir() and (path / "checkpoints" / "last.pt").is_file()) or path.suffix == ".pt"
     if is_run:
-        from ganzoo.training.trainer import load_trained_gan
+        from ganzoo.training.checkpoint import load_trained_gan
 
         gan, _ = load_trained_gan(path, device=device)
         return gan.generate(num_samples, seed=seed)

@@ -24,7 +24,7 @@ from ganzoo.errors import CheckpointError
 from ganzoo.version import __version__
 
 if TYPE_CHECKING:
-    from ganzoo.build import GAN
+    from ganzoo.build import GAN, TrainedGenerator
 
 FORMAT_VERSION = 2
 """2: loadable with ``weights_only=True`` (the NumPy RNG state is a tensor). Format 1 (ganzoo
@@ -104,7 +104,7 @@ def gan_state(gan: GAN) -> dict[str, Any]:
         "discriminator": unwrap(gan.discriminator).state_dict(),
         "g_optimizer": gan.g_optimizer.state_dict(),
         "d_optimizer": gan.d_optimizer.state_dict(),
-        "tricks": {type(t).__name__ + ":" + str(i): t.state_dict() for i, t in enumerate(gan.tricks)},
+        "tricks": {trick_key(t, i): t.state_dict() for i, t in enumerate(gan.tricks)},
     }
 
 
@@ -121,12 +121,15 @@ def load_gan_state(gan: GAN, state: dict[str, Any], with_optimizers: bool = True
             gan.g_optimizer.load_state_dict(state["g_optimizer"])
             gan.d_optimizer.load_state_dict(state["d_optimizer"])
         for i, trick in enumerate(gan.tricks):
-            key = type(trick).__name__ + ":" + str(i)
-            if key in state["tricks"]:
-                trick.load_state_dict(state["tricks"][key])
+            if trick_key(trick, i) in state["tricks"]:
+                trick.load_state_dict(state["tricks"][trick_key(trick, i)])
     except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as err:
-        raise CheckpointError(f"{source or 'checkpoint'}: its weights do not fit the recipe's networks "
-                              f"({type(err).__name__}: {' '.join(str(err).split())[:200]})") from None
+        raise CheckpointError(_misfit(source or "checkpoint", err)) from None
+
+
+def _misfit(source: str | Path, err: Exception) -> str:
+    return (f"{source}: its weights do not fit the recipe's networks "
+            f"({type(err).__name__}: {' '.join(str(err).split())[:200]})")
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
@@ -205,3 +208,70 @@ def read_variant(payload: dict[str, Any], path: str | Path) -> Any:
         raise CheckpointError(f"{path}: damaged recipe: {err}") from None
     except TypeError as err:
         raise CheckpointError(f"{path}: damaged recipe ({err})") from None
+
+
+def _recorded_components(payload: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The checkpoint's record of who provided each component (untrusted: shape-checked)."""
+    records = payload["versions"].get("components")
+    if not isinstance(records, list):
+        return {}
+    return {(r["kind"], r["name"]): r for r in records
+            if isinstance(r, dict) and isinstance(r.get("kind"), str) and isinstance(r.get("name"), str)}
+
+
+def require_installed(payload: dict[str, Any], path: str | Path,
+                      needed: list[tuple[str, str]]) -> None:
+    """Each ``(kind, name)`` in ``needed`` is registered here; a missing one is a one-line
+    :class:`CheckpointError` naming the distribution and version the run recorded."""
+    from ganzoo.plugins import get_registry
+
+    registry = get_registry()
+    recorded = _recorded_components(payload)
+    for kind, name in needed:
+        if registry.has_component(kind, name):
+            continue
+        record = recorded.get((kind, name), {})
+        distribution, version = record.get("distribution"), record.get("version")
+        if isinstance(distribution, str) and distribution:
+            known = isinstance(version, str) and version
+            who, pinned = ((f"{distribution} {version}", f"{distribution}=={version}") if known
+                           else (distribution, distribution))
+            raise CheckpointError(f"{path}: the run's {kind} {name!r} comes from {who}, which is not "
+                                  f"installed here; install it: pip install '{pinned}'")
+        registry.component(kind, name)  # unknown everywhere: "did you mean ..."
+
+
+def trick_key(trick: Any, index: int) -> str:
+    """Where a trick's state lives in ``state["tricks"]``: its class and place in the recipe."""
+    return f"{type(trick).__name__}:{index}"
+
+
+def load_trained_gan(source: str | Path, device: str = "auto") -> tuple[TrainedGenerator, dict[str, Any]]:
+    """What sampling needs from a run folder or checkpoint file, restored, with the payload:
+    the generator and the tricks that provide the sampling generator (EMA), nothing else, so
+    the run's discriminator and loss plugins need not be installed."""
+    from ganzoo.build import build_generator
+    from ganzoo.training.rundir import RunDir
+
+    path = Path(source)
+    if path.is_dir():
+        path = RunDir.existing(path).checkpoint
+    elif not path.exists():
+        raise CheckpointError(f"{path}: no such run folder or checkpoint")
+    payload = load_checkpoint(path, map_location="cpu")
+    variant = read_variant(payload, path)
+    recorded = _recorded_components(payload)
+    # Tricks the run recorded as sampling ones; all of them when the record says nothing.
+    tricks = [(index, name) for index, name in enumerate(variant.tricks)
+              if recorded.get(("trick", name), {}).get("sampling", True)]
+    require_installed(payload, path, [("generator", variant.generator), *(("trick", n) for _, n in tricks)])
+    sampler = build_generator(variant, tuple(payload["image_shape"]), device, tricks=[n for _, n in tricks])
+    state = payload["state"]
+    try:
+        sampler.generator.load_state_dict(state["generator"])
+        for (index, _), trick in zip(tricks, sampler.tricks):
+            if trick_key(trick, index) in state["tricks"]:
+                trick.load_state_dict(state["tricks"][trick_key(trick, index)])
+    except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as err:
+        raise CheckpointError(_misfit(path, err)) from None
+    return sampler, payload

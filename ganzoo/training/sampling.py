@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ganzoo.build import sample_latent
+
 if TYPE_CHECKING:
     import torch
 
@@ -42,13 +44,8 @@ class BatchSampler:
 
     def latent(self, n: int) -> torch.Tensor:
         """This rank's shard of ``n × world_size`` latent vectors."""
-        import torch
-
-        shape = (n * self.world_size, self.latent_dim)
-        if self.latent_distribution == "uniform":
-            z = torch.rand(shape, device=self.data.device, generator=self.rng).mul_(2).sub_(1)
-        else:
-            z = torch.randn(shape, device=self.data.device, generator=self.rng)
+        z = sample_latent(n * self.world_size, self.latent_dim, self.latent_distribution,
+                          self.data.device, self.rng)
         return self._shard(z)
 
     def state_dict(self) -> dict[str, Any]:

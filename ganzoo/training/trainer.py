@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ganzoo.build import GAN, build_gan, resolve_variant
-from ganzoo.errors import CheckpointError, ConfigError, DivergenceError, StorageError
+from ganzoo.build import GAN, build_gan, resolve_variant, sample_latent
+from ganzoo.errors import ConfigError, DivergenceError, StorageError
 from ganzoo.plugins import get_registry
-from ganzoo.specs import Variant
 from ganzoo.training import checkpoint as ckpt
 from ganzoo.training import distributed
 from ganzoo.training.capture import StepRunner, check_settings, to_channels_last
@@ -57,11 +56,7 @@ def fixed_latent(gan: GAN, count: int, seed: int) -> torch.Tensor:
     import torch
 
     rng = torch.Generator().manual_seed(seed + 1)
-    if gan.variant.latent_distribution == "uniform":
-        z = torch.rand(count, gan.latent_dim, generator=rng) * 2 - 1
-    else:
-        z = torch.randn(count, gan.latent_dim, generator=rng)
-    return z.to(gan.device)
+    return sample_latent(count, gan.latent_dim, gan.variant.latent_distribution, "cpu", rng).to(gan.device)
 
 
 class Trainer:
@@ -73,7 +68,9 @@ class Trainer:
         self.config = config
         registry = get_registry()
         if _resume is not None:
-            variant = ckpt.read_variant(_resume, _run_dir.checkpoint if _run_dir else "checkpoint")
+            source = _run_dir.checkpoint if _run_dir else "checkpoint"
+            variant = ckpt.read_variant(_resume, source)
+            ckpt.require_installed(_resume, source, variant.components())
             registry.check_composition(variant)
         else:
             base = registry.variant(config.variant or BASE_VARIANT)
@@ -388,17 +385,3 @@ class Trainer:
         import torch
 
         return bool(distributed.any_across_ranks(torch.tensor(late, device=self.device)))
-
-
-def load_trained_gan(source: str | Path, device: str = "auto") -> tuple[GAN, dict[str, Any]]:
-    """A GAN restored from a run folder or checkpoint file, with the checkpoint's payload."""
-    path = Path(source)
-    if path.is_dir():
-        path = RunDir.existing(path).checkpoint
-    elif not path.exists():
-        raise CheckpointError(f"{path}: no such run folder or checkpoint")
-    payload = ckpt.load_checkpoint(path, map_location="cpu")
-    variant = ckpt.read_variant(payload, path)
-    gan = build_gan(variant, tuple(payload["image_shape"]), device)
-    ckpt.load_gan_state(gan, payload["state"], with_optimizers=False, source=path)
-    return gan, payload
