@@ -62,7 +62,7 @@ def resolve_variant(variant: str | Variant, registry: Registry | None = None,
 
 
 def _who(spec: ComponentSpec) -> str:
-    """``trick 'ema' (plugin tricks (ganzoo 0.1.0))``: what a one-line build error starts with."""
+    """``trick 'ema' (plugin tricks (ganzoo 0.2.0))``: what a one-line build error starts with."""
     return f"{spec.kind} {spec.name!r}" + (f" (plugin {spec.plugin})" if spec.plugin else "")
 
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from ganzoo.testing import ScratchEnv
+from ganzoo.testing import ScratchEnv, write_plugin_package
 
 PACKAGES: dict[str, str] = {
     "ganzoo-broken-import": """
@@ -81,34 +80,11 @@ PROBLEMS = {  # distribution → what its one-line reports say
 PROBLEM_COUNT = sum(len(messages) for messages in PROBLEMS.values())
 
 
-def _write_package(root: Path, distribution: str, source: str) -> Path:
-    package = distribution.replace("-", "_")
-    folder = root / distribution
-    (folder / package).mkdir(parents=True)
-    (folder / package / "__init__.py").write_text(textwrap.dedent(source).lstrip())
-    (folder / "pyproject.toml").write_text(textwrap.dedent(f"""
-        [build-system]
-        requires = ["setuptools>=64"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "{distribution}"
-        version = "0.1"
-
-        [project.entry-points.ganzoo]
-        {distribution.removeprefix("ganzoo-")} = "{package}"
-
-        [tool.setuptools]
-        packages = ["{package}"]
-    """).lstrip())
-    return folder
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("robustness")
     scratch = ScratchEnv(root / "env", env={"OMP_NUM_THREADS": "1"})
-    scratch.install(*(_write_package(root / "src", name, source) for name, source in PACKAGES.items()))
+    scratch.install(*(write_plugin_package(root / "src", name, source) for name, source in PACKAGES.items()))
     yield scratch
     scratch.remove()
 

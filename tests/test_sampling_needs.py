@@ -7,12 +7,10 @@ distribution and version the run recorded."""
 from __future__ import annotations
 
 import json
-import textwrap
-from pathlib import Path
 
 import pytest
 
-from ganzoo.testing import ScratchEnv
+from ganzoo.testing import ScratchEnv, write_plugin_package
 
 PACKAGES = {
     "ganzoo-tiny-gen": ("0.2", """
@@ -51,34 +49,11 @@ PACKAGES = {
 }
 
 
-def _package(root: Path, distribution: str, version: str, source: str) -> Path:
-    package = distribution.replace("-", "_")
-    folder = root / distribution
-    (folder / package).mkdir(parents=True)
-    (folder / package / "__init__.py").write_text(textwrap.dedent(source).lstrip())
-    (folder / "pyproject.toml").write_text(textwrap.dedent(f"""
-        [build-system]
-        requires = ["setuptools>=64"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "{distribution}"
-        version = "{version}"
-
-        [project.entry-points.ganzoo]
-        {distribution.removeprefix("ganzoo-")} = "{package}"
-
-        [tool.setuptools]
-        packages = ["{package}"]
-    """).lstrip())
-    return folder
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("sampling-needs")
     env = ScratchEnv(root / "env", env={"OMP_NUM_THREADS": "1"})
-    env.install(*(_package(root / "src", name, version, source)
+    env.install(*(write_plugin_package(root / "src", name, source, version)
                   for name, (version, source) in PACKAGES.items()))
     run = root / "run"
     result = env.ganzoo("train", "sn-gan", "--steps", "2", "--batch-size", "4", "--data", "mnist:test-b",

@@ -8,15 +8,16 @@ This generates parametrized tests over everything your distribution registers (s
 :func:`conformance_tests`). The pytest plugin :mod:`ganzoo.testing.pytest_plugin`, loaded
 automatically once ganzoo is installed, adds the ``ganzoo_conformance`` marker and fixtures
 (``ganzoo_registry``, ``ganzoo_fresh_plugins``, ``ganzoo_scratch_env``); :class:`ScratchEnv`
-tests a package really pip-installed, in a throwaway environment.
+tests a package really pip-installed, in a throwaway environment (:func:`write_plugin_package`
+writes a small one to install beside yours).
 
 Nothing here imports torch until a test runs.
 """
 
 from __future__ import annotations
 
-from ganzoo.testing.env import InstallError, ScratchEnv
+from ganzoo.testing.env import InstallError, ScratchEnv, write_plugin_package
 from ganzoo.testing.suite import IMAGE_SHAPES, check_plugin_loads, components_of, conformance_tests
 
 __all__ = ["IMAGE_SHAPES", "InstallError", "ScratchEnv", "check_plugin_loads", "components_of",
-           "conformance_tests"]
+           "conformance_tests", "write_plugin_package"]

@@ -150,3 +150,31 @@ class ScratchEnv:
     def __exit__(self, *exc_info: object) -> None:
         self.remove()
 
+
+def write_plugin_package(root: str | os.PathLike[str], distribution: str, source: str,
+                         version: str = "0.1") -> Path:
+    """A one-module plugin package ``ROOT/DISTRIBUTION`` ready for :meth:`ScratchEnv.install`:
+    ``source`` (dedented) is the module ``DISTRIBUTION`` with ``-`` → ``_``, registered as the
+    entry point ``DISTRIBUTION`` without its ``ganzoo-`` prefix."""
+    import textwrap
+
+    package = distribution.replace("-", "_")
+    folder = Path(root) / distribution
+    (folder / package).mkdir(parents=True)
+    (folder / package / "__init__.py").write_text(textwrap.dedent(source).lstrip())
+    (folder / "pyproject.toml").write_text(textwrap.dedent(f"""
+        [build-system]
+        requires = ["setuptools>=64"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "{distribution}"
+        version = "{version}"
+
+        [project.entry-points.ganzoo]
+        {distribution.removeprefix("ganzoo-")} = "{package}"
+
+        [tool.setuptools]
+        packages = ["{package}"]
+    """).lstrip())
+    return folder
