@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ganzoo.build import GAN, build_gan, compose_variant, create_variant, resolve_variant
+from ganzoo.build import (GAN, TrainedGenerator, build_gan, build_generator, compose_variant, create_variant,
+                          resolve_variant)
 from ganzoo.components import Loss, StepState, Trick
-from ganzoo.errors import (CompositionError, ConfigError, DataError, DuplicateNameError,
-                           GanzooError, PluginError, UnknownNameError)
+from ganzoo.errors import (CheckpointError, ComponentBuildError, CompositionError, ConfigError, DataError,
+                           DuplicateNameError, GanzooError, PluginError, StorageError, UnknownNameError)
 from ganzoo.factories import lazy
 from ganzoo.hookspecs import hookimpl
 from ganzoo.plugins import get_registry
@@ -50,9 +51,10 @@ def get_component(kind: str, name: str) -> ComponentSpec:
 
 
 __all__ = [
-    "GAN", "ComponentSpec", "CompositionError", "ConfigError", "DataError", "DuplicateNameError",
-    "GanzooError", "Loss", "OptimizerSettings", "PluginError", "StepState", "Trick",
-    "UnknownNameError", "Variant", "__version__", "build_gan", "compose_variant", "create_variant",
-    "get_component", "get_variant", "hookimpl", "lazy", "list_components", "list_variants",
-    "resolve_variant",
+    "__version__", "build_gan", "build_generator", "CheckpointError", "ComponentBuildError",
+    "ComponentSpec", "compose_variant", "CompositionError", "ConfigError", "create_variant",
+    "DataError", "DuplicateNameError", "GAN", "GanzooError", "get_component", "get_variant",
+    "hookimpl", "lazy", "list_components", "list_variants", "Loss", "OptimizerSettings",
+    "PluginError", "resolve_variant", "StepState", "StorageError", "TrainedGenerator", "Trick",
+    "UnknownNameError", "Variant",
 ]

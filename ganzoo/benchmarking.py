@@ -114,7 +114,7 @@ def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: in
     On CUDA the warm-up is at least 5 steps, so a captured graph is built before timing."""
     import torch
 
-    from ganzoo.build import resolve_device
+    from ganzoo.device import resolve_device
 
     if steps < 1 or warmup < 0:
         raise ConfigError(f"--steps must be >= 1 (got {steps}) and warm-up >= 0 (got {warmup})")

@@ -10,37 +10,20 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ganzoo.checks import call_factory, probe_discriminator, probe_generator
+from ganzoo.device import resolve_device
 from ganzoo.components import Loss, Trick
-from ganzoo.errors import ConfigError, GanzooError
-from ganzoo.factories import describe_value, parameter_problem
+from ganzoo.errors import ConfigError
+from ganzoo.latent import sample_latent
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
-from ganzoo.specs import ComponentSpec, OptimizerSettings, Variant
+from ganzoo.specs import OptimizerSettings, Variant
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
 DEFAULT_IMAGE_SHAPE: tuple[int, int, int] = (1, 28, 28)
-
-
-class ComponentBuildError(GanzooError):
-    """A registered factory failed: the message names the component and its plugin."""
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` → CUDA when available, else CPU; anything else is validated."""
-    import torch
-
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ConfigError(f"--device: {err}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {device}: CUDA is not available on this machine")
-    return resolved
 
 
 def resolve_variant(variant: str | Variant, registry: Registry | None = None,
@@ -59,152 +42,6 @@ def resolve_variant(variant: str | Variant, registry: Registry | None = None,
     resolved = base.replace(**changes) if changes else base
     registry.check_composition(resolved)
     return resolved
-
-
-def _who(spec: ComponentSpec) -> str:
-    """``trick 'ema' (plugin tricks (ganzoo 0.2.0))``: what a one-line build error starts with."""
-    return f"{spec.kind} {spec.name!r}" + (f" (plugin {spec.plugin})" if spec.plugin else "")
-
-
-def _check_result(spec: ComponentSpec, result: Any) -> None:
-    """The factory returned the kind of object its contract (:class:`ComponentSpec`) promises."""
-    if spec.kind in ("generator", "discriminator"):
-        from torch import nn
-
-        wanted, ok = "a torch.nn.Module", isinstance(result, nn.Module)
-    elif spec.kind == "loss":
-        wanted, ok = "a ganzoo.Loss", isinstance(result, Loss)
-    elif spec.kind == "trick":
-        wanted, ok = "a ganzoo.Trick", isinstance(result, Trick)
-    else:
-        return
-    if not ok:
-        raise ComponentBuildError(f"{_who(spec)}: factory returned {describe_value(result)}, "
-                                  f"not {wanted}")
-
-
-def _call_factory(spec: ComponentSpec, *args: Any, **params: Any) -> Any:
-    """``spec``'s factory called with ganzoo's positional ``args`` and the recipe's ``params``:
-    the parameters are checked against the factory's signature first, the result after."""
-    try:
-        # Inside the try: a lazy factory imports its target to read its signature.
-        problem = parameter_problem(spec.factory, len(args), params, spec.bound_params)
-        if problem is not None:
-            raise ComponentBuildError(f"{_who(spec)}: {problem}")
-        result = spec.create(*args, **params)
-    except GanzooError:
-        raise
-    except Exception as err:  # noqa: BLE001 - a plugin's factory failing is reported, not a crash
-        raise ComponentBuildError(f"{spec.kind} {spec.name!r} from plugin {spec.plugin} failed to "
-                                  f"build: {type(err).__name__}: {err}") from err
-    _check_result(spec, result)
-    return result
-
-
-PROBE_BATCH = 2
-PROBE_RANGE_TOLERANCE = 1e-3
-"""How far past [-1, 1] a generator's probe output may go (rounding, not a missing tanh)."""
-
-
-@contextlib.contextmanager
-def _frozen_eval(module: nn.Module) -> Iterator[None]:
-    """Eval mode, then every submodule's own training flag back (``train(flag)`` would set
-    them all alike, un-freezing a submodule a plugin keeps in eval mode)."""
-    flags = [(m, m.training) for m in module.modules()]
-    module.eval()
-    try:
-        yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
-
-
-def _forward(spec: ComponentSpec, net: nn.Module, inputs: torch.Tensor, what: str) -> torch.Tensor:
-    """``net(inputs)``; an exception or a non-tensor is one line naming the component."""
-    import torch
-
-    try:
-        out = net(inputs)
-    except GanzooError:
-        raise
-    except Exception as err:  # noqa: BLE001 - a plugin network failing is reported, not a crash
-        message = " ".join(str(err).split())  # PyTorch messages may span lines
-        raise ComponentBuildError(f"{_who(spec)}: forward of {what} {_shape(inputs)} failed: "
-                                  f"{type(err).__name__}: {message}") from err
-    if not isinstance(out, torch.Tensor):
-        raise ComponentBuildError(f"{_who(spec)}: forward of {what} {_shape(inputs)} returned "
-                                  f"{describe_value(out)}, not a tensor")
-    return out
-
-
-def _shape(tensor: torch.Tensor) -> str:
-    return "×".join(str(n) for n in tensor.shape)
-
-
-@contextlib.contextmanager
-def _probing(module: nn.Module, device: torch.device) -> Iterator[torch.Generator]:
-    """Eval mode, no autograd, the global RNG states restored afterwards (in case a network
-    draws random numbers anyway); yields a local generator for the probe's inputs. A probe
-    leaves no trace: seeded and resumed runs must not notice it."""
-    import torch
-
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), torch.no_grad(), _frozen_eval(module):
-        rng = torch.Generator(device=device)
-        rng.manual_seed(0)
-        yield rng
-
-
-def _probe_generator(spec: ComponentSpec, generator: nn.Module, variant: Variant,
-                     shape: tuple[int, int, int], device: torch.device) -> None:
-    """One forward pass on a tiny batch, so a generator breaking its contract (output shape,
-    range) fails here in one line instead of deep inside the training step."""
-    import torch
-
-    n, expected = PROBE_BATCH, (PROBE_BATCH, *shape)
-    with _probing(generator, device) as rng:
-        z = sample_latent(n, variant.latent_dim, variant.latent_distribution, device, rng)
-        images = _forward(spec, generator, z, "a latent batch")
-    wanted = "×".join(str(size) for size in expected)
-    if tuple(images.shape) != expected:
-        raise ComponentBuildError(f"{_who(spec)}: maps latents {_shape(z)} to {_shape(images)}, "
-                                  f"expected images {wanted} (N×C×H×W)")
-    if not torch.isfinite(images).all():
-        raise ComponentBuildError(f"{_who(spec)}: gives non-finite values for latents {_shape(z)}")
-    low, high = images.min().item(), images.max().item()
-    if low < -1 - PROBE_RANGE_TOLERANCE or high > 1 + PROBE_RANGE_TOLERANCE:
-        raise ComponentBuildError(f"{_who(spec)}: gives values in [{low:.3g}, {high:.3g}], "
-                                  "outside [-1, 1] (end the network with tanh)")
-
-
-def _probe_discriminator(spec: ComponentSpec, discriminator: nn.Module,
-                         shape: tuple[int, int, int], device: torch.device) -> None:
-    """One forward pass on images of the right shape and range: one finite score each."""
-    import torch
-
-    n, expected = PROBE_BATCH, (PROBE_BATCH, *shape)
-    wanted = "×".join(str(size) for size in expected)
-    with _probing(discriminator, device) as rng:
-        real_like = torch.rand(expected, device=device, generator=rng).mul_(2).sub_(1)
-        scores = _forward(spec, discriminator, real_like, "images")
-    if tuple(scores.shape) not in ((n,), (n, 1)):
-        raise ComponentBuildError(f"{_who(spec)}: maps images {wanted} to {_shape(scores)}, "
-                                  f"expected one score per image ({n} or {n}×1)")
-    if not torch.isfinite(scores).all():
-        raise ComponentBuildError(f"{_who(spec)}: gives non-finite scores for images {wanted}")
-
-
-def sample_latent(n: int, latent_dim: int, distribution: str = "normal",
-                  device: torch.device | str = "cpu",
-                  generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n×latent_dim`` latent vectors from ``distribution`` (``normal``: N(0, 1); ``uniform``:
-    U(-1, 1)): the one latent sampler (training batches, sample grids, sampling and the probe
-    all draw here)."""
-    import torch
-
-    if distribution == "uniform":
-        return torch.rand(n, latent_dim, device=device, generator=generator).mul_(2).sub_(1)
-    return torch.randn(n, latent_dim, device=device, generator=generator)
 
 
 def make_optimizer(params: Iterator[nn.Parameter], settings: OptimizerSettings,
@@ -313,8 +150,8 @@ def _check_image_shape(image_shape: Any) -> tuple[int, int, int]:
 def _build_generator(variant: Variant, shape: tuple[int, int, int], device: torch.device,
                      registry: Registry) -> nn.Module:
     spec = registry.component("generator", variant.generator)
-    generator = _call_factory(spec, shape, variant.latent_dim, **variant.generator_params).to(device)
-    _probe_generator(spec, generator, variant, shape, device)
+    generator = call_factory(spec, shape, variant.latent_dim, **variant.generator_params).to(device)
+    probe_generator(spec, generator, variant, shape, device)
     return generator
 
 
@@ -327,12 +164,12 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     dev = resolve_device(device)
     generator = _build_generator(variant, shape, dev, registry)
     d_spec = registry.component("discriminator", variant.discriminator)
-    discriminator = _call_factory(d_spec, shape, **variant.discriminator_params).to(dev)
-    _probe_discriminator(d_spec, discriminator, shape, dev)
-    loss = _call_factory(registry.component("loss", variant.loss), **variant.loss_params)
+    discriminator = call_factory(d_spec, shape, **variant.discriminator_params).to(dev)
+    probe_discriminator(d_spec, discriminator, shape, dev)
+    loss = call_factory(registry.component("loss", variant.loss), **variant.loss_params)
     tricks = []
     for name, params in variant.tricks.items():
-        trick = _call_factory(registry.component("trick", name), **params)
+        trick = call_factory(registry.component("trick", name), **params)
         trick.setup(generator, discriminator)
         tricks.append(trick)
     return GAN(variant=variant, image_shape=shape, generator=generator, discriminator=discriminator,
@@ -354,7 +191,7 @@ def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAUL
     generator = _build_generator(variant, shape, dev, registry)
     built = []
     for name in variant.tricks if tricks is None else tricks:
-        trick = _call_factory(registry.component("trick", name), **variant.tricks[name])
+        trick = call_factory(registry.component("trick", name), **variant.tricks[name])
         if tricks is None and not trick.overrides("sampling_generator"):
             continue
         trick.setup(generator, None)

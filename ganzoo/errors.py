@@ -43,6 +43,11 @@ class DuplicateNameError(GanzooError):
     """Two plugins registered the same name for the same kind of component."""
 
 
+class ComponentBuildError(GanzooError):
+    """A registered factory failed or broke its contract: the message names the component
+    and its plugin."""
+
+
 class CompositionError(GanzooError):
     """Components that cannot be combined (e.g. weight clipping with a gradient penalty)."""
 

@@ -21,7 +21,8 @@ from torch import nn
 
 import ganzoo
 from ganzoo import hookimpl, lazy
-from ganzoo.build import ComponentBuildError, _probe_discriminator, _probe_generator
+from ganzoo.checks import probe_discriminator, probe_generator
+from ganzoo.errors import ComponentBuildError
 from ganzoo.cli import main
 from ganzoo.factories import accepts, parameter_problem
 
@@ -179,9 +180,9 @@ def test_the_probe_keeps_batchnorm_statistics_and_the_rng_of_a_builtin_network()
     gan = ganzoo.create_variant("dcgan")
     before = {k: v.clone() for k, v in gan.generator.state_dict().items()}
     rng_state = torch.get_rng_state()
-    _probe_generator(ganzoo.get_component("generator", "dcgan"), gan.generator, gan.variant,
+    probe_generator(ganzoo.get_component("generator", "dcgan"), gan.generator, gan.variant,
                      gan.image_shape, gan.device)
-    _probe_discriminator(ganzoo.get_component("discriminator", "dcgan"), gan.discriminator,
+    probe_discriminator(ganzoo.get_component("discriminator", "dcgan"), gan.discriminator,
                          gan.image_shape, gan.device)
     assert torch.equal(torch.get_rng_state(), rng_state)
     assert all(torch.equal(v, before[k]) for k, v in gan.generator.state_dict().items())

@@ -12,7 +12,7 @@ import torch
 
 import ganzoo
 from ganzoo import conformance
-from ganzoo.build import ComponentBuildError
+from ganzoo.errors import ComponentBuildError
 from ganzoo.cli import main
 from ganzoo.compat import import_timm
 from ganzoo.training.step import TrainingStep

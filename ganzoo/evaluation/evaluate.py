@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ganzoo.errors import DataError, GanzooError
+from ganzoo.errors import ComponentBuildError, DataError, GanzooError
 
 if TYPE_CHECKING:
     import torch
@@ -89,7 +89,6 @@ def _flatten(name: str, value: Any) -> list[tuple[str, Any]]:
 
 
 def _compute(names: Sequence[str], context: EvalContext) -> dict[str, Any]:
-    from ganzoo.build import ComponentBuildError
     from ganzoo.factories import metric_result
     from ganzoo.plugins import get_registry
 

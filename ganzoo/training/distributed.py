@@ -53,7 +53,7 @@ def setup(device_setting: str, timeout_s: float) -> tuple[Distributed | None, to
     import torch
     import torch.distributed as dist
 
-    from ganzoo.build import resolve_device
+    from ganzoo.device import resolve_device
 
     if not launched_by_torchrun() or int(os.environ["WORLD_SIZE"]) < 2:
         return None, resolve_device(device_setting)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ganzoo.build import sample_latent
+from ganzoo.latent import sample_latent
 
 if TYPE_CHECKING:
     import torch

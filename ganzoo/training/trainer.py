@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ganzoo.build import GAN, build_gan, resolve_variant, sample_latent
+from ganzoo.build import GAN, build_gan, resolve_variant
+from ganzoo.latent import sample_latent
 from ganzoo.errors import ConfigError, DivergenceError, StorageError
 from ganzoo.plugins import get_registry
 from ganzoo.training import checkpoint as ckpt
