@@ -15,9 +15,10 @@ from ganzoo.device import resolve_device
 from ganzoo.components import Loss, Trick
 from ganzoo.errors import ConfigError
 from ganzoo.latent import sample_latent
+from ganzoo.optimizers import make_optimizer
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
-from ganzoo.specs import OptimizerSettings, Variant
+from ganzoo.specs import Variant
 
 if TYPE_CHECKING:
     import torch
@@ -42,28 +43,6 @@ def resolve_variant(variant: str | Variant, registry: Registry | None = None,
     resolved = base.replace(**changes) if changes else base
     registry.check_composition(resolved)
     return resolved
-
-
-def make_optimizer(params: Iterator[nn.Parameter], settings: OptimizerSettings,
-                   device: torch.device) -> torch.optim.Optimizer:
-    """A ``torch.optim`` optimizer from settings; fused Adam kernels on CUDA and the CPU."""
-    import torch
-
-    params = list(params)
-    # The CPU's fused Adam is ~5x faster than foreach (0.5 ms against 2.6 ms per update of the
-    # vanilla generator on two cores), ~9% of a vanilla step.
-    fast: dict[str, Any] = {"fused": True} if device.type in ("cuda", "cpu") else {"foreach": True}
-    if settings.name == "adam":
-        return torch.optim.Adam(params, lr=settings.lr, betas=settings.betas,
-                                weight_decay=settings.weight_decay, **fast)
-    if settings.name == "adamw":
-        return torch.optim.AdamW(params, lr=settings.lr, betas=settings.betas,
-                                 weight_decay=settings.weight_decay, **fast)
-    if settings.name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=settings.lr, momentum=settings.momentum,
-                                   weight_decay=settings.weight_decay, foreach=True)
-    return torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum,
-                           weight_decay=settings.weight_decay, foreach=True)
 
 
 @dataclass

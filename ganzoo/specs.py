@@ -18,7 +18,6 @@ COMPONENT_KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "trick
 """The kinds of component, in the order ``ganzoo list --components`` shows them: the four that
 make a GAN, and the sample-quality metrics."""
 
-OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "rmsprop", "sgd")
 LATENT_DISTRIBUTIONS: tuple[str, ...] = ("normal", "uniform")
 
 
@@ -84,37 +83,58 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 @dataclass(frozen=True)
 class OptimizerSettings:
-    """An optimizer and its hyper-parameters (``torch.optim`` semantics)."""
+    """An optimizer and its hyper-parameters: ``name`` is any ``torch.optim`` optimizer by
+    lower-case name (``adam``, ``radam``, ``sgd``, ...) or one of timm's as ``timm:NAME``
+    (``timm:lion``, ``timm:lamb``, ...); the name is checked when the optimizer is built
+    (:mod:`ganzoo.optimizers`), so describing one never imports torch."""
 
     name: str = "adam"
     lr: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
+    betas: tuple[float, ...] = (0.5, 0.999)
+    """Passed to optimizers that take ``betas`` (Adam and its relatives, Lion, LAMB ...); an
+    optimizer taking another number of them (Adan: 3) keeps its own unless given."""
     weight_decay: float = 0.0
     momentum: float = 0.0
-    """Used by ``rmsprop`` and ``sgd`` only."""
+    """Passed to optimizers that take ``momentum`` (SGD, RMSprop ...)."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Any other keyword arguments of the optimizer (``eps``, ``nesterov`` ...)."""
 
     def __post_init__(self) -> None:
-        if self.name not in OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer {self.name!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if not self.lr > 0:
-            raise ConfigError(f"optimizer learning rate must be > 0, got {self.lr}")
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ConfigError(f"optimizer betas must be two numbers in [0, 1), got {self.betas}")
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"optimizer name must be a non-empty string, got {self.name!r}")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not self.lr > 0:
+            raise ConfigError(f"optimizer learning rate must be > 0, got {self.lr!r}")
+        if (not isinstance(self.betas, (list, tuple)) or not self.betas
+                or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas)):
+            raise ConfigError(f"optimizer betas must be numbers in [0, 1) (two for Adam), got {self.betas}")
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        clash = sorted(set(self.options) & {f.name for f in dataclasses.fields(self)})
+        if clash:
+            raise ConfigError(f"optimizer option {clash[0]!r} is a setting of its own: give it directly")
+        object.__setattr__(self, "options", _frozen(self.options))
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as one flat table (``options`` beside the named settings)."""
         return {"name": self.name, "lr": self.lr, "betas": list(self.betas),
-                "weight_decay": self.weight_decay, "momentum": self.momentum}
+                "weight_decay": self.weight_decay, "momentum": self.momentum, **self.options}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OptimizerSettings:
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ConfigError(f"unknown optimizer setting(s): {', '.join(sorted(unknown))}")
-        values = dict(data)
-        if "betas" in values:
+        """Inverse of :meth:`to_dict`: keys other than the named settings are ``options``."""
+        named = {f.name for f in dataclasses.fields(cls)} - {"options"}
+        values = {key: value for key, value in data.items() if key in named}
+        options = {**dict(data.get("options") or {}),
+                   **{key: value for key, value in data.items() if key not in named | {"options"}}}
+        if "betas" in values and isinstance(values["betas"], (list, tuple)):
             values["betas"] = tuple(values["betas"])
-        return cls(**values)
+        return cls(**values, options=options)
+
+    def switched_to(self, name: str) -> OptimizerSettings:
+        """Another optimizer with this one's learning rate and weight decay (the rest of this
+        one's settings rarely carry over)."""
+        if name == self.name:
+            return self
+        return OptimizerSettings(name=name, lr=self.lr, weight_decay=self.weight_decay)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--components", action="store_true",
                    help="list generators, discriminators, losses and tricks instead of variants")
     p.add_argument("--kind", choices=COMPONENT_KINDS, help="with --components: only this kind")
+    p.add_argument("--optimizers", action="store_true",
+                   help="list optimizer names (torch.optim, and timm's as timm:NAME; imports both)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=list_command)
 
@@ -85,6 +87,8 @@ def list_command(args: argparse.Namespace) -> int:
     registry = get_registry()
     output.warn_plugin_problems()
     filters = args.pattern or None
+    if args.optimizers:
+        return _list_optimizers(filters, args.exclude, args.json)
     if args.components:
         kinds = [args.kind] if args.kind else list(COMPONENT_KINDS)
         specs = [registry.component(kind, name) for kind in kinds
@@ -117,6 +121,21 @@ def list_command(args: argparse.Namespace) -> int:
     output.stdout.print(table)
     if not variants:
         output.warn("no variant matches" if filters or args.plugin else "no variants are registered")
+    return 0
+
+
+def _list_optimizers(filters: list[str] | None, excludes: list[str], as_json: bool) -> int:
+    import fnmatch
+
+    from ganzoo.optimizers import list_optimizers
+
+    names = [name for name in list_optimizers()
+             if (not filters or any(fnmatch.fnmatchcase(name, f) for f in filters))
+             and not any(fnmatch.fnmatchcase(name, e) for e in excludes)]
+    if as_json:
+        output.print_json(names)
+    else:
+        output.stdout.print("\n".join(names))
     return 0
 
 

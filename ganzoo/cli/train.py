@@ -9,16 +9,48 @@ from typing import Any
 from ganzoo.errors import ConfigError
 
 
-def _trick_arg(text: str) -> tuple[str, dict[str, Any]]:
-    """``NAME`` or ``NAME:key=value,key=value`` (values parsed as TOML scalars/arrays)."""
+def _named_arg(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME`` or ``NAME:key=value,key=value`` (values parsed as TOML scalars/arrays, e.g.
+    ``betas=[0.9,0.99]``)."""
     name, _, params = text.partition(":")
     parsed: dict[str, Any] = {}
-    for item in filter(None, params.split(",") if params else []):
+    for item in _top_level_split(params):
         key, eq, value = item.partition("=")
-        if not eq or not key:
+        if not eq or not key.strip():
             raise argparse.ArgumentTypeError(f"expected NAME:key=value[,key=value], got {text!r}")
         parsed[key.strip()] = _parse_value(value.strip())
+    if not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME:key=value[,key=value], got {text!r}")
     return name.strip(), parsed
+
+
+def _optimizer_arg(text: str) -> tuple[str, dict[str, Any]]:
+    """Like :func:`_named_arg`, for names that may carry the ``timm:`` prefix."""
+    from ganzoo.optimizers import TIMM_PREFIX
+
+    if text.startswith(TIMM_PREFIX):
+        name, params = _named_arg(text.removeprefix(TIMM_PREFIX))
+        return TIMM_PREFIX + name, params
+    return _named_arg(text)
+
+
+def _top_level_split(text: str) -> list[str]:
+    """Split on commas outside brackets and quotes."""
+    items, depth, quote, start = [], 0, "", 0
+    for i, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [item for item in items if item.strip()]
 
 
 def _parse_value(text: str) -> Any:
@@ -54,7 +86,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     recipe.add_argument("--generator", help="generator component")
     recipe.add_argument("--discriminator", help="discriminator component")
     recipe.add_argument("--loss", help="loss component")
-    recipe.add_argument("--trick", action="append", default=[], type=_trick_arg, metavar="NAME[:k=v,...]",
+    recipe.add_argument("--optimizer", type=_optimizer_arg, metavar="NAME[:k=v,...]",
+                        help="optimizer of every network: any torch.optim one by name (adam, radam, sgd ...) "
+                             "or timm's as timm:NAME (timm:lion ...), e.g. --optimizer sgd:momentum=0.9")
+    recipe.add_argument("--g-optimizer", type=_optimizer_arg, metavar="NAME[:k=v,...]", help="generator optimizer")
+    recipe.add_argument("--d-optimizer", type=_optimizer_arg, metavar="NAME[:k=v,...]",
+                        help="discriminator optimizer")
+    recipe.add_argument("--trick", action="append", default=[], type=_named_arg, metavar="NAME[:k=v,...]",
                         help="add a trick (repeatable), e.g. --trick ema:decay=0.99")
     recipe.add_argument("--no-trick", action="append", default=[], metavar="NAME",
                         help="remove a trick of the variant (repeatable; 'all' removes every one)")
@@ -123,10 +161,14 @@ def config_from_args(args: argparse.Namespace) -> Any:
     recipe = dict(settings.get("recipe", {}))
     changes = {field: getattr(args, flag) for flag, field in _RECIPE_FLAGS.items()
                if getattr(args, flag) is not None}
-    for side, flag in (("g_optimizer", "g_lr"), ("d_optimizer", "d_lr")):
-        lr = getattr(args, flag) if getattr(args, flag) is not None else args.lr
+    for side in ("g_optimizer", "d_optimizer"):
+        chosen = getattr(args, side) or args.optimizer
+        change = {"name": chosen[0], **chosen[1]} if chosen else {}
+        lr = getattr(args, f"{side[0]}_lr") if getattr(args, f"{side[0]}_lr") is not None else args.lr
         if lr is not None:
-            changes[side] = {"lr": lr}
+            change["lr"] = lr
+        if change:
+            changes[side] = change
     recipe = merge_recipe(recipe, changes)
     if args.trick or args.no_trick:
         variant = get_registry().variant(settings.get("variant") or BASE_VARIANT)
@@ -183,7 +225,8 @@ def train_command(args: argparse.Namespace) -> int:
         return launch_torchrun(args.nproc, list(getattr(args, "argv", [])))
     output.warn_plugin_problems()
     if args.resume:
-        clash = [flag for flag in ("variant", "config", "batch_size", "lr", "g_lr", "d_lr", "critic_steps",
+        clash = [flag for flag in ("variant", "config", "batch_size", "lr", "g_lr", "d_lr", "optimizer",
+                                   "g_optimizer", "d_optimizer", "critic_steps",
                                    "latent_dim", "generator", "discriminator", "loss", "data",
                                    "image_size", "channels", "seed", "out")
                  if getattr(args, flag) not in (None, [])] + (["trick"] if args.trick or args.no_trick else [])

@@ -171,8 +171,10 @@ def apply_recipe(variant: Variant, recipe: Mapping[str, Any]) -> dict[str, Any]:
         if key in ("g_optimizer", "d_optimizer"):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"recipe: {key} must be a table")
-            current = getattr(variant, key).to_dict()
-            overrides[key] = OptimizerSettings.from_dict({**current, **value})
+            current = getattr(variant, key)
+            if "name" in value:  # another optimizer: only the learning rate and decay carry over
+                current = current.switched_to(value["name"])
+            overrides[key] = OptimizerSettings.from_dict({**current.to_dict(), **value})
         else:
             overrides[key] = value
     return overrides
