@@ -23,13 +23,19 @@ class Loss:
 
     name: str = "loss"
 
+    g_uses_real_scores: bool = False
+    """Set True when the generator loss needs the discriminator's scores of real images too
+    (relativistic losses): :meth:`g_loss` then gets ``real_scores``, computed for the generator
+    update by the discriminator as it is after its own update (no gradient flows into them)."""
+
     def d_loss(self, real_scores: torch.Tensor, fake_scores: torch.Tensor,
                real_labels: torch.Tensor, fake_labels: torch.Tensor) -> torch.Tensor:
         """Discriminator loss to minimise: a scalar tensor."""
         raise NotImplementedError
 
-    def g_loss(self, fake_scores: torch.Tensor) -> torch.Tensor:
-        """Generator loss to minimise: a scalar tensor."""
+    def g_loss(self, fake_scores: torch.Tensor, real_scores: torch.Tensor | None = None) -> torch.Tensor:
+        """Generator loss to minimise: a scalar tensor. ``real_scores`` is given only when
+        :attr:`g_uses_real_scores` is set (a loss without it may take ``fake_scores`` alone)."""
         raise NotImplementedError
 
 

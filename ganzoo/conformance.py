@@ -64,7 +64,10 @@ def check_loss_signs(name: str) -> None:
     bad_d = loss.d_loss(low, high, ones, zeros)
     assert good_d.dim() == 0 and torch.isfinite(good_d), f"loss {name!r}: d_loss is not a finite scalar"
     assert good_d < bad_d, f"loss {name!r}: d_loss should be lower when real scores high, fake low"
-    good_g, bad_g = loss.g_loss(high), loss.g_loss(low)
+    if getattr(loss, "g_uses_real_scores", False):  # relativistic: fakes judged against reals
+        good_g, bad_g = loss.g_loss(high, low), loss.g_loss(low, high)
+    else:
+        good_g, bad_g = loss.g_loss(high), loss.g_loss(low)
     assert good_g.dim() == 0 and torch.isfinite(good_g), f"loss {name!r}: g_loss is not a finite scalar"
     assert good_g < bad_g, f"loss {name!r}: g_loss should be lower when fake scores are high"
 

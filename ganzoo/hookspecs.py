@@ -86,7 +86,8 @@ def register_losses(register: RegisterComponent) -> None:
         ``register(name: str, factory, *, summary: str = "", source: str = "",
         tags: Iterable[str] = ())``. ``factory(**params) -> ganzoo.Loss`` returns an object
         with ``d_loss(real_scores, fake_scores, real_labels, fake_labels)`` and
-        ``g_loss(fake_scores)``, both returning scalar tensors. ``tags`` advertise what tricks
+        ``g_loss(fake_scores)`` (``g_loss(fake_scores, real_scores)`` when the loss sets
+        ``g_uses_real_scores``), both returning scalar tensors. ``tags`` advertise what tricks
         may rely on: ``"labels"`` if the loss uses the real/fake targets (so label smoothing
         and label noise mean something), ``"critic"`` for unbounded Wasserstein-style scores
         (so weight clipping and the gradient penalty apply).

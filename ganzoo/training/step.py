@@ -77,6 +77,7 @@ class TrainingStep:
         self._grad_tricks = _with(tricks, "d_gradients")
         self._after_d_tricks = _with(tricks, "after_d_step")
         self._after_g_tricks = _with(tricks, "after_g_step")
+        self._g_uses_real = bool(getattr(gan.loss, "g_uses_real_scores", False))
 
     def set_position(self, step: int, d_updates: int) -> None:
         """Continue counting from ``step`` generator steps (a resumed run)."""
@@ -125,9 +126,13 @@ class TrainingStep:
         stats = (loss.detach(), real_scores.detach().mean(), fake_scores.detach().mean())
         return (*stats, generated) if keep_fake else stats
 
-    def generator_update(self, batch: int, fake: torch.Tensor | None = None) -> torch.Tensor:
+    def generator_update(self, batch: int, fake: torch.Tensor | None = None,
+                         real: torch.Tensor | None = None) -> torch.Tensor:
         """One generator update on ``batch`` fresh latents, or on ``fake`` (generated with its
-        graph); returns the detached loss."""
+        graph); returns the detached loss. A loss that uses real scores (``g_uses_real_scores``)
+        gets the discriminator's scores of ``real``, as the discriminator is now."""
+        import torch
+
         gan = self.gan
         state = self._state()
         # The generator's backward pass goes through D; D's own gradients are not needed.
@@ -140,7 +145,16 @@ class TrainingStep:
                 fake = gan.generator(self.latent(batch))
             for trick in self._g_input_tricks:
                 fake = trick.g_input(fake, state)
-            loss = gan.loss.g_loss(self._d_for_generator(fake).reshape(-1))
+            fake_scores = self._d_for_generator(fake).reshape(-1)
+            if self._g_uses_real:
+                assert real is not None, "this loss needs the real batch in the generator update"
+                with torch.no_grad():
+                    for trick in self._d_input_tricks:
+                        real = trick.d_input(real, state)
+                    real_scores = self._d_for_generator(real).reshape(-1)
+                loss = gan.loss.g_loss(fake_scores, real_scores)
+            else:
+                loss = gan.loss.g_loss(fake_scores)
             gan.g_optimizer.zero_grad(set_to_none=True)
             loss.backward()
             gan.g_optimizer.step()
@@ -153,7 +167,7 @@ class TrainingStep:
 
     def __call__(self, next_real: Callable[[], torch.Tensor]) -> StepStats:
         """Run one full step, drawing a fresh real batch for each critic update."""
-        batch, kept = None, None
+        batch, kept, real = None, None, None
         critic_steps = self.gan.variant.critic_steps
         for critic_step in range(critic_steps):
             real = next_real()
@@ -161,7 +175,7 @@ class TrainingStep:
             last = self.reuse_fakes and critic_step == critic_steps - 1
             d_loss, d_real, d_fake, *kept = self.discriminator_update(real, critic_step, keep_fake=last)
         assert batch is not None
-        g_loss = self.generator_update(batch, kept[0] if kept else None)
+        g_loss = self.generator_update(batch, kept[0] if kept else None, real)
         self.nonfinite.logical_or_(~(d_loss.isfinite() & g_loss.isfinite()))
         self.step += 1
         self.step_tensor.add_(1)

@@ -34,3 +34,29 @@ class Wasserstein(Loss):
 
     def g_loss(self, fake_scores: torch.Tensor) -> torch.Tensor:
         return -fake_scores.mean()
+
+
+class RelativisticAverage(Loss):
+    """Relativistic average GAN (RaGAN): each player judges whether real images look more
+    realistic than the average fake, and fakes than the average real. With C the raw score,
+    D minimises BCE(C(x_r) − E C(x_f), 1) + BCE(C(x_f) − E C(x_r), 0) and G the same with the
+    targets swapped. G's loss needs the real scores: the exact loss, not a stale copy."""
+
+    name = "ragan"
+    g_uses_real_scores = True
+
+    @staticmethod
+    def _relativistic(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        """BCE of (first − mean second) against 1 plus (second − mean first) against 0."""
+        ahead, behind = first - second.mean(), second - first.mean()
+        return (F.binary_cross_entropy_with_logits(ahead, torch.ones_like(ahead))
+                + F.binary_cross_entropy_with_logits(behind, torch.zeros_like(behind)))
+
+    def d_loss(self, real_scores: torch.Tensor, fake_scores: torch.Tensor,
+               real_labels: torch.Tensor, fake_labels: torch.Tensor) -> torch.Tensor:
+        return self._relativistic(real_scores, fake_scores)
+
+    def g_loss(self, fake_scores: torch.Tensor, real_scores: torch.Tensor | None = None) -> torch.Tensor:
+        if real_scores is None:
+            raise ValueError("ragan's generator loss needs the real scores (g_uses_real_scores)")
+        return self._relativistic(fake_scores, real_scores)

@@ -1,0 +1,44 @@
+"""The relativistic average GAN: its generator loss uses the real scores of the discriminator
+as it is after its own update (the exact loss), through the generic step."""
+
+from __future__ import annotations
+
+import torch
+
+import ganzoo
+from ganzoo.conformance import real_batch
+from ganzoo.training.step import TrainingStep
+
+
+def test_the_generator_loss_uses_fresh_real_scores():
+    torch.manual_seed(0)
+    gan = ganzoo.create_variant("ragan", batch_size=8)
+    torch.manual_seed(0)
+    twin = ganzoo.create_variant("ragan", batch_size=8)  # the same weights
+    real = real_batch((1, 28, 28), 8, seed=3)
+
+    torch.manual_seed(1)
+    stats = TrainingStep(gan)(lambda: real)
+
+    # The same step by hand on the twin: D update, then G's loss from D as it is now.
+    torch.manual_seed(1)
+    step = TrainingStep(twin)
+    stale_real = twin.discriminator(real).reshape(-1).detach()  # before D's update
+    torch.manual_seed(1)
+    _, _, _, fake = step.discriminator_update(real, keep_fake=True)
+    d = twin.discriminator
+    fake_scores = d(fake).reshape(-1)
+    real_scores = d(real).reshape(-1)
+    exact = twin.loss.g_loss(fake_scores, real_scores)
+    assert torch.allclose(stats.g_loss, exact.detach(), atol=1e-6)
+    stale = twin.loss.g_loss(fake_scores, stale_real)
+    assert not torch.allclose(stale, exact, atol=1e-4)  # the stale approximation is measurably off
+
+
+def test_ragan_loss_is_relativistic():
+    loss = ganzoo.get_component("loss", "ragan").create()
+    assert loss.g_uses_real_scores
+    real, fake = torch.tensor([2.0, 1.0]), torch.tensor([-1.0, 0.0])
+    # Shifting every score by the same amount changes nothing: only differences matter.
+    assert torch.allclose(loss.d_loss(real, fake, None, None), loss.d_loss(real + 5, fake + 5, None, None))
+    assert torch.allclose(loss.g_loss(fake, real), loss.d_loss(fake, real, None, None))
