@@ -6,12 +6,19 @@ define its classes at module level and still load without torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
+
+
+STEP_STATS: tuple[str, ...] = ("d_loss", "g_loss", "d_real", "d_fake")
+"""What every training step reports: both losses, and the mean discriminator output on real
+and on generated images (of the last critic update)."""
+RESERVED_STATS: tuple[str, ...] = (*STEP_STATS, "step", "time", "steps_per_sec", "images_per_sec", "eval")
+"""Names a reported statistic may not take: the step's own and the run log's bookkeeping."""
 
 
 class Loss:
@@ -55,6 +62,18 @@ class StepState:
     """``step`` as a 0-d float32 tensor on the training device. A step captured as a CUDA graph
     is recorded once and replayed, so Python values such as ``step`` are frozen at capture time:
     schedules in a capturable trick must compute from this tensor instead."""
+    reported: dict[str, torch.Tensor] = field(default_factory=dict)
+    """What :meth:`report` collected during this step (shared by every point of the step)."""
+
+    def report(self, name: str, value: torch.Tensor) -> None:
+        """A statistic of this step, e.g. ``state.report("gradient_penalty", term)``: its mean,
+        detached, appears in the progress line, ``metrics.jsonl`` and the loss plot under
+        ``name`` (no host synchronisation; the last value of a step counts). Names are
+        ``lower_snake_case`` and may not be one of the step's own (``d_loss`` ...)."""
+        if not isinstance(name, str) or not name.isidentifier() or name != name.lower() or name in RESERVED_STATS:
+            raise ValueError(f"report(): {name!r} is not a free lower_snake_case statistic name "
+                             f"(taken: {', '.join(RESERVED_STATS)})")
+        self.reported[name] = value.detach().float().mean()
 
 
 class Trick:

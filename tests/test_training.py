@@ -219,7 +219,7 @@ def test_config_file_and_flag_precedence(tmp_path):
     ("stepz = 3", "unknown setting 'stepz'"),
     ("steps = -1", "--steps must be a positive integer"),
     ("[recipe]\ncritic_step = 2", "unknown setting 'critic_step'"),
-    ("[recipe.g_optimizer]\nname = 'adamax'", "unknown optimizer 'adamax'"),
+    ("[recipe.g_optimizer]\nname = 'adamz'", "unknown optimizer 'adamz'; did you mean 'adam'"),
 ])
 def test_bad_config_is_a_one_line_cli_error(tmp_path, content, message):
     toml = tmp_path / "bad.toml"

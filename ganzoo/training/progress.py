@@ -6,6 +6,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from ganzoo.components import RESERVED_STATS
+
 
 def _fmt_duration(seconds: float) -> str:
     seconds = int(max(0, seconds))
@@ -27,9 +29,10 @@ class PlainProgress:
         eta = ""
         if self.total and speed > 0:
             eta = f" | eta {_fmt_duration((self.total - step) / speed)}"
+        reported = "".join(f" | {name} {value:.4g}" for name, value in reported_stats(record).items())
         print(f"step {step}{total} | {speed:.1f} steps/s | d_loss {record['d_loss']:.4f} "
               f"g_loss {record['g_loss']:.4f} | D(real) {record['d_real']:.3f} "
-              f"D(fake) {record['d_fake']:.3f}{eta}", file=self.stream, flush=True)
+              f"D(fake) {record['d_fake']:.3f}{reported}{eta}", file=self.stream, flush=True)
 
     def message(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -88,3 +91,9 @@ def make_progress(total: int | None, start: int = 0,
         progress.progress.update(progress.task, completed=start)
         return progress
     return PlainProgress(total)
+
+
+def reported_stats(record: dict[str, Any]) -> dict[str, float]:
+    """The statistics in a log record that tricks reported (beyond the step's own)."""
+    return {name: value for name, value in record.items()
+            if name not in RESERVED_STATS and isinstance(value, (int, float))}

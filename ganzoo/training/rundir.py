@@ -119,7 +119,10 @@ class RunDir:
 
 
 def plot_losses(records: Iterable[dict[str, Any]], path: Path) -> Path | None:
-    """Loss curves and mean D outputs over steps as a PNG (nothing if no records)."""
+    """Loss curves, mean D outputs and every statistic tricks reported, over steps, as a PNG
+    (nothing if no records)."""
+    from ganzoo.training.progress import reported_stats
+
     rows = [r for r in records if "d_loss" in r]
     if not rows:
         return None
@@ -133,16 +136,23 @@ def plot_losses(records: Iterable[dict[str, Any]], path: Path) -> Path | None:
     steps = [r["step"] for r in rows]
     finite = lambda key: [r[key] if isinstance(r.get(key), (int, float)) and math.isfinite(r[key]) else math.nan
                           for r in rows]  # noqa: E731
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    extra = list(dict.fromkeys(name for r in rows for name in reported_stats(r)))
+    figure, axes = plt.subplots(3 if extra else 2, 1, figsize=(8, 9 if extra else 6), sharex=True)
+    top, bottom = axes[0], axes[1]
     top.plot(steps, finite("d_loss"), label="discriminator loss")
     top.plot(steps, finite("g_loss"), label="generator loss")
     top.set_ylabel("loss")
     top.legend()
     bottom.plot(steps, finite("d_real"), label="mean D(real)")
     bottom.plot(steps, finite("d_fake"), label="mean D(fake)")
-    bottom.set_xlabel("generator step")
     bottom.set_ylabel("discriminator output")
     bottom.legend()
+    if extra:
+        for name in extra:
+            axes[2].plot(steps, finite(name), label=name)
+        axes[2].set_ylabel("reported")
+        axes[2].legend()
+    axes[-1].set_xlabel("generator step")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)

@@ -25,18 +25,30 @@ if TYPE_CHECKING:
 
 @dataclass
 class StepStats:
-    """Detached scalar tensors from one step (last critic update for the D figures)."""
+    """Detached scalar tensors from one step, by name: :data:`~ganzoo.components.STEP_STATS`
+    (the D figures of the last critic update), then whatever tricks reported."""
 
-    d_loss: torch.Tensor
-    g_loss: torch.Tensor
-    d_real: torch.Tensor
-    """Mean discriminator output on real images."""
-    d_fake: torch.Tensor
-    """Mean discriminator output on generated images."""
+    values: dict[str, torch.Tensor]
+
+    @property
+    def d_loss(self) -> torch.Tensor:
+        return self.values["d_loss"]
+
+    @property
+    def g_loss(self) -> torch.Tensor:
+        return self.values["g_loss"]
+
+    @property
+    def d_real(self) -> torch.Tensor:
+        return self.values["d_real"]
+
+    @property
+    def d_fake(self) -> torch.Tensor:
+        return self.values["d_fake"]
 
     def as_floats(self) -> dict[str, float]:
         """Read the values (this synchronises with the device)."""
-        return {name: float(getattr(self, name)) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+        return {name: float(value) for name, value in self.values.items()}
 
 
 def _with(tricks: list[Trick], *points: str) -> list[Trick]:
@@ -66,6 +78,7 @@ class TrainingStep:
         self._d_for_generator = d.module if isinstance(d, DistributedDataParallel) else d
         self.step = 0
         self.d_updates = 0
+        self._reported: dict[str, torch.Tensor] = {}
         self.step_tensor = torch.zeros((), dtype=torch.float32, device=gan.device)
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=gan.device)
         tricks = gan.tricks
@@ -87,7 +100,7 @@ class TrainingStep:
     def _state(self, critic_step: int = 0) -> StepState:
         return StepState(step=self.step, total_steps=self.total_steps, critic_step=critic_step,
                          generator=self.gan.generator, discriminator=self.gan.discriminator,
-                         step_tensor=self.step_tensor)
+                         step_tensor=self.step_tensor, reported=self._reported)
 
     def discriminator_update(self, real: torch.Tensor, critic_step: int = 0,
                              keep_fake: bool = False) -> tuple[torch.Tensor, ...]:
@@ -169,6 +182,7 @@ class TrainingStep:
         """Run one full step, drawing a fresh real batch for each critic update."""
         batch, kept, real = None, None, None
         critic_steps = self.gan.variant.critic_steps
+        self._reported.clear()
         for critic_step in range(critic_steps):
             real = next_real()
             batch = real.shape[0]
@@ -179,4 +193,5 @@ class TrainingStep:
         self.nonfinite.logical_or_(~(d_loss.isfinite() & g_loss.isfinite()))
         self.step += 1
         self.step_tensor.add_(1)
-        return StepStats(d_loss=d_loss, g_loss=g_loss, d_real=d_real, d_fake=d_fake)
+        return StepStats({"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake,
+                          **self._reported})

@@ -205,8 +205,8 @@ class Trainer:
         import torch
 
         speed = interval_steps / interval_seconds if interval_seconds > 0 else 0.0
-        names = ("d_loss", "g_loss", "d_real", "d_fake")
-        values = torch.stack([getattr(stats, name).float() for name in names])
+        names = list(stats.values)
+        values = torch.stack([stats.values[name].float() for name in names])
         if self.dist is not None:
             values = distributed.mean_across_ranks(values)  # the whole global batch's figures
         world = self.dist.world_size if self.dist else 1

@@ -40,7 +40,9 @@ class GradientPenalty(Trick):
                     state: StepState) -> torch.Tensor:
         mixed = self.interpolate(real.detach(), fake.detach())
         norms = input_gradients(state.discriminator, mixed).norm(2, dim=1)
-        return self.weight * (norms - self.target).square().mean()
+        penalty = self.weight * (norms - self.target).square().mean()
+        state.report("gradient_penalty", penalty)
+        return penalty
 
 
 class R1Penalty(Trick):
@@ -65,4 +67,6 @@ class R1Penalty(Trick):
         if state.step % self.every:
             return None
         grad = input_gradients(state.discriminator, real)
-        return (0.5 * self.gamma * self.every) * grad.square().sum(1).mean()
+        penalty = (0.5 * self.gamma * self.every) * grad.square().sum(1).mean()
+        state.report("r1_penalty", penalty)
+        return penalty
