@@ -200,6 +200,22 @@ class Variant:
         return [("generator", self.generator), ("discriminator", self.discriminator),
                 ("loss", self.loss), *(("trick", name) for name in self.tricks)]
 
+    def with_tricks(self, add: Mapping[str, Mapping[str, Any]] | None = None,
+                    remove: list[str] | tuple[str, ...] = ()) -> Variant:
+        """A copy with the tricks in ``remove`` taken out (``"all"``: every one), then those in
+        ``add`` appended or given new parameters. Removing a trick the recipe lacks is a
+        :class:`ConfigError` naming the ones it has."""
+        tricks = {name: dict(params) for name, params in self.tricks.items()}
+        for name in remove:
+            if name == "all":
+                tricks.clear()
+            elif name not in tricks:
+                raise ConfigError(f"the recipe has no trick {name!r} (it has: {', '.join(tricks) or 'none'})")
+            else:
+                del tricks[name]
+        tricks.update({name: dict(params) for name, params in (add or {}).items()})
+        return self.replace(tricks=tricks)
+
     def changes_from(self, base: Variant) -> list[str]:
         """What this recipe changes in ``base``'s parts: ``generator=NAME`` for a replaced
         component, ``-TRICK``/``+TRICK`` for removed and added tricks."""

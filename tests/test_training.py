@@ -212,6 +212,10 @@ def test_config_file_and_flag_precedence(tmp_path):
     assert list(config_from_args(args).recipe["tricks"]) == ["label-smoothing", "diffaugment"]
     args = build_parser().parse_args(["train", "vanilla", "--no-trick", "all", "--trick", "label-noise"])
     assert config_from_args(args).recipe["tricks"] == {"label-noise": {}}
+    args = build_parser().parse_args(["train", "vanilla", "--no-trick", "r1"])
+    with pytest.raises(ConfigError, match=r"--no-trick: the recipe has no trick 'r1' \(it has: "
+                                          r"label-smoothing, diffaugment, ema\)"):
+        config_from_args(args)
 
 
 @pytest.mark.parametrize("content, message", [

@@ -172,18 +172,13 @@ def config_from_args(args: argparse.Namespace) -> Any:
     recipe = merge_recipe(recipe, changes)
     if args.trick or args.no_trick:
         variant = get_registry().variant(settings.get("variant") or BASE_VARIANT)
-        tricks = dict(recipe.get("tricks", {k: dict(v) for k, v in variant.tricks.items()}))
-        for name in args.no_trick:
-            if name == "all":
-                tricks.clear()
-            elif name not in tricks:
-                raise ConfigError(f"--no-trick {name}: the recipe has no such trick "
-                                  f"(it has: {', '.join(tricks) or 'none'})")
-            else:
-                del tricks[name]
-        for name, params in args.trick:
-            tricks[name] = params
-        recipe["tricks"] = tricks
+        if "tricks" in recipe:
+            variant = variant.replace(tricks=recipe["tricks"])
+        try:
+            variant = variant.with_tricks(dict(args.trick), remove=args.no_trick)
+        except ConfigError as err:
+            raise ConfigError(f"--no-trick: {err}") from None
+        recipe["tricks"] = {name: dict(params) for name, params in variant.tricks.items()}
     settings["recipe"] = recipe
     return TrainConfig.from_dict(settings, origin=origin)
 
@@ -219,6 +214,7 @@ def launch_torchrun(nproc: int, argv: list[str]) -> int:
 def train_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
     from ganzoo.training.distributed import launched_by_torchrun
+    from ganzoo.training.rundir import RunDir
     from ganzoo.training.trainer import Trainer
 
     if args.nproc is not None and not launched_by_torchrun():
@@ -247,8 +243,9 @@ def train_command(args: argparse.Namespace) -> int:
     run = result.run_dir
     output.stdout.print(f"[bold green]done[/bold green]: {result.steps} steps ({result.stopped_because}); "
                         f"run folder [bold]{run}[/bold]")
+    folder = RunDir(run)
     output.stdout.print(f"  samples     {result.samples}\n  checkpoint  {result.checkpoint}\n"
-                        f"  metrics     {run / 'metrics.jsonl'}\n  loss plot   {run / 'loss.png'}")
+                        f"  metrics     {folder.metrics}\n  loss plot   {folder.loss_plot}")
     output.stdout.print("next:\n"
                         f"  ganzoo sample {run} -n 100 --seed 1   # more samples\n"
                         f"  ganzoo eval {run}                     # score sample quality\n"
@@ -260,17 +257,13 @@ def sample_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
     from ganzoo.images import save_image_grid, save_images_npy
     from ganzoo.training.checkpoint import load_trained_gan
+    from ganzoo.training.rundir import RunDir
 
     if args.num < 1:
         raise ConfigError(f"-n/--num must be >= 1, got {args.num}")
     gan, _ = load_trained_gan(args.source, device=args.device)
     images = gan.generate(args.num, seed=args.seed)
-    source = Path(args.source)
-    if source.is_dir():
-        folder = source
-    else:  # RUN/checkpoints/last.pt → RUN; a checkpoint elsewhere → its own folder
-        folder = source.parent.parent if source.parent.name == "checkpoints" else source.parent
-    grid = Path(args.out) if args.out else folder / f"samples-seed{args.seed}.png"
+    grid = Path(args.out) if args.out else RunDir.folder_of(args.source) / f"samples-seed{args.seed}.png"
     if grid.suffix.lower() != ".png":
         raise ConfigError(f"--out {grid}: the grid is written as PNG; use a .png name (and --npy for arrays)")
     save_image_grid(images, grid, nrow=args.nrow)

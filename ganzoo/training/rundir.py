@@ -49,6 +49,22 @@ class RunDir:
             raise ConfigError(f"--out {path}: cannot create the run folder ({err.strerror})") from None
         return cls(path)
 
+    @staticmethod
+    def holds_run(path: str | Path) -> bool:
+        """Whether ``path`` is a run folder with a checkpoint."""
+        return Path(path).is_dir() and (Path(path) / CHECKPOINT).is_file()
+
+    @staticmethod
+    def folder_of(source: str | Path) -> Path:
+        """The run folder of a run folder or of its checkpoint; for a checkpoint file elsewhere,
+        the folder holding it (where ``ganzoo sample`` writes its grid)."""
+        path = Path(source)
+        if path.is_dir():
+            return path
+        if path.parent.parent / CHECKPOINT == path:
+            return path.parent.parent
+        return path.parent
+
     @classmethod
     def existing(cls, path: str | Path) -> RunDir:
         run = cls(path)
