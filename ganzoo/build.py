@@ -69,7 +69,6 @@ class TrainedGenerator:
         BatchNorm statistics recomputed for its own weights (:mod:`ganzoo.standing_stats`);
         otherwise the trained generator as it is."""
         from ganzoo.standing_stats import recompute_batchnorm_statistics
-        from ganzoo.training.distributed import unwrap
 
         for trick in self.tricks:
             module = trick.sampling_generator()
@@ -77,7 +76,7 @@ class TrainedGenerator:
                 recompute_batchnorm_statistics(
                     module, lambda n, rng: self.sample_latent(n, generator=rng), self.device)
                 return module
-        return unwrap(self.generator)  # sampling must not run DDP's collectives
+        return self.generator
 
     def generate(self, n: int, seed: int | None = None, batch_size: int = 500) -> torch.Tensor:
         """``n`` samples in [-1, 1] on the CPU, in eval mode; reproducible with ``seed``."""

@@ -96,12 +96,11 @@ def component_versions(gan: GAN) -> dict[str, Any]:
 
 
 def gan_state(gan: GAN) -> dict[str, Any]:
-    from ganzoo.training.distributed import unwrap
-
-    # Bare modules: a checkpoint from a DDP run loads in a single process and vice versa.
+    # Bare modules (DDP wrappers live only in the step): a checkpoint from a DDP run loads in a
+    # single process and vice versa.
     return {
-        "generator": unwrap(gan.generator).state_dict(),
-        "discriminator": unwrap(gan.discriminator).state_dict(),
+        "generator": gan.generator.state_dict(),
+        "discriminator": gan.discriminator.state_dict(),
         "g_optimizer": gan.g_optimizer.state_dict(),
         "d_optimizer": gan.d_optimizer.state_dict(),
         "tricks": {trick_key(t, i): t.state_dict() for i, t in enumerate(gan.tricks)},
@@ -112,11 +111,9 @@ def load_gan_state(gan: GAN, state: dict[str, Any], with_optimizers: bool = True
                    source: str | Path | None = None) -> None:
     """Restore networks, tricks and (with ``with_optimizers``) optimizers; state that does not
     fit the built networks is a one-line :class:`CheckpointError` naming ``source``."""
-    from ganzoo.training.distributed import unwrap
-
     try:
-        unwrap(gan.generator).load_state_dict(state["generator"])
-        unwrap(gan.discriminator).load_state_dict(state["discriminator"])
+        gan.generator.load_state_dict(state["generator"])
+        gan.discriminator.load_state_dict(state["discriminator"])
         if with_optimizers:
             gan.g_optimizer.load_state_dict(state["g_optimizer"])
             gan.d_optimizer.load_state_dict(state["d_optimizer"])

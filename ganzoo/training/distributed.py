@@ -73,8 +73,10 @@ def setup(device_setting: str, timeout_s: float) -> tuple[Distributed | None, to
     return Distributed(dist.get_rank(), dist.get_world_size(), local_rank, backend), device
 
 
-def wrap(gan: GAN, ctx: Distributed, sync_batchnorm: bool) -> None:
-    """Put G and D under DDP (after optimizers and tricks were set up on the same parameters)."""
+def wrap(gan: GAN, ctx: Distributed, sync_batchnorm: bool) -> dict[str, nn.Module]:
+    """DDP wrappers of G and D for the training step to run (after optimizers and tricks were
+    set up on the same parameters). ``gan`` keeps its bare modules: checkpoints, sampling and
+    fingerprints never see a wrapper."""
     import torch
     from torch.nn.parallel import DistributedDataParallel
 
@@ -86,15 +88,8 @@ def wrap(gan: GAN, ctx: Distributed, sync_batchnorm: bool) -> None:
         gan.discriminator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(gan.discriminator)
     ids = [gan.device.index] if gan.device.type == "cuda" else None
     # DDP broadcasts rank 0's parameters and buffers now, so every rank starts identical.
-    gan.generator = DistributedDataParallel(gan.generator, device_ids=ids)
-    gan.discriminator = DistributedDataParallel(gan.discriminator, device_ids=ids)
-
-
-def unwrap(module: nn.Module) -> nn.Module:
-    """The module inside a DDP wrapper (or the module itself)."""
-    from torch.nn.parallel import DistributedDataParallel
-
-    return module.module if isinstance(module, DistributedDataParallel) else module
+    return {"generator": DistributedDataParallel(gan.generator, device_ids=ids),
+            "discriminator": DistributedDataParallel(gan.discriminator, device_ids=ids)}
 
 
 def all_gather(value: Any) -> list[Any]:
@@ -135,7 +130,7 @@ def fingerprint(gan: GAN) -> list[float]:
     import torch
 
     with torch.no_grad():
-        return [float(sum(p.double().sum() for p in unwrap(net).parameters()))
+        return [float(sum(p.double().sum() for p in net.parameters()))
                 for net in (gan.generator, gan.discriminator)]
 
 

@@ -11,7 +11,7 @@ tensors (``step_tensor``, ``nonfinite``) as well as in the Python counters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from ganzoo.components import StepState, Trick
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
     from ganzoo.build import GAN
 
@@ -61,11 +62,16 @@ class TrainingStep:
     True once a loss is NaN or infinite (read it only when you are ready to synchronise)."""
 
     def __init__(self, gan: GAN, total_steps: int | None = None,
-                 latent: Callable[[int], torch.Tensor] | None = None, reuse_fakes: bool = True) -> None:
+                 latent: Callable[[int], torch.Tensor] | None = None, reuse_fakes: bool = True,
+                 networks: Mapping[str, nn.Module] | None = None) -> None:
+        """``networks`` replaces the GAN's own modules inside the step (DDP wrappers); the
+        built GAN keeps its bare ones."""
         import torch
-        from torch.nn.parallel import DistributedDataParallel
 
         self.gan = gan
+        networks = networks or {}
+        self.generator: nn.Module = networks.get("generator", gan.generator)
+        self.discriminator: nn.Module = networks.get("discriminator", gan.discriminator)
         self.total_steps = total_steps
         self.latent = latent or gan.sample_latent
         # The generator update scores the fakes of the last critic update again (as PyTorch's
@@ -74,8 +80,7 @@ class TrainingStep:
         self.reuse_fakes = reuse_fakes
         # The generator's update scores fakes with the bare discriminator: D's gradients are not
         # wanted there, and a DDP wrapper would wait for gradients that never come.
-        d = gan.discriminator
-        self._d_for_generator = d.module if isinstance(d, DistributedDataParallel) else d
+        self._d_for_generator = gan.discriminator
         self.step = 0
         self.d_updates = 0
         self._reported: dict[str, torch.Tensor] = {}
@@ -99,7 +104,7 @@ class TrainingStep:
 
     def _state(self, critic_step: int = 0) -> StepState:
         return StepState(step=self.step, total_steps=self.total_steps, critic_step=critic_step,
-                         generator=self.gan.generator, discriminator=self.gan.discriminator,
+                         generator=self.generator, discriminator=self.discriminator,
                          step_tensor=self.step_tensor, reported=self._reported)
 
     def discriminator_update(self, real: torch.Tensor, critic_step: int = 0,
@@ -112,7 +117,7 @@ class TrainingStep:
         state = self._state(critic_step)
         batch = real.shape[0]
         with torch.set_grad_enabled(keep_fake):
-            generated = gan.generator(self.latent(batch))
+            generated = self.generator(self.latent(batch))
         fake = generated.detach()
         real_labels = torch.ones(batch, device=real.device)
         fake_labels = torch.zeros(batch, device=real.device)
@@ -121,8 +126,8 @@ class TrainingStep:
         real_in, fake_in = real, fake
         for trick in self._d_input_tricks:
             real_in, fake_in = trick.d_input(real_in, state), trick.d_input(fake_in, state)
-        real_scores = gan.discriminator(real_in).reshape(-1)
-        fake_scores = gan.discriminator(fake_in).reshape(-1)
+        real_scores = self.discriminator(real_in).reshape(-1)
+        fake_scores = self.discriminator(fake_in).reshape(-1)
         loss = gan.loss.d_loss(real_scores, fake_scores, real_labels, fake_labels)
         for trick in self._term_tricks:
             term = trick.d_loss_term(real, fake, state)
@@ -131,10 +136,10 @@ class TrainingStep:
         gan.d_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         for trick in self._grad_tricks:
-            trick.d_gradients(gan.discriminator, state)
+            trick.d_gradients(self.discriminator, state)
         gan.d_optimizer.step()
         for trick in self._after_d_tricks:
-            trick.after_d_step(gan.discriminator, state)
+            trick.after_d_step(self.discriminator, state)
         self.d_updates += 1
         stats = (loss.detach(), real_scores.detach().mean(), fake_scores.detach().mean())
         return (*stats, generated) if keep_fake else stats
@@ -155,7 +160,7 @@ class TrainingStep:
             param.requires_grad_(False)
         try:
             if fake is None:
-                fake = gan.generator(self.latent(batch))
+                fake = self.generator(self.latent(batch))
             for trick in self._g_input_tricks:
                 fake = trick.g_input(fake, state)
             fake_scores = self._d_for_generator(fake).reshape(-1)
@@ -175,7 +180,7 @@ class TrainingStep:
             for param in trainable:
                 param.requires_grad_(True)
         for trick in self._after_g_tricks:
-            trick.after_g_step(gan.generator, state)
+            trick.after_g_step(self.generator, state)
         return loss.detach()
 
     def __call__(self, next_real: Callable[[], torch.Tensor]) -> StepStats:

@@ -113,9 +113,9 @@ class Trainer:
             self.last_checkpoint_step = _resume["step"]
             if self.is_main:
                 self.records = self.run_dir.truncate_metrics(_resume["step"])
-        if self.dist is not None:
-            distributed.wrap(self.gan, self.dist, config.sync_batchnorm)
-        self.step = TrainingStep(self.gan, total_steps=self.schedule_steps, latent=self.sampler.latent)
+        wrapped = distributed.wrap(self.gan, self.dist, config.sync_batchnorm) if self.dist else None
+        self.step = TrainingStep(self.gan, total_steps=self.schedule_steps, latent=self.sampler.latent,
+                                 networks=wrapped)
         if _resume is not None:
             self.step.set_position(_resume["step"], _resume["d_updates"])
             ckpt.restore_rng_states(self._rng_for_this_rank(_resume))  # last: building consumed some
