@@ -88,9 +88,7 @@ def ganzoo_step(variant: str, batch_size: int, device: torch.device, data: torch
     import torch
 
     from ganzoo.build import create_variant
-    from ganzoo.training.capture import StepRunner, to_channels_last
-    from ganzoo.training.sampling import BatchSampler
-    from ganzoo.training.step import TrainingStep
+    from ganzoo.training.capture import assemble_step, to_channels_last
 
     torch.manual_seed(seed)
     gan = create_variant(variant, image_shape=tuple(data.shape[1:]), device=device,
@@ -98,10 +96,9 @@ def ganzoo_step(variant: str, batch_size: int, device: torch.device, data: torch
     data = data.to(device)
     if channels_last:
         data = to_channels_last(gan, data)
-    sampler = BatchSampler(data, batch_size, gan.latent_dim, seed, gan.variant.latent_distribution)
-    step = TrainingStep(gan, total_steps=total_steps, latent=sampler.latent)
-    return StepRunner(step, sampler.real, graph=graph, precision=precision,
-                      generators=(sampler.rng,), notify=notify)
+    runner, _ = assemble_step(gan, data, seed=seed, total_steps=total_steps, graph=graph,
+                              precision=precision, notify=notify)
+    return runner
 
 
 def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: int = 20,

@@ -25,7 +25,7 @@ on the CPU, and the captured path is checked against the eager one step by step 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.errors import ConfigError
@@ -33,8 +33,10 @@ from ganzoo.training.step import StepStats, TrainingStep
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
     from ganzoo.build import GAN
+    from ganzoo.training.sampling import BatchSampler
 
 GRAPH_MODES = ("auto", "on", "off")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -259,3 +261,22 @@ class StepRunner:
         # and each replay is one real step.
         step.step, step.d_updates = position
         self._graph, self._stats = graph, stats
+
+
+def assemble_step(gan: GAN, data: torch.Tensor, *, seed: int, total_steps: int | None,
+                  graph: str = "auto", precision: str = "auto", rank: int = 0, world_size: int = 1,
+                  networks: Mapping[str, nn.Module] | None = None, distributed: bool = False,
+                  notify: Callable[[str], None] | None = None) -> tuple[StepRunner, BatchSampler]:
+    """The step as the trainer runs it, for the trainer and ``ganzoo bench`` alike: a batch
+    sampler over device-resident ``data`` (this rank's shard of global batches), the generic
+    :class:`TrainingStep` (on ``networks``, e.g. DDP wrappers, when given), and the runner that
+    captures it as a CUDA graph where it can."""
+    from ganzoo.training.sampling import BatchSampler
+
+    variant = gan.variant
+    sampler = BatchSampler(data, variant.batch_size, variant.latent_dim, seed, variant.latent_distribution,
+                           rank=rank, world_size=world_size)
+    step = TrainingStep(gan, total_steps=total_steps, latent=sampler.latent, networks=networks)
+    runner = StepRunner(step, sampler.real, graph=graph, precision=precision, generators=(sampler.rng,),
+                        distributed=distributed, notify=notify)
+    return runner, sampler

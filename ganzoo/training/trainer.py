@@ -17,12 +17,11 @@ from ganzoo.errors import ConfigError, DivergenceError, StorageError
 from ganzoo.plugins import get_registry
 from ganzoo.training import checkpoint as ckpt
 from ganzoo.training import distributed
-from ganzoo.training.capture import StepRunner, check_settings, to_channels_last
+from ganzoo.training.capture import assemble_step, check_settings, to_channels_last
 from ganzoo.training.config import BASE_VARIANT, TrainConfig, apply_recipe
 from ganzoo.training.progress import make_progress
 from ganzoo.training.rundir import RunDir, plot_losses
-from ganzoo.training.sampling import BatchSampler
-from ganzoo.training.step import StepStats, TrainingStep
+from ganzoo.training.step import StepStats
 
 if TYPE_CHECKING:
     import torch
@@ -99,8 +98,6 @@ class Trainer:
         self.variant = variant
         check_settings(self.gan, config.graph, config.precision, distributed=self.dist is not None)
         self.steps_total, self.schedule_steps = self._plan_length()
-        self.sampler = BatchSampler(self.data, variant.batch_size, variant.latent_dim, config.seed,
-                                    variant.latent_distribution, rank=rank, world_size=world)
         self.latent = fixed_latent(self.gan, config.samples_in_grid, config.seed)
         self.run_dir = self._open_run_dir(_run_dir)
         self.records: list[dict[str, Any]] = []
@@ -109,21 +106,21 @@ class Trainer:
         self.last_checkpoint_step = 0
         if _resume is not None:
             ckpt.load_gan_state(self.gan, _resume["state"], source=self.run_dir.checkpoint)
-            self.sampler.load_state_dict(_resume["sampler"])
             self.last_checkpoint_step = _resume["step"]
             if self.is_main:
                 self.records = self.run_dir.truncate_metrics(_resume["step"])
         wrapped = distributed.wrap(self.gan, self.dist, config.sync_batchnorm) if self.dist else None
-        self.step = TrainingStep(self.gan, total_steps=self.schedule_steps, latent=self.sampler.latent,
-                                 networks=wrapped)
+        self.runner, self.sampler = assemble_step(
+            self.gan, self.data, seed=config.seed, total_steps=self.schedule_steps, graph=config.graph,
+            precision=config.precision, rank=rank, world_size=world, networks=wrapped,
+            distributed=self.dist is not None, notify=self._notice)
+        self.step = self.runner.step
         if _resume is not None:
+            self.sampler.load_state_dict(_resume["sampler"])
             self.step.set_position(_resume["step"], _resume["d_updates"])
             ckpt.restore_rng_states(self._rng_for_this_rank(_resume))  # last: building consumed some
         elif self.dist is not None:
             seed_everything(config.seed + rank)  # different dropout and trick noise on each rank
-        self.runner = StepRunner(self.step, self.sampler.real, graph=config.graph,
-                                 precision=config.precision, generators=(self.sampler.rng,),
-                                 distributed=self.dist is not None, notify=self._notice)
 
     # -- construction helpers ----------------------------------------------------------------
 
