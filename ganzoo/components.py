@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 STEP_STATS: tuple[str, ...] = ("d_loss", "g_loss", "d_real", "d_fake")
 """What every training step reports: both losses, and the mean discriminator output on real
 and on generated images (of the last critic update)."""
+STEP_POINTS: tuple[str, ...] = ("labels", "real_input", "d_input", "d_loss_term", "d_gradients",
+                                "after_d_step", "g_input", "g_loss_term", "g_gradients", "after_g_step")
+"""The trick points of a training step, in the order the step reaches them."""
 RESERVED_STATS: tuple[str, ...] = (*STEP_STATS, "step", "time", "steps_per_sec", "images_per_sec", "eval")
 """Names a reported statistic may not take: the step's own and the run log's bookkeeping."""
 
@@ -79,10 +82,11 @@ class StepState:
 class Trick:
     """A modification of the training step. Override only the points you need.
 
-    Points, in the order one training step reaches them: :meth:`labels` →
-    :meth:`d_input` → :meth:`d_loss_term` → :meth:`d_gradients` → :meth:`after_d_step`
-    (these repeat for every critic step) → :meth:`g_input` → :meth:`after_g_step`.
-    The trainer calls a point only on tricks that override it.
+    Points, in the order one training step reaches them (:data:`STEP_POINTS`): :meth:`labels`
+    → :meth:`real_input` → :meth:`d_input` → :meth:`d_loss_term` → :meth:`d_gradients` →
+    :meth:`after_d_step` (these repeat for every critic step) → :meth:`g_input` →
+    :meth:`g_loss_term` → :meth:`g_gradients` → :meth:`after_g_step`. The trainer calls a
+    point only on tricks that override it.
     """
 
     name: str = "trick"
@@ -107,6 +111,12 @@ class Trick:
         """Return the per-sample discriminator targets for real and fake images."""
         return real, fake
 
+    def real_input(self, images: torch.Tensor, state: StepState) -> torch.Tensor:
+        """Transform a batch of real images only, before anything else in the discriminator
+        update sees it (its ``d_input``, loss, loss terms) and before the real scores a
+        generator loss may use are taken (e.g. noise or augmentation for the data alone)."""
+        return images
+
     def d_input(self, images: torch.Tensor, state: StepState) -> torch.Tensor:
         """Transform a batch (real or fake) before the discriminator sees it in its update."""
         return images
@@ -129,6 +139,14 @@ class Trick:
 
     def after_d_step(self, discriminator: nn.Module, state: StepState) -> None:
         """Called after each discriminator optimizer step (e.g. clip weights)."""
+
+    def g_loss_term(self, fake: torch.Tensor, state: StepState) -> torch.Tensor | None:
+        """An extra term added to the generator loss (e.g. a regulariser on the generated
+        images). ``fake`` is the generated batch with its graph, before :meth:`g_input`."""
+        return None
+
+    def g_gradients(self, generator: nn.Module, state: StepState) -> None:
+        """Edit the generator's ``.grad`` tensors before its optimizer steps."""
 
     def after_g_step(self, generator: nn.Module, state: StepState) -> None:
         """Called after each generator optimizer step (e.g. update an average)."""

@@ -28,6 +28,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ganzoo.components import STEP_POINTS
 from ganzoo.errors import ConfigError
 from ganzoo.training.step import StepStats, TrainingStep
 
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
 
 GRAPH_MODES = ("auto", "on", "off")
 PRECISIONS = ("auto", "fp32", "bf16")
-STEP_POINTS = ("labels", "d_input", "g_input", "d_loss_term", "d_gradients", "after_d_step",
-               "after_g_step")
 
 
 def capture_blockers(gan: GAN, *, distributed: bool = False) -> list[str]:

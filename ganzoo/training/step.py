@@ -89,6 +89,9 @@ class TrainingStep:
         tricks = gan.tricks
         # Resolve which tricks act where once, so the hot loop calls nothing that does nothing.
         self._label_tricks = _with(tricks, "labels")
+        self._real_input_tricks = _with(tricks, "real_input")
+        self._g_term_tricks = _with(tricks, "g_loss_term")
+        self._g_grad_tricks = _with(tricks, "g_gradients")
         self._d_input_tricks = _with(tricks, "d_input")
         self._g_input_tricks = _with(tricks, "g_input", "d_input")
         self._term_tricks = _with(tricks, "d_loss_term")
@@ -115,6 +118,8 @@ class TrainingStep:
 
         gan = self.gan
         state = self._state(critic_step)
+        for trick in self._real_input_tricks:
+            real = trick.real_input(real, state)
         batch = real.shape[0]
         with torch.set_grad_enabled(keep_fake):
             generated = self.generator(self.latent(batch))
@@ -159,22 +164,30 @@ class TrainingStep:
         for param in trainable:
             param.requires_grad_(False)
         try:
-            if fake is None:
-                fake = self.generator(self.latent(batch))
+            generated = self.generator(self.latent(batch)) if fake is None else fake
+            fake = generated
             for trick in self._g_input_tricks:
                 fake = trick.g_input(fake, state)
             fake_scores = self._d_for_generator(fake).reshape(-1)
             if self._g_uses_real:
                 assert real is not None, "this loss needs the real batch in the generator update"
                 with torch.no_grad():
+                    for trick in self._real_input_tricks:
+                        real = trick.real_input(real, state)
                     for trick in self._d_input_tricks:
                         real = trick.d_input(real, state)
                     real_scores = self._d_for_generator(real).reshape(-1)
                 loss = gan.loss.g_loss(fake_scores, real_scores)
             else:
                 loss = gan.loss.g_loss(fake_scores)
+            for trick in self._g_term_tricks:
+                term = trick.g_loss_term(generated, state)
+                if term is not None:
+                    loss = loss + term
             gan.g_optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            for trick in self._g_grad_tricks:
+                trick.g_gradients(self.generator, state)
             gan.g_optimizer.step()
         finally:
             for param in trainable:
