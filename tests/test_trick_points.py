@@ -26,9 +26,7 @@ class NegateReals(ganzoo.Trick):
         return None
 
 
-class PullsFakesDown(ganzoo.Trick):
-    name = "pulls-fakes-down"
-
+class PullsFakesDown(ganzoo.Trick):  # no name attribute: notices use the registered name
     def g_loss_term(self, fake, state):
         return 100.0 * fake.mean()
 
@@ -85,6 +83,7 @@ def test_g_loss_term_and_g_gradients_reach_the_generator_update(fresh_plugins):
 
 
 def test_new_points_count_for_capturability(fresh_plugins):
+    """Also a regression: the notice named a trick class without a ``name`` attribute 'trick'."""
     _register(fresh_plugins)
     gan = ganzoo.create_variant("dcgan", batch_size=4, tricks=["pulls-fakes-down", "freezes-generator"])
     reasons = " ".join(capture_blockers(gan))

@@ -54,10 +54,12 @@ def capture_blockers(gan: GAN, *, distributed: bool = False) -> list[str]:
         reasons.append(f"torch {torch.__version__} cannot capture the batch sampler's random generator")
     if distributed:
         reasons.append("distributed runs step eagerly (DDP's collectives are not captured)")
-    for trick in gan.tricks:
+    # The recipe's names where they line up with the built tricks: a trick class may lack one.
+    names = list(gan.variant.tricks) if len(gan.variant.tricks) == len(gan.tricks) else [t.name for t in gan.tricks]
+    for name, trick in zip(names, gan.tricks):
         points = [p for p in STEP_POINTS if trick.overrides(p)]
         if points and not getattr(trick, "capturable", False):
-            reasons.append(f"trick {trick.name!r} is not marked capturable (it overrides {', '.join(points)})")
+            reasons.append(f"trick {name!r} is not marked capturable (it overrides {', '.join(points)})")
     for part, obj in (("generator", gan.generator), ("discriminator", gan.discriminator),
                       ("loss", gan.loss)):
         if getattr(obj, "capturable", True) is False:
