@@ -3,7 +3,8 @@
 Importing ganzoo (and loading its plugins) does not import torch; building a model does.
 
 For plugin authors: :data:`hookimpl`, :class:`Variant`, :class:`OptimizerSettings`,
-:class:`Loss`, :class:`Trick`, :class:`StepState` and :func:`lazy` (a factory importing its
+:class:`Role`, :class:`Phase`, :class:`Loss`, :class:`Trick`, :class:`StepState`, :class:`Update`,
+:class:`StepContext` and :func:`lazy` (a factory importing its
 target only when built, with the target's signature for parameter checks). For users:
 :func:`list_variants`, :func:`list_components`, :func:`get_variant`, :func:`create_variant`,
 :func:`compose_variant`.
@@ -15,13 +16,13 @@ from collections.abc import Sequence
 
 from ganzoo.build import (GAN, TrainedGenerator, build_gan, build_generator, compose_variant, create_variant,
                           resolve_variant)
-from ganzoo.components import Loss, StepState, Trick
+from ganzoo.components import Loss, StepContext, StepState, Trick, Update
 from ganzoo.errors import (CheckpointError, ComponentBuildError, CompositionError, ConfigError, DataError,
                            DuplicateNameError, GanzooError, PluginError, StorageError, UnknownNameError)
 from ganzoo.factories import lazy
 from ganzoo.hookspecs import hookimpl
 from ganzoo.plugins import get_registry
-from ganzoo.specs import ComponentSpec, OptimizerSettings, Variant
+from ganzoo.specs import ComponentSpec, OptimizerSettings, Phase, Role, Variant
 from ganzoo.version import __version__
 
 
@@ -55,6 +56,6 @@ __all__ = [
     "ComponentSpec", "compose_variant", "CompositionError", "ConfigError", "create_variant",
     "DataError", "DuplicateNameError", "GAN", "GanzooError", "get_component", "get_variant",
     "hookimpl", "lazy", "list_components", "list_variants", "Loss", "OptimizerSettings",
-    "PluginError", "resolve_variant", "StepState", "StorageError", "TrainedGenerator", "Trick",
-    "UnknownNameError", "Variant",
+    "Phase", "PluginError", "resolve_variant", "Role", "StepContext", "StepState", "StorageError",
+    "TrainedGenerator", "Trick", "UnknownNameError", "Update", "Variant",
 ]

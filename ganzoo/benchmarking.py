@@ -152,11 +152,10 @@ def plain_loop(variant: str, data: torch.Tensor, batch_size: int, device: torch.
 
     torch.manual_seed(seed)
     gan = create_variant(variant, image_shape=tuple(data.shape[1:]), device=device, batch_size=batch_size)
-    for side in ("g_optimizer", "d_optimizer"):
-        optimizer = getattr(gan, side)
+    for role, optimizer in gan.optimizers.items():
         hyper = {k: v for k, v in optimizer.defaults.items()
                  if k not in ("fused", "foreach", "capturable", "differentiable")}
-        setattr(gan, side, type(optimizer)(optimizer.param_groups[0]["params"], **hyper))
+        gan.optimizers[role] = type(optimizer)(optimizer.param_groups[0]["params"], **hyper)
     loader = DataLoader(TensorDataset(data), batch_size=batch_size, shuffle=True, drop_last=True)
     batches = iter(loader)
     step = TrainingStep(gan, total_steps=total)

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from ganzoo.checks import call_factory, probe_discriminator, probe_generator
 from ganzoo.device import resolve_device
-from ganzoo.components import Loss, Trick
+from ganzoo.components import Loss, Trick, Update
 from ganzoo.errors import ConfigError
 from ganzoo.latent import sample_latent
 from ganzoo.optimizers import make_optimizer
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
-from ganzoo.specs import Variant
+from ganzoo.specs import BASE_ROLES, Phase, Variant
 
 if TYPE_CHECKING:
     import torch
@@ -48,13 +48,18 @@ def resolve_variant(variant: str | Variant, registry: Registry | None = None,
 @dataclass
 class TrainedGenerator:
     """What drawing samples needs: the generator and the tricks that may provide the one to
-    sample from (e.g. EMA). ``ganzoo sample``/``eval`` build only this (:func:`build_generator`)."""
+    sample from (e.g. EMA). ``ganzoo sample``/``eval`` build only this (:func:`build_generator`).
+    ``networks`` maps role names to modules (here only ``generator``)."""
 
     variant: Variant
     image_shape: tuple[int, int, int]
-    generator: nn.Module
+    networks: dict[str, nn.Module]
     tricks: list[Trick]
     device: torch.device
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.networks["generator"]
 
     @property
     def latent_dim(self) -> int:
@@ -95,14 +100,35 @@ class TrainedGenerator:
         return torch.cat(chunks) if chunks else torch.empty(0, *self.image_shape)
 
 
+@dataclass(frozen=True)
+class BuiltPhase:
+    """A phase of the variant's step with its built update and the roles that update trains."""
+
+    phase: Phase
+    update: Update
+    roles: tuple[str, ...]
+
+
 @dataclass
 class GAN(TrainedGenerator):
-    """A built variant: both networks, the loss, the tricks and the two optimizers."""
+    """A built variant: a network and an optimizer per role (:meth:`Variant.role_names`), the
+    loss, the tricks, and the step's phases with their updates."""
 
-    discriminator: nn.Module
     loss: Loss
-    g_optimizer: torch.optim.Optimizer
-    d_optimizer: torch.optim.Optimizer
+    optimizers: dict[str, torch.optim.Optimizer]
+    phases: list[BuiltPhase]
+
+    @property
+    def discriminator(self) -> nn.Module:
+        return self.networks["discriminator"]
+
+    @property
+    def g_optimizer(self) -> torch.optim.Optimizer:
+        return self.optimizers["generator"]
+
+    @property
+    def d_optimizer(self) -> torch.optim.Optimizer:
+        return self.optimizers["discriminator"]
 
 
 @contextlib.contextmanager
@@ -140,21 +166,27 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     registry.check_composition(variant)
     shape = _check_image_shape(image_shape)
     dev = resolve_device(device)
-    generator = _build_generator(variant, shape, dev, registry)
+    networks = {"generator": _build_generator(variant, shape, dev, registry)}
     d_spec = registry.component("discriminator", variant.discriminator)
-    discriminator = call_factory(d_spec, shape, **variant.discriminator_params).to(dev)
-    probe_discriminator(d_spec, discriminator, shape, dev)
+    networks["discriminator"] = call_factory(d_spec, shape, **variant.discriminator_params).to(dev)
+    probe_discriminator(d_spec, networks["discriminator"], shape, dev)
+    for role in variant.role_names()[len(BASE_ROLES):]:
+        kind, name, params = variant.role_network(role)
+        networks[role] = call_factory(registry.component(kind, name), shape, variant.latent_dim, **params).to(dev)
     loss = call_factory(registry.component("loss", variant.loss), **variant.loss_params)
     tricks = []
     for name, params in variant.tricks.items():
         trick = call_factory(registry.component("trick", name), **params)
-        trick.setup(generator, discriminator)
+        trick.setup(networks["generator"], networks["discriminator"])
         tricks.append(trick)
-    return GAN(variant=variant, image_shape=shape, generator=generator, discriminator=discriminator,
-               loss=loss, tricks=tricks,
-               g_optimizer=make_optimizer(generator.parameters(), variant.g_optimizer, dev),
-               d_optimizer=make_optimizer(discriminator.parameters(), variant.d_optimizer, dev),
-               device=dev)
+    phases = []
+    for phase in variant.step_phases():
+        spec = registry.component("update", phase.update)
+        phases.append(BuiltPhase(phase, call_factory(spec, **phase.params), spec.roles))
+    optimizers = {role: make_optimizer(net.parameters(), variant.optimizer(role), dev)
+                  for role, net in networks.items()}
+    return GAN(variant=variant, image_shape=shape, networks=networks, loss=loss, tricks=tricks,
+               optimizers=optimizers, phases=phases, device=dev)
 
 
 def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,
@@ -174,8 +206,8 @@ def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAUL
             continue
         trick.setup(generator, None)
         built.append(trick)
-    return TrainedGenerator(variant=variant, image_shape=shape, generator=generator, tricks=built,
-                            device=dev)
+    return TrainedGenerator(variant=variant, image_shape=shape, networks={"generator": generator},
+                            tricks=built, device=dev)
 
 
 def create_variant(name: str | Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,

@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ganzoo.components import Loss, Trick
+from ganzoo.components import Loss, Trick, Update
 from ganzoo.errors import ComponentBuildError, GanzooError
 from ganzoo.factories import describe_value, parameter_problem
 from ganzoo.latent import sample_latent
@@ -26,7 +26,7 @@ def _who(spec: ComponentSpec) -> str:
 
 def _check_result(spec: ComponentSpec, result: Any) -> None:
     """The factory returned the kind of object its contract (:class:`ComponentSpec`) promises."""
-    if spec.kind in ("generator", "discriminator"):
+    if spec.kind in ("generator", "discriminator", "network"):
         from torch import nn
 
         wanted, ok = "a torch.nn.Module", isinstance(result, nn.Module)
@@ -34,6 +34,8 @@ def _check_result(spec: ComponentSpec, result: Any) -> None:
         wanted, ok = "a ganzoo.Loss", isinstance(result, Loss)
     elif spec.kind == "trick":
         wanted, ok = "a ganzoo.Trick", isinstance(result, Trick)
+    elif spec.kind == "update":
+        wanted, ok = "a ganzoo.Update", isinstance(result, Update)
     else:
         return
     if not ok:

@@ -6,6 +6,8 @@ define its classes at module level and still load without torch.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +69,9 @@ class StepState:
     schedules in a capturable trick must compute from this tensor instead."""
     reported: dict[str, torch.Tensor] = field(default_factory=dict)
     """What :meth:`report` collected during this step (shared by every point of the step)."""
+    networks: Mapping[str, nn.Module] = field(default_factory=dict)
+    """Every role's network as the running update uses it (``generator`` and ``discriminator``
+    are two of them)."""
 
     def report(self, name: str, value: torch.Tensor) -> None:
         """A statistic of this step, e.g. ``state.report("gradient_penalty", term)``: its mean,
@@ -169,3 +174,70 @@ class Trick:
     def overrides(self, point: str) -> bool:
         """Whether this trick implements the step point ``point`` (a method name above)."""
         return getattr(type(self), point) is not getattr(Trick, point)
+
+
+@dataclass
+class StepContext:
+    """What an :class:`Update` gets each time its phase runs (one repeat)."""
+
+    gan: Any
+    """The built :class:`~ganzoo.GAN`: ``loss``, ``tricks``, ``optimizers``, ``variant``."""
+    networks: Mapping[str, nn.Module]
+    """Every role's network as the step runs it (DDP wrappers in a distributed run; see
+    :meth:`frozen` for scoring through a network that does not train here)."""
+    state: StepState
+    """Passed on to the tricks' step points (``critic_step`` is the repeat index)."""
+    next_real: Callable[[], torch.Tensor]
+    """Draws the next real batch (on the training device)."""
+    latent: Callable[[int], torch.Tensor]
+    """``latent(n)``: ``n`` latent vectors from the step's sampler."""
+    carry: dict[str, Any]
+    """Shared by the phases of one step and cleared before the next (e.g. the last
+    discriminator update leaves its generated batch for the generator update)."""
+    tricks: Callable[[str], list[Trick]]
+    """``tricks(point)``: the recipe's tricks that override the step point ``point``, in order."""
+    repeat: int = 0
+    """Index of this run among the phase's ``repeats``."""
+    repeats: int = 1
+    every: int = 1
+    """The phase's interval: a lazy regulariser scales its term by it (stylegan2-ada)."""
+
+    def optimizer(self, role: str) -> torch.optim.Optimizer:
+        return self.gan.optimizers[role]
+
+    @contextlib.contextmanager
+    def frozen(self, *roles: str) -> Iterator[dict[str, nn.Module]]:
+        """Stop gradients into the trainable parameters of ``roles`` (e.g. the discriminator
+        during the generator's update) and give their bare modules to score through: in a
+        distributed run a DDP wrapper would wait for gradients a frozen network never produces.
+        Parameters a plugin froze on purpose stay frozen."""
+        bare = {role: self.gan.networks[role] for role in roles}
+        params = [p for net in bare.values() for p in net.parameters() if p.requires_grad]
+        for param in params:
+            param.requires_grad_(False)
+        try:
+            yield bare
+        finally:
+            for param in params:
+                param.requires_grad_(True)
+
+
+class Update:
+    """What one phase of a training step runs, like a phase of stylegan2-ada's
+    ``Loss.accumulate_gradients``: compute a loss with the networks, step the optimizers of the
+    roles it trains (registered with ``roles=``), return its statistics.
+
+    The built-in ``discriminator`` and ``generator`` updates make the classic alternating step
+    and call every trick point; a plugin registers its own for another shape of GAN.
+    """
+
+    name: str = "update"
+
+    capturable: bool = False
+    """Whether :meth:`run` launches the same device work every time (no host reads, no Python
+    state changing between steps), so the step can be captured as a CUDA graph."""
+
+    def run(self, step: StepContext) -> Mapping[str, torch.Tensor]:
+        """Run one update; returns detached scalar statistics by name (the built-in updates
+        give :data:`STEP_STATS`), which reach the progress line and ``metrics.jsonl``."""
+        raise NotImplementedError

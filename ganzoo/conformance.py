@@ -7,6 +7,7 @@ raises ``AssertionError`` with a message saying what is wrong.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
@@ -14,7 +15,7 @@ import torch
 from torch import nn
 
 from ganzoo.build import GAN, create_variant
-from ganzoo.components import StepState, Trick
+from ganzoo.components import StepState, Trick, Update
 from ganzoo.plugins import get_registry
 from ganzoo.training.step import TrainingStep
 
@@ -116,12 +117,14 @@ def _snapshot(module: nn.Module) -> list[torch.Tensor]:
 
 def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28),
                        batch: int = 8, seed: int = 0) -> GAN:
-    """One training step of the variant: both networks change, losses are finite, the
-    discriminator is updated ``critic_steps`` times on as many fresh real batches."""
+    """One training step of the variant: every phase runs its repeats, every role an update
+    trains changes, the statistics are finite; with the default phases the discriminator is
+    updated ``critic_steps`` times on as many fresh real batches."""
     torch.manual_seed(seed)
     gan = create_variant(name, image_shape=image_shape, batch_size=batch)
     step = TrainingStep(gan, total_steps=10)
-    g_before, d_before = _snapshot(gan.generator), _snapshot(gan.discriminator)
+    trained = {role for built in gan.phases for role in built.roles}
+    before = {role: _snapshot(gan.networks[role]) for role in trained}
     drawn: list[int] = []
 
     def next_real() -> torch.Tensor:
@@ -129,16 +132,17 @@ def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28
         return real_batch(image_shape, batch, seed=len(drawn))
 
     stats = step(next_real)
-    critic_steps = gan.variant.critic_steps
-    assert len(drawn) == critic_steps, f"variant {name!r}: drew {len(drawn)} real batches, expected {critic_steps}"
-    assert step.d_updates == critic_steps and step.step == 1, \
-        f"variant {name!r}: {step.d_updates} D updates / {step.step} G steps, expected {critic_steps} / 1"
+    expected = {b.phase.name: b.phase.repeats for b in gan.phases}  # step 0: every phase is due
+    assert step.updates == expected and step.step == 1, \
+        f"variant {name!r}: phase runs {step.updates} in {step.step} step(s), expected {expected} in 1"
+    if not gan.variant.phases:
+        critic_steps = gan.variant.critic_steps
+        assert len(drawn) == critic_steps, f"variant {name!r}: drew {len(drawn)} real batches, expected {critic_steps}"
     for key, value in stats.as_floats().items():
         assert math.isfinite(value), f"variant {name!r}: {key} is {value}"
-    changed: Callable[[list[torch.Tensor], nn.Module], bool] = lambda before, net: any(
-        not torch.equal(b, p) for b, p in zip(before, net.parameters()))
-    assert changed(g_before, gan.generator), f"variant {name!r}: the generator did not change"
-    assert changed(d_before, gan.discriminator), f"variant {name!r}: the discriminator did not change"
+    for role in sorted(trained):
+        assert any(not torch.equal(b, p) for b, p in zip(before[role], gan.networks[role].parameters())), \
+            f"variant {name!r}: the {role} did not change"
     return gan
 
 
@@ -158,6 +162,27 @@ def check_metric(name: str) -> None:
 
 
 # -- checks added for the plugin-author kit (ganzoo.testing) ---------------------------------
+
+
+def check_network(name: str, image_shape: tuple[int, int, int], latent_dim: int = 16) -> None:
+    """A network for a further role builds at ``image_shape`` into a module with parameters
+    (what it maps is between it and the updates that use it)."""
+    spec = get_registry().component("network", name)
+    net = spec.create(image_shape, latent_dim)
+    assert isinstance(net, nn.Module), f"network {name!r}: factory returned {type(net).__name__}, not an nn.Module"
+    assert any(True for _ in net.parameters()), f"network {name!r} has no parameters to train"
+
+
+def check_update(name: str) -> Update:
+    """The update builds with its defaults into a :class:`ganzoo.Update` and declares the roles
+    it trains (role names are identifiers)."""
+    spec = get_registry().component("update", name)
+    update = spec.create()
+    assert isinstance(update, Update), \
+        f"update {name!r}: factory returned {type(update).__name__}, not a ganzoo.Update"
+    assert spec.roles and all(isinstance(r, str) and r.isidentifier() for r in spec.roles), \
+        f"update {name!r}: register it with roles=(...) naming the roles whose optimizers it steps"
+    return update
 
 
 def check_trick(name: str) -> Trick:
@@ -194,10 +219,12 @@ def check_checkpoint_round_trip(name: str, image_shape: tuple[int, int, int] = (
 
     torch.manual_seed(seed)
     gan = create_variant(name, image_shape=image_shape, batch_size=batch)
-    critic_steps = gan.variant.critic_steps
-    batches = [real_batch(image_shape, batch, seed=seed + i) for i in range(2 * critic_steps)]
-    first, second = iter(batches[:critic_steps]), batches[critic_steps:]
-    TrainingStep(gan, total_steps=10)(lambda: next(first))
+
+    def batches(start: int) -> Callable[[], torch.Tensor]:
+        drawn = itertools.count(start)
+        return lambda: real_batch(image_shape, batch, seed=next(drawn))
+
+    TrainingStep(gan, total_steps=10)(batches(seed))
     buffer = io.BytesIO()
     torch.save(gan_state(gan), buffer)
     buffer.seek(0)
@@ -206,11 +233,12 @@ def check_checkpoint_round_trip(name: str, image_shape: tuple[int, int, int] = (
     load_gan_state(restored, torch.load(buffer, weights_only=True))  # as checkpoints are read
     for each in (gan, restored):
         torch.manual_seed(seed + 2)
-        rest = iter(second)
-        TrainingStep(each, total_steps=10)(lambda: next(rest))
-    for part in ("generator", "discriminator"):
-        differ = _states_match(getattr(gan, part).state_dict(), getattr(restored, part).state_dict())
-        assert not differ, (f"variant {name!r}: after a checkpoint round trip the {part} continues "
+        step = TrainingStep(each, total_steps=10)
+        step.set_position(1, {})
+        step(batches(seed + 1000))
+    for role, net in gan.networks.items():
+        differ = _states_match(net.state_dict(), restored.networks[role].state_dict())
+        assert not differ, (f"variant {name!r}: after a checkpoint round trip the {role} continues "
                             f"differently ({', '.join(differ[:3])})")
     assert torch.allclose(gan.generate(4, seed=seed), restored.generate(4, seed=seed), atol=1e-5), \
         f"variant {name!r}: samples differ after a checkpoint round trip"

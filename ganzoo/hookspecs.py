@@ -3,8 +3,8 @@
 A plugin is a module (or object) exposed through an entry point in the ``ganzoo`` group and
 decorated with :data:`ganzoo.hookimpl`. The built-in plugins in ``plugins/`` use nothing but
 this contract. Hooks are called once per process, when the registry is first needed (``ganzoo
-list``, ``create_variant`` ...), in this order: generators, discriminators, losses, tricks,
-metrics, variants. Each receives a ``register`` callback; call it once per thing you provide.
+list``, ``create_variant`` ...), in this order: generators, discriminators, networks, losses,
+tricks, updates, metrics, variants. Each receives a ``register`` callback; call it once per thing you provide.
 Registration must stay cheap: import torch inside factories, never at module level.
 """
 
@@ -71,6 +71,24 @@ def register_discriminators(register: RegisterComponent) -> None:
     """
 
 
+@hookspec
+def register_networks(register: RegisterComponent) -> None:
+    """Register networks for further roles a variant declares (``ganzoo.Role``), e.g. the
+    encoder of a BiGAN.
+
+    Called once when plugins are loaded, after :func:`register_discriminators`.
+
+    :param register:
+        ``register(name: str, factory, *, summary: str = "", source: str = "")``.
+        ``factory(image_shape: tuple[int, int, int], latent_dim: int, **params) -> torch.nn.Module``;
+        what it maps to what is between the network and the updates that use it (``params``
+        are the role's ``params``). It gets its own optimizer (the role's ``optimizer``), is
+        checkpointed, wrapped for DDP and counted in ``ganzoo info`` like the generator.
+
+    :return: nothing; results are passed through ``register``.
+    """
+
+
 # -------------------------------------------------------------------------
 # Objectives and training-step modifications
 # -------------------------------------------------------------------------
@@ -109,6 +127,26 @@ def register_tricks(register: RegisterComponent) -> None:
         (see :class:`ganzoo.Trick`). ``conflicts`` names tricks it cannot be combined with
         (checked both ways); ``requires_loss_tags`` are tags the loss must carry. A composition
         breaking either is refused with a one-line reason before anything is built.
+
+    :return: nothing; results are passed through ``register``.
+    """
+
+
+@hookspec
+def register_updates(register: RegisterComponent) -> None:
+    """Register updates: what the phases of a training step run (a new shape of step).
+
+    Called once when plugins are loaded, after :func:`register_tricks`.
+
+    :param register:
+        ``register(name: str, factory, *, summary: str = "", source: str = "",
+        roles: Iterable[str] = ())``. ``factory(**params) -> ganzoo.Update``; each time its phase
+        runs, ``Update.run(step: ganzoo.StepContext)`` computes a loss with ``step.networks``,
+        steps the optimizers of the roles it trains and returns detached scalar statistics by
+        name. ``roles`` names those roles: a recipe lacking one is refused before anything is
+        built. ``step.frozen(role)`` freezes a network the update only scores through. ``params``
+        are the phase's ``params``. The built-in ``discriminator`` and ``generator`` updates
+        make every variant's default step.
 
     :return: nothing; results are passed through ``register``.
     """

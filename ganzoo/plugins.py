@@ -40,8 +40,10 @@ ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 COMPONENT_HOOKS: dict[str, str] = {
     "register_generators": "generator",
     "register_discriminators": "discriminator",
+    "register_networks": "network",
     "register_losses": "loss",
     "register_tricks": "trick",
+    "register_updates": "update",
     "register_metrics": "metric",
 }
 HOOK_NAMES: tuple[str, ...] = (*COMPONENT_HOOKS, "register_variants")
@@ -259,7 +261,7 @@ class PluginHost:
                                source: str = "", **extra: Any) -> None:
             allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
                        "metric": {"better"}, "generator": {"suffix_param"},
-                       "discriminator": {"suffix_param"}}.get(kind, set())
+                       "discriminator": {"suffix_param"}, "update": {"roles"}}.get(kind, set())
             unexpected = set(extra) - allowed
             if unexpected:
                 raise GanzooError(f"register() for a {kind} got unexpected argument(s) "
@@ -275,6 +277,7 @@ class PluginHost:
                 requires_loss_tags=tuple(extra.get("requires_loss_tags", ())),
                 better=extra.get("better", "lower" if kind == "metric" else ""),
                 suffix_param=extra.get("suffix_param"),
+                roles=tuple(extra.get("roles", ())),
                 plugin=ref))
         return register_component
 

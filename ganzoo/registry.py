@@ -114,8 +114,15 @@ class Registry:
 
     def check_composition(self, variant: Variant) -> None:
         """Refuse a recipe whose parts do not exist or cannot work together (one-line reason)."""
-        self.component("generator", variant.generator)
-        self.component("discriminator", variant.discriminator)
+        for role in variant.role_names():
+            self.component(*variant.role_network(role)[:2])
+        for phase in variant.step_phases():
+            update = self.component("update", phase.update)
+            unknown = [role for role in update.roles if role not in variant.role_names()]
+            if unknown:
+                raise CompositionError(
+                    f"{_where(variant)}phase {phase.name!r}: update {update.name!r} trains the role "
+                    f"{unknown[0]!r}, which the recipe does not have (roles: {', '.join(variant.role_names())})")
         loss = self.component("loss", variant.loss)
         tricks = [self.component("trick", name) for name in variant.tricks]
         names = {t.name for t in tricks}

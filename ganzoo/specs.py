@@ -14,9 +14,16 @@ from typing import Any
 
 from ganzoo.errors import ConfigError
 
-COMPONENT_KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "trick", "metric")
-"""The kinds of component, in the order ``ganzoo list --components`` shows them: the four that
-make a GAN, and the sample-quality metrics."""
+COMPONENT_KINDS: tuple[str, ...] = ("generator", "discriminator", "network", "loss", "trick", "update",
+                                     "metric")
+"""The kinds of component, in the order ``ganzoo list --components`` shows them: the networks
+(``network``: any further role a variant declares, e.g. an encoder), what trains them (losses,
+tricks, and the updates a step's phases run), and the sample-quality metrics."""
+
+BASE_ROLES: tuple[str, ...] = ("generator", "discriminator")
+"""The networks every GAN has. A variant may declare more (:attr:`Variant.roles`); everything
+that handles networks (optimizers, checkpoints, DDP, capture, ``ganzoo info``) loops over
+:meth:`Variant.role_names`."""
 
 LATENT_DISTRIBUTIONS: tuple[str, ...] = ("normal", "uniform")
 
@@ -48,6 +55,8 @@ class ComponentSpec:
       logit or score per sample (shape ``N`` or ``N×1``);
     - loss: ``factory(**params) -> ganzoo.Loss``;
     - trick: ``factory(**params) -> ganzoo.Trick``;
+    - network: ``factory(image_shape, latent_dim, **params) -> nn.Module`` (a further role);
+    - update: ``factory(**params) -> ganzoo.Update`` (what one phase of the step runs);
     - metric: ``factory(context: ganzoo.evaluation.EvalContext) -> float | dict`` (computes it).
     """
 
@@ -70,6 +79,9 @@ class ComponentSpec:
     makes ``timm:resnet18`` build ``factory(..., model_name="resnet18")``."""
     bound_params: Mapping[str, Any] = field(default_factory=dict)
     """Parameters fixed by the name (set by the registry for ``family:suffix`` names)."""
+    roles: tuple[str, ...] = ()
+    """Updates: the roles whose optimizers the update steps (checked against a recipe's roles
+    before anything is built)."""
     plugin: PluginRef | None = None
 
     def create(self, *args: Any, **params: Any) -> Any:
@@ -137,6 +149,69 @@ class OptimizerSettings:
         return OptimizerSettings(name=name, lr=self.lr, weight_decay=self.weight_decay)
 
 
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+@dataclass(frozen=True)
+class Role:
+    """A network a variant adds to the generator and discriminator (e.g. BiGAN's encoder): the
+    registered ``network`` component, its parameters, and its own optimizer."""
+
+    network: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.network, str) or not self.network:
+            raise ConfigError(f"a role's network must be a registered network name, got {self.network!r}")
+        if isinstance(self.optimizer, Mapping):
+            object.__setattr__(self, "optimizer", OptimizerSettings.from_dict(self.optimizer))
+        if not isinstance(self.optimizer, OptimizerSettings):
+            raise ConfigError(f"role network {self.network!r}: optimizer must be an OptimizerSettings")
+        object.__setattr__(self, "params", _frozen(self.params))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"network": self.network, "params": dict(self.params), "optimizer": self.optimizer.to_dict()}
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One part of a training step, as in stylegan2-ada's phase list: run the registered
+    ``update`` (with ``params``) ``repeats`` times in a row, on every ``every``-th step (counting
+    from step 0). ``name`` labels it (default: the update's name)."""
+
+    update: str
+    repeats: int = 1
+    every: int = 1
+    params: Mapping[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.update, str) or not self.update:
+            raise ConfigError(f"a phase's update must be a registered update name, got {self.update!r}")
+        for setting in ("repeats", "every"):
+            if not _positive_int(getattr(self, setting)):
+                raise ConfigError(f"phase {self.update!r}: {setting} must be a positive integer, "
+                                  f"got {getattr(self, setting)!r}")
+        if not isinstance(self.name, str):
+            raise ConfigError(f"phase {self.update!r}: name must be a string")
+        object.__setattr__(self, "name", self.name or self.update)
+        object.__setattr__(self, "params", _frozen(self.params))
+
+    def runs_at(self, step: int) -> bool:
+        """Whether the phase runs in the step that follows ``step`` completed steps."""
+        return step % self.every == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"update": self.update, "repeats": self.repeats, "every": self.every,
+                "params": dict(self.params), "name": self.name}
+
+    def __str__(self) -> str:
+        text = self.name + (f"×{self.repeats}" if self.repeats > 1 else "")
+        return text + (f" every {self.every} steps" if self.every > 1 else "")
+
+
 @dataclass(frozen=True)
 class Variant:
     """A named recipe: one generator, discriminator and loss, a list of tricks, and the
@@ -158,7 +233,12 @@ class Variant:
     g_optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     d_optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     critic_steps: int = 1
-    """Discriminator (critic) updates per generator update."""
+    """Discriminator (critic) updates per generator update, in the default phases."""
+    roles: Mapping[str, Role] = field(default_factory=dict)
+    """Networks besides the generator and discriminator, by role name (e.g. ``encoder``)."""
+    phases: tuple[Phase, ...] = ()
+    """The step's phases in order; empty means the default: ``critic_steps`` discriminator
+    updates, then one generator update (:meth:`step_phases`)."""
     batch_size: int = 64
     latent_dim: int = 100
     latent_distribution: str = "normal"
@@ -181,6 +261,21 @@ class Variant:
         for name in ("g_optimizer", "d_optimizer"):
             if not isinstance(getattr(self, name), OptimizerSettings):
                 raise ConfigError(f"variant {self.name!r}: {name} must be an OptimizerSettings")
+        roles = {name: Role(**role) if isinstance(role, Mapping) else role
+                  for name, role in dict(self.roles or {}).items()}
+        for name, role in roles.items():
+            if not isinstance(name, str) or not name.isidentifier() or name in BASE_ROLES:
+                raise ConfigError(f"variant {self.name!r}: role name {name!r} must be an identifier other "
+                                  f"than {' and '.join(BASE_ROLES)}")
+            if not isinstance(role, Role):
+                raise ConfigError(f"variant {self.name!r}: role {name!r} must be a ganzoo.Role")
+        object.__setattr__(self, "roles", MappingProxyType(roles))
+        phases = tuple(Phase(**p) if isinstance(p, Mapping) else p for p in self.phases or ())
+        if not all(isinstance(p, Phase) for p in phases):
+            raise ConfigError(f"variant {self.name!r}: phases must be ganzoo.Phase objects")
+        if len({p.name for p in phases}) != len(phases):
+            raise ConfigError(f"variant {self.name!r}: two phases share a name; give them distinct names")
+        object.__setattr__(self, "phases", phases)
         tricks = self.tricks
         if isinstance(tricks, (list, tuple)):  # a plain list of names is accepted too
             tricks = {trick: {} for trick in tricks}
@@ -195,10 +290,33 @@ class Variant:
         except TypeError as err:
             raise ConfigError(f"variant {self.name!r}: {err}") from None
 
+    def role_names(self) -> tuple[str, ...]:
+        """Every network of the recipe: the generator, the discriminator, then its own roles."""
+        return (*BASE_ROLES, *self.roles)
+
+    def role_network(self, role: str) -> tuple[str, str, Mapping[str, Any]]:
+        """``(kind, name, params)`` of the component that builds ``role``."""
+        if role in BASE_ROLES:
+            return role, getattr(self, role), getattr(self, f"{role}_params")
+        return "network", self.roles[role].network, self.roles[role].params
+
+    def optimizer(self, role: str) -> OptimizerSettings:
+        """The optimizer settings of ``role``."""
+        if role in BASE_ROLES:
+            return getattr(self, f"{role[0]}_optimizer")
+        return self.roles[role].optimizer
+
+    def step_phases(self) -> tuple[Phase, ...]:
+        """The phases one training step runs: :attr:`phases`, or by default ``critic_steps``
+        discriminator updates then one generator update (the classic alternating k:1 step)."""
+        return self.phases or (Phase("discriminator", repeats=self.critic_steps), Phase("generator"))
+
     def components(self) -> list[tuple[str, str]]:
-        """``(kind, name)`` of every component the recipe uses, in build order."""
-        return [("generator", self.generator), ("discriminator", self.discriminator),
-                ("loss", self.loss), *(("trick", name) for name in self.tricks)]
+        """``(kind, name)`` of every component the recipe uses, in build order (each once)."""
+        parts = [self.role_network(role)[:2] for role in self.role_names()]
+        parts += [("loss", self.loss), *(("trick", name) for name in self.tricks)]
+        parts += [("update", phase.update) for phase in self.step_phases()]
+        return list(dict.fromkeys(parts))
 
     def with_tricks(self, add: Mapping[str, Mapping[str, Any]] | None = None,
                     remove: list[str] | tuple[str, ...] = ()) -> Variant:
@@ -234,6 +352,10 @@ class Variant:
                 continue
             if isinstance(value, OptimizerSettings):
                 value = value.to_dict()
+            elif f.name == "roles":
+                value = {k: v.to_dict() for k, v in value.items()}
+            elif f.name == "phases":
+                value = [p.to_dict() for p in value]
             elif f.name == "tricks":
                 value = {k: dict(v) for k, v in value.items()}
             elif isinstance(value, Mapping):
@@ -252,4 +374,12 @@ class Variant:
         for name in ("g_optimizer", "d_optimizer"):
             if isinstance(values.get(name), Mapping):
                 values[name] = OptimizerSettings.from_dict(values[name])
+        try:
+            if isinstance(values.get("roles"), Mapping):
+                values["roles"] = {k: Role(**v) if isinstance(v, Mapping) else v
+                                   for k, v in values["roles"].items()}
+            if isinstance(values.get("phases"), (list, tuple)):
+                values["phases"] = tuple(Phase(**p) if isinstance(p, Mapping) else p for p in values["phases"])
+        except TypeError as err:
+            raise ConfigError(f"recipe roles/phases: {err}") from None
         return cls(**values)

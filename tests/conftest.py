@@ -39,7 +39,9 @@ def pytest_generate_tests(metafunc):
 
     if "variant_name" in metafunc.fixturenames:
         metafunc.parametrize("variant_name", ganzoo.list_variants())
-    for kind in ("generator", "discriminator", "loss", "trick", "metric"):
+    from ganzoo.specs import COMPONENT_KINDS
+
+    for kind in COMPONENT_KINDS:
         fixture = f"{kind}_name"
         if fixture in metafunc.fixturenames:
             metafunc.parametrize(fixture, ganzoo.list_components(kind))

@@ -126,8 +126,8 @@ def test_bf16_on_the_cpu_trains_and_resumes_bit_for_bit(tmp_path):
     a = ckpt.load_checkpoint(tmp_path / "half/checkpoints/last.pt")
     b = ckpt.load_checkpoint(tmp_path / "once/checkpoints/last.pt")
     assert a["config"]["precision"] == "bf16" and a["step"] == b["step"] == 6
-    for key, value in a["state"]["generator"].items():
-        assert torch.equal(value, b["state"]["generator"][key]), key
+    for key, value in a["state"]["networks"]["generator"].items():
+        assert torch.equal(value, b["state"]["networks"]["generator"][key]), key
     records = [json.loads(line) for line in (tmp_path / "once/metrics.jsonl").read_text().splitlines()]
     assert all(torch.isfinite(torch.tensor(r["g_loss"])) for r in records)
     assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
@@ -201,7 +201,7 @@ def test_step_counter_tensor_follows_the_python_counter():
     for _ in range(3):
         step(lambda: data[:4])
     assert step.step == 3 and step.step_tensor.item() == 3.0 and not step.nonfinite.item()
-    step.set_position(1000, 1000)
+    step.set_position(1000, {"discriminator": 1000, "generator": 1000})
     assert step.step_tensor.item() == 1000.0
 
 
@@ -373,6 +373,20 @@ def test_graph_training_resumes_where_it_stopped(tmp_path, deterministic):
 
     a = ckpt.load_checkpoint(out / "checkpoints/last.pt")
     b = ckpt.load_checkpoint(once / "checkpoints/last.pt")
-    assert a["step"] == b["step"] == 20 and a["d_updates"] == b["d_updates"] == 100
-    for key, value in a["state"]["generator"].items():  # 20 steps: allow ±2·lr where a gradient is ~0
-        torch.testing.assert_close(value.float(), b["state"]["generator"][key].float(), rtol=1e-3, atol=1e-3)
+    assert a["step"] == b["step"] == 20 and a["updates"] == b["updates"] == {"discriminator": 100, "generator": 20}
+    for key, value in a["state"]["networks"]["generator"].items():  # 20 steps: allow ±2·lr where a gradient is ~0
+        torch.testing.assert_close(value.float(), b["state"]["networks"]["generator"][key].float(), rtol=1e-3, atol=1e-3)
+
+
+@needs_cuda
+def test_lazy_r1_phase_stays_captured_and_matches_eager(deterministic):
+    """Lazy R1 as a phase: one graph for steps with it and one without, replayed on schedule,
+    training exactly as the eager step does."""
+    phases = [ganzoo.Phase("discriminator"), ganzoo.Phase("generator"),
+              ganzoo.Phase("lazy-r1", every=4, params={"gamma": 1.0})]
+    eager, eager_losses = _run("dcgan", "off", steps=12, phases=phases)
+    graphed, graphed_losses = _run("dcgan", "on", steps=12, phases=phases)
+    assert graphed.mode == "graph" and graphed.graphs == 2
+    assert graphed.step.updates == eager.step.updates == {"discriminator": 12, "generator": 12, "lazy-r1": 3}
+    assert [("r1_penalty" in row) for row in graphed_losses] == [s % 4 == 0 for s in range(12)]
+    assert_same_training(eager, eager_losses, graphed, graphed_losses)

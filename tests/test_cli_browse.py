@@ -44,11 +44,12 @@ def test_list_components_json(capsys):
 def test_info_shows_recipe_and_parameter_counts(capsys):
     assert main(["info", "vanilla-classic", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["generator_parameters"] == 100 * 256 + 256 + 256 * 512 + 512 + 512 * 1024 + 1024 + 1024 * 784 + 784
+    assert info["parameters"]["generator"] == 100 * 256 + 256 + 256 * 512 + 512 + 512 * 1024 + 1024 + 1024 * 784 + 784
     assert info["tricks"] == {"label-smoothing": {"real": 0.9}}
     assert info["g_optimizer"]["lr"] == 2e-4
     assert main(["info", "dcgan", "--kind", "variant", "--channels", "3", "--image-size", "32"]) == 0
-    assert "generator parameters" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "parameters" in out and "discriminator" in out and "generator" in out
 
 
 def test_info_on_a_component(capsys):

@@ -41,7 +41,7 @@ def ganzoo(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
 
 def weights(run) -> dict[str, torch.Tensor]:
     state = ckpt.load_checkpoint(run / "checkpoints" / "last.pt")["state"]
-    return {f"{net}.{k}": v for net in ("generator", "discriminator") for k, v in state[net].items()}
+    return {f"{role}.{k}": v for role, net in state["networks"].items() for k, v in net.items()}
 
 
 def test_two_ranks_match_one_process_with_the_double_batch(tmp_path):

@@ -201,7 +201,7 @@ def test_strict_mode_makes_plugin_problems_fatal(monkeypatch, fake_dists):
 
 
 def test_load_plugins_env_var_restricts_loading(monkeypatch, fresh_plugins):
-    monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "mlp,losses,tricks")
+    monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "mlp,losses,tricks,phases")
     assert ganzoo.list_variants() == ["vanilla", "vanilla-classic"]
     monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "")
     plugins.reset()
@@ -279,8 +279,14 @@ def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
     def register_discriminators(register):
         register("t-disc", lambda shape: torch.nn.Flatten())
 
+    def register_networks(register):
+        register("t-net", lambda shape, latent_dim: torch.nn.Linear(latent_dim, 1))
+
     def register_losses(register):
         register("t-loss", Zero, tags=("critic",))
+
+    def register_updates(register):
+        register("t-update", ganzoo.Update, roles=("generator",))
 
     def register_tricks(register):
         register("t-trick", ganzoo.Trick, conflicts=("ema",))
@@ -293,6 +299,7 @@ def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
 
     impl = {"register_metrics": register_metrics, "register_generators": register_generators, "register_discriminators": register_discriminators,
             "register_losses": register_losses, "register_tricks": register_tricks,
+            "register_networks": register_networks, "register_updates": register_updates,
             "register_variants": register_variants}[hook]
     _module(monkeypatch, "fake_hook", **{hook: hookimpl(impl)})
     fake_dists("ganzoo-hook", {"hook": "fake_hook"})
@@ -303,7 +310,7 @@ def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
     else:
         kind = plugins.COMPONENT_HOOKS[hook]
         name = {"generator": "t-gen", "discriminator": "t-disc", "loss": "t-loss", "trick": "t-trick",
-                "metric": "t-metric"}[kind]
+                "metric": "t-metric", "network": "t-net", "update": "t-update"}[kind]
         assert registry.component(kind, name).plugin.distribution == "ganzoo-hook"
     assert plugins.get_host().plugins["hook"].hooks == [hook]
 

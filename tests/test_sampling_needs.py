@@ -66,8 +66,9 @@ def trained(tmp_path_factory):
 def test_sampling_needs_neither_the_discriminator_nor_the_variant_plugin(trained, tmp_path):
     env, run = trained
     components = json.loads((run / "config.json").read_text())["versions"]["components"]
-    assert {c["name"]: c["sampling"] for c in components} == {
-        "tiny-gen": True, "sn-cnn": False, "bce": False, "ema": True}
+    assert {(c["kind"], c["name"]): c["sampling"] for c in components} == {
+        ("generator", "tiny-gen"): True, ("discriminator", "sn-cnn"): False, ("loss", "bce"): False,
+        ("trick", "ema"): True, ("update", "discriminator"): False, ("update", "generator"): False}
     env.uninstall("ganzoo-sn-critic")
     sampled = env.ganzoo("sample", run, "-n", "4", "--npy", tmp_path / "s.npy", "--out", tmp_path / "s.png")
     assert sampled.returncode == 0, sampled.stderr

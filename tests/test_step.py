@@ -29,9 +29,10 @@ def test_generator_update_reuses_the_last_critic_batch(variant):
 
 
 def test_fresh_generator_batch_when_reuse_is_off():
-    gan = ganzoo.create_variant("vanilla", batch_size=4)
+    phases = [ganzoo.Phase("discriminator", params={"reuse_fakes": False}), ganzoo.Phase("generator")]
+    gan = ganzoo.create_variant("vanilla", batch_size=4, phases=phases)
     calls = _count_generator_calls(gan)
-    TrainingStep(gan, reuse_fakes=False)(lambda: torch.zeros(4, 1, 28, 28))
+    TrainingStep(gan)(lambda: torch.zeros(4, 1, 28, 28))
     assert calls == [False, True]
 
 

@@ -104,8 +104,8 @@ def test_hinge_sn_checkpoint_resumes(env, tmp_path):
     import torch
 
     payload = torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
-    assert payload["step"] == 2 and payload["d_updates"] == 10  # 5 critic steps per step
-    d_state = payload["state"]["discriminator"]
+    assert payload["step"] == 2 and payload["updates"] == {"discriminator": 10, "generator": 2}  # 5 critic steps per step
+    d_state = payload["state"]["networks"]["discriminator"]
     assert any(key.endswith("parametrizations.weight.original") for key in d_state)
     assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
 

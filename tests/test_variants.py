@@ -29,6 +29,10 @@ def test_trick_builds_with_defaults(trick_name):
     assert isinstance(trick, ganzoo.Trick)
 
 
+def test_update_builds_with_defaults_and_names_its_roles(update_name):
+    conformance.check_update(update_name)
+
+
 def test_one_step_changes_both_networks_and_counts_critic_steps(variant_name):
     conformance.check_variant_step(variant_name)
 

@@ -151,8 +151,8 @@ def _variant_info(variant: Variant, image_shape: tuple[int, int, int]) -> dict[s
     info.update({
         "plugin": _plugin_label(variant),
         "image_shape": list(image_shape),
-        "generator_parameters": _count(gan.generator),
-        "discriminator_parameters": _count(gan.discriminator),
+        "parameters": {role: _count(net) for role, net in gan.networks.items()},
+        "step": [str(built.phase) for built in gan.phases],
     })
     return info
 
@@ -203,8 +203,8 @@ def info_command(args: argparse.Namespace) -> int:
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in info.items():
-        if isinstance(value, int) and key.endswith("_parameters"):
-            value = f"{value:,}"
+        if key == "parameters":
+            value = ", ".join(f"{role} {count:,}" for role, count in value.items())
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
         elif isinstance(value, list):

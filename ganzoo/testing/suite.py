@@ -21,11 +21,12 @@ from typing import Any
 
 import pytest
 
+from ganzoo.specs import COMPONENT_KINDS as KINDS
+
 IMAGE_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 28, 28), (3, 32, 32))
 """The shapes every network and variant is checked at: ``ganzoo.conformance.IMAGE_SHAPES``
 (repeated here so that collecting the tests does not import torch)."""
 
-KINDS: tuple[str, ...] = ("generator", "discriminator", "loss", "trick", "metric")
 
 
 def components_of(distribution: str) -> dict[str, list[str]]:
@@ -76,12 +77,14 @@ def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
     - ``test_ganzoo_plugin_loads``: installed, loads without problems, registers something;
     - ``test_ganzoo_generator[NAME-HxWxC]``: right output shape, values in [-1, 1];
     - ``test_ganzoo_discriminator[NAME-HxWxC]``: one finite score per image;
+    - ``test_ganzoo_network[NAME-HxWxC]``: a further role's network builds, with parameters;
+    - ``test_ganzoo_update[NAME]``: builds with defaults, declares the roles it trains;
     - ``test_ganzoo_loss[NAME]``: the sign convention of D and G losses;
     - ``test_ganzoo_trick[NAME]``: builds with defaults; a gradient penalty is per-sample;
     - ``test_ganzoo_metric[NAME]``: finite and deterministic;
     - ``test_ganzoo_variant_recipe[NAME]``: summary, plugin, composition rules;
-    - ``test_ganzoo_variant_step[NAME-HxWxC]``: one training step on CPU, finite losses, both
-      networks change, ``critic_steps`` discriminator updates;
+    - ``test_ganzoo_variant_step[NAME-HxWxC]``: one training step on CPU: every phase runs its
+      repeats, every trained role changes, finite statistics;
     - ``test_ganzoo_variant_checkpoint[NAME]`` (unless ``checkpoints=False``): saving and
       loading the state continues training identically.
     """
@@ -108,6 +111,22 @@ def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
 
             conformance.check_discriminator(name, image_shape)
         tests["test_ganzoo_discriminator"] = test_ganzoo_discriminator
+
+    if names["network"]:
+        @pytest.mark.parametrize("name, image_shape", _by_shape(names["network"], shapes))
+        def test_ganzoo_network(name: str, image_shape: tuple[int, int, int]) -> None:
+            from ganzoo import conformance
+
+            conformance.check_network(name, image_shape)
+        tests["test_ganzoo_network"] = test_ganzoo_network
+
+    if names["update"]:
+        @pytest.mark.parametrize("name", names["update"])
+        def test_ganzoo_update(name: str) -> None:
+            from ganzoo import conformance
+
+            conformance.check_update(name)
+        tests["test_ganzoo_update"] = test_ganzoo_update
 
     if names["loss"]:
         @pytest.mark.parametrize("name", names["loss"])

@@ -60,13 +60,19 @@ def capture_blockers(gan: GAN, *, distributed: bool = False) -> list[str]:
         points = [p for p in STEP_POINTS if trick.overrides(p)]
         if points and not getattr(trick, "capturable", False):
             reasons.append(f"trick {name!r} is not marked capturable (it overrides {', '.join(points)})")
-    for part, obj in (("generator", gan.generator), ("discriminator", gan.discriminator),
-                      ("loss", gan.loss)):
-        if getattr(obj, "capturable", True) is False:
-            reasons.append(f"{part} {getattr(gan.variant, part)!r} says it is not capturable")
-    for which, opt in (("generator", gan.g_optimizer), ("discriminator", gan.d_optimizer)):
+    variant = gan.variant
+    for role, net in gan.networks.items():
+        if getattr(net, "capturable", True) is False:
+            kind, name, _ = variant.role_network(role)
+            reasons.append(f"{kind} {name!r} says it is not capturable")
+    if getattr(gan.loss, "capturable", True) is False:
+        reasons.append(f"loss {variant.loss!r} says it is not capturable")
+    for built in gan.phases:
+        if not getattr(built.update, "capturable", False):
+            reasons.append(f"update {built.phase.update!r} is not marked capturable")
+    for role, opt in gan.optimizers.items():
         if "capturable" not in opt.defaults and not isinstance(opt, torch.optim.SGD):
-            reasons.append(f"the {which} optimizer {type(opt).__name__} cannot run inside a CUDA graph")
+            reasons.append(f"the {role} optimizer {type(opt).__name__} cannot run inside a CUDA graph")
     return reasons
 
 
@@ -109,10 +115,10 @@ def check_settings(gan: GAN, graph: str, precision: str, *, distributed: bool = 
 
 
 def to_channels_last(gan: GAN, data: torch.Tensor) -> torch.Tensor:
-    """Put both networks in channels-last memory format; returns ``data`` in it too."""
+    """Put every network in channels-last memory format; returns ``data`` in it too."""
     import torch
 
-    for net in (gan.generator, gan.discriminator):
+    for net in gan.networks.values():
         net.to(memory_format=torch.channels_last)
     return data.contiguous(memory_format=torch.channels_last)
 
@@ -150,6 +156,10 @@ class StepRunner:
     """Runs a :class:`TrainingStep` on batches from ``next_real``: eagerly, or (``graph`` is
     ``auto`` on CUDA, or ``on``) captured after ``warmup`` eager steps and replayed.
 
+    Phases with an interval (lazy regularisation) make steps differ: the runner keeps one graph
+    per pattern of due phases (:meth:`TrainingStep.due`), each captured after that pattern has
+    run eagerly once, and replays the one each step needs.
+
     ``precision="bf16"`` runs the step under bfloat16 autocast (weights and optimizer stay
     float32), on CUDA or the CPU (fast on CPUs with native bf16 matrix units, e.g. AVX512-BF16);
     ``auto`` chooses it on such CPUs (:func:`resolve_precision`), and :attr:`precision` holds the
@@ -174,10 +184,10 @@ class StepRunner:
         if graph == "auto" and gan.device.type == "cuda" and blockers:
             self.notify(f"ganzoo: running the {gan.variant.name} step eagerly: {blockers[0]}")
         self.fallback_reason: str | None = blockers[0] if blockers else None
-        self._graph: Any = None
-        self._stats: StepStats | None = None
+        self._graphs: dict[tuple[int, ...], tuple[Any, StepStats]] = {}
+        self._seen: set[tuple[int, ...]] = set()
         self._eager_steps = 0
-        for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        for optimizer in gan.optimizers.values():
             set_capturable(optimizer, self.graphed)
         if gan.device.type == "cuda":
             _fast_cuda_backends()
@@ -202,23 +212,46 @@ class StepRunner:
         with self._precision():
             return self.step(self.next_real)
 
+    @property
+    def graphs(self) -> int:
+        """How many step patterns are captured so far."""
+        return len(self._graphs)
+
+    def plan(self, pattern: tuple[int, ...]) -> str:
+        """What the next step, with due phases ``pattern``, does: ``eager`` (not graphed),
+        ``warm`` (an eager step in the warm-up, and the first time a pattern comes up: its
+        optimizer state and lazily built buffers must exist before capture), ``capture`` (then
+        replay) or ``replay``. Records the decision."""
+        if not self.graphed:
+            return "eager"
+        if pattern in self._graphs:
+            return "replay"
+        if self._eager_steps < self.warmup or pattern not in self._seen:
+            self._eager_steps += 1
+            self._seen.add(pattern)
+            return "warm"
+        return "capture"
+
     def __call__(self) -> StepStats:
         """Run one training step; returns its statistics (device tensors, not synchronised)."""
-        if not self.graphed:
+        pattern = self.step.due()
+        action = self.plan(pattern)
+        if action == "eager":
             return self._eager()
-        if self._graph is None:
-            if self._eager_steps < self.warmup:
-                self._eager_steps += 1
-                return self._warm_step()
-            self._capture()
-            if self._graph is None:  # capture failed: eager from now on
+        if action == "warm":
+            return self._warm_step()
+        if action == "capture":
+            self._capture(pattern)
+            if not self.graphed:  # capture failed: eager from now on
                 return self._eager()
-        self._graph.replay()
-        step, critic_steps = self.step, self.step.gan.variant.critic_steps
+        graph, stats = self._graphs[pattern]
+        graph.replay()
+        step = self.step
+        for index in pattern:
+            phase = step.phases[index].phase
+            step.updates[phase.name] += phase.repeats
         step.step += 1
-        step.d_updates += critic_steps
-        assert self._stats is not None
-        return self._stats
+        return stats
 
     def _warm_step(self) -> StepStats:
         """An eager step on a side stream, as CUDA graph capture wants for its warm-up."""
@@ -231,11 +264,11 @@ class StepRunner:
         torch.cuda.current_stream().wait_stream(side)
         return stats
 
-    def _capture(self) -> None:
+    def _capture(self, pattern: tuple[int, ...]) -> None:
         import torch
 
         step = self.step
-        position = (step.step, step.d_updates)
+        position = (step.step, dict(step.updates))
         device = step.gan.device
         rng = (torch.cuda.get_rng_state(device), [g.get_state() for g in self.generators])
         graph = torch.cuda.CUDAGraph()
@@ -247,11 +280,11 @@ class StepRunner:
                 stats = self._eager()
         except Exception as err:  # noqa: BLE001 - any capture failure falls back, never wrong results
             torch.cuda.synchronize(device)
-            step.step, step.d_updates = position
+            step.step, step.updates = position[0], dict(position[1])
             torch.cuda.set_rng_state(rng[0], device)
             for generator, state in zip(self.generators, rng[1]):
                 generator.set_state(state)
-            for optimizer in (step.gan.g_optimizer, step.gan.d_optimizer):
+            for optimizer in step.gan.optimizers.values():
                 set_capturable(optimizer, False)
             first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
             self.fallback_reason = f"capture failed: {type(err).__name__}: {first_line}"[:300]
@@ -260,8 +293,8 @@ class StepRunner:
             return
         # Capture recorded the step without running it: the counters it advanced are undone,
         # and each replay is one real step.
-        step.step, step.d_updates = position
-        self._graph, self._stats = graph, stats
+        step.step, step.updates = position[0], dict(position[1])
+        self._graphs[pattern] = (graph, stats)
 
 
 def assemble_step(gan: GAN, data: torch.Tensor, *, seed: int, total_steps: int | None,

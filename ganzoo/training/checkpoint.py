@@ -1,6 +1,6 @@
 """Checkpoints: everything needed to resume a run exactly, written atomically, read safely.
 
-A checkpoint holds both networks, both optimizers, each trick's state (e.g. EMA weights), the
+A checkpoint holds every role's network and optimizer, each trick's state (e.g. EMA weights), the
 step, every random-number-generator state (torch CPU and CUDA, Python, NumPy), the fixed
 latent batch used for sample grids, the resolved config and recipe, and the versions of
 ganzoo, torch and every plugin the recipe uses.
@@ -26,16 +26,20 @@ from ganzoo.version import __version__
 if TYPE_CHECKING:
     from ganzoo.build import GAN, TrainedGenerator
 
-FORMAT_VERSION = 2
-"""2: loadable with ``weights_only=True`` (the NumPy RNG state is a tensor). Format 1 (ganzoo
-0.1.0) stored NumPy arrays, which only full unpickling reads: such files are refused."""
+FORMAT_VERSION = 3
+"""3: networks and optimizers by role (``state["networks"]``, ``state["optimizers"]``) and
+runs per phase (``updates``). 2 (read too, converted on load): loadable with
+``weights_only=True`` (the NumPy RNG state is a tensor), with fixed generator/discriminator keys.
+Format 1 (ganzoo 0.1.0) stored NumPy arrays, which only full unpickling reads: such files are
+refused."""
+READABLE_FORMATS = (2, FORMAT_VERSION)
 
 # What every checkpoint must hold, with the type of each entry; what resuming needs besides.
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
     "variant": dict, "image_shape": (list, tuple), "state": dict, "versions": dict}
 _REQUIRED_TO_RESUME: dict[str, type | tuple[type, ...]] = {
-    "step": int, "d_updates": int, "rng": dict, "sampler": dict, "config": dict}
-_STATE_KEYS = ("generator", "discriminator", "g_optimizer", "d_optimizer", "tricks")
+    "step": int, "updates": dict, "rng": dict, "sampler": dict, "config": dict}
+_STATE_KEYS = ("networks", "optimizers", "tricks")
 
 
 def capture_rng_states() -> dict[str, Any]:
@@ -99,12 +103,25 @@ def gan_state(gan: GAN) -> dict[str, Any]:
     # Bare modules (DDP wrappers live only in the step): a checkpoint from a DDP run loads in a
     # single process and vice versa.
     return {
-        "generator": gan.generator.state_dict(),
-        "discriminator": gan.discriminator.state_dict(),
-        "g_optimizer": gan.g_optimizer.state_dict(),
-        "d_optimizer": gan.d_optimizer.state_dict(),
+        "networks": {role: net.state_dict() for role, net in gan.networks.items()},
+        "optimizers": {role: opt.state_dict() for role, opt in gan.optimizers.items()},
         "tricks": {trick_key(t, i): t.state_dict() for i, t in enumerate(gan.tricks)},
     }
+
+
+def _upgrade(payload: dict[str, Any]) -> dict[str, Any]:
+    """A format-2 checkpoint in format 3's layout (its roles were always the base two, and its
+    phases the default ones)."""
+    state = payload.get("state")
+    if isinstance(state, dict) and "networks" not in state:
+        roles = ("generator", "discriminator")
+        moved = {"networks": {r: state.pop(r) for r in roles if r in state},
+                 "optimizers": {r: state.pop(f"{r[0]}_optimizer") for r in roles if f"{r[0]}_optimizer" in state}}
+        state.update(moved)
+    if "d_updates" in payload and "updates" not in payload:
+        d_updates, step = payload.pop("d_updates"), payload.get("step")
+        payload["updates"] = {"discriminator": d_updates, "generator": step}
+    return payload
 
 
 def load_gan_state(gan: GAN, state: dict[str, Any], with_optimizers: bool = True,
@@ -112,11 +129,14 @@ def load_gan_state(gan: GAN, state: dict[str, Any], with_optimizers: bool = True
     """Restore networks, tricks and (with ``with_optimizers``) optimizers; state that does not
     fit the built networks is a one-line :class:`CheckpointError` naming ``source``."""
     try:
-        gan.generator.load_state_dict(state["generator"])
-        gan.discriminator.load_state_dict(state["discriminator"])
-        if with_optimizers:
-            gan.g_optimizer.load_state_dict(state["g_optimizer"])
-            gan.d_optimizer.load_state_dict(state["d_optimizer"])
+        for part, live in (("networks", gan.networks), ("optimizers", gan.optimizers)):
+            if part == "optimizers" and not with_optimizers:
+                continue
+            missing = sorted(set(live) - set(state[part]))
+            if missing:
+                raise KeyError(f"no {part[:-1]} for the role {missing[0]!r}")
+            for role, obj in live.items():
+                obj.load_state_dict(state[part][role])
         for i, trick in enumerate(gan.tricks):
             if trick_key(trick, i) in state["tricks"]:
                 trick.load_state_dict(state["tricks"][trick_key(trick, i)])
@@ -159,10 +179,13 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu", *,
         raise CheckpointError(_unreadable(path, err)) from None
     if not isinstance(payload, dict) or "format" not in payload:
         raise CheckpointError(f"{path}: not a ganzoo checkpoint")
-    if payload["format"] != FORMAT_VERSION:
+    if payload["format"] not in READABLE_FORMATS:
         raise CheckpointError(f"{path}: ganzoo checkpoint format {payload['format']!r}; this ganzoo "
-                              f"reads format {FORMAT_VERSION}")
+                              f"reads formats {', '.join(map(str, READABLE_FORMATS))}")
+    payload = _upgrade(payload)
     _check_entries(path, payload, {**_REQUIRED, **(_REQUIRED_TO_RESUME if resume else {})})
+    if resume and not all(isinstance(k, str) and type(v) is int for k, v in payload["updates"].items()):
+        raise CheckpointError(f"{path}: damaged checkpoint: 'updates' must count runs per phase")
     state = payload["state"]
     missing = [key for key in _STATE_KEYS if not isinstance(state.get(key), dict)]
     if missing:
@@ -265,7 +288,7 @@ def load_trained_gan(source: str | Path, device: str = "auto") -> tuple[TrainedG
     sampler = build_generator(variant, tuple(payload["image_shape"]), device, tricks=[n for _, n in tricks])
     state = payload["state"]
     try:
-        sampler.generator.load_state_dict(state["generator"])
+        sampler.generator.load_state_dict(state["networks"]["generator"])
         for (index, _), trick in zip(tricks, sampler.tricks):
             if trick_key(trick, index) in state["tricks"]:
                 trick.load_state_dict(state["tricks"][trick_key(trick, index)])

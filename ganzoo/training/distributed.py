@@ -74,7 +74,7 @@ def setup(device_setting: str, timeout_s: float) -> tuple[Distributed | None, to
 
 
 def wrap(gan: GAN, ctx: Distributed, sync_batchnorm: bool) -> dict[str, nn.Module]:
-    """DDP wrappers of G and D for the training step to run (after optimizers and tricks were
+    """DDP wrappers of every role's network for the training step to run (after optimizers and tricks were
     set up on the same parameters). ``gan`` keeps its bare modules: checkpoints, sampling and
     fingerprints never see a wrapper."""
     import torch
@@ -84,12 +84,11 @@ def wrap(gan: GAN, ctx: Distributed, sync_batchnorm: bool) -> dict[str, nn.Modul
         if gan.device.type != "cuda":
             raise ConfigError("--sync-batchnorm needs CUDA devices (PyTorch's SyncBatchNorm runs on GPUs only)")
         # Conversion keeps the same Parameter objects, so the optimizers still hold them.
-        gan.generator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(gan.generator)
-        gan.discriminator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(gan.discriminator)
+        for role, net in gan.networks.items():
+            gan.networks[role] = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
     ids = [gan.device.index] if gan.device.type == "cuda" else None
     # DDP broadcasts rank 0's parameters and buffers now, so every rank starts identical.
-    return {"generator": DistributedDataParallel(gan.generator, device_ids=ids),
-            "discriminator": DistributedDataParallel(gan.discriminator, device_ids=ids)}
+    return {role: DistributedDataParallel(net, device_ids=ids) for role, net in gan.networks.items()}
 
 
 def all_gather(value: Any) -> list[Any]:
@@ -126,12 +125,11 @@ def broadcast_from_main(value: Any) -> Any:
 
 
 def fingerprint(gan: GAN) -> list[float]:
-    """Float64 sums of G's and D's parameters: equal on every rank when they are in sync."""
+    """Float64 sums of every role's parameters: equal on every rank when they are in sync."""
     import torch
 
     with torch.no_grad():
-        return [float(sum(p.double().sum() for p in net.parameters()))
-                for net in (gan.generator, gan.discriminator)]
+        return [float(sum(p.double().sum() for p in net.parameters())) for net in gan.networks.values()]
 
 
 def barrier() -> None:

@@ -117,7 +117,7 @@ class Trainer:
         self.step = self.runner.step
         if _resume is not None:
             self.sampler.load_state_dict(_resume["sampler"])
-            self.step.set_position(_resume["step"], _resume["d_updates"])
+            self.step.set_position(_resume["step"], _resume["updates"])
             ckpt.restore_rng_states(self._rng_for_this_rank(_resume))  # last: building consumed some
         elif self.dist is not None:
             seed_everything(config.seed + rank)  # different dropout and trick noise on each rank
@@ -246,7 +246,7 @@ class Trainer:
                 self.last_checkpoint_step = step
                 return self.run_dir.checkpoint
         payload = {
-            "step": step, "d_updates": self.step.d_updates,
+            "step": step, "updates": dict(self.step.updates),
             "state": ckpt.gan_state(self.gan), "rng": rng, **extra,
             "sampler": self.sampler.state_dict(),
             "config": self.config.to_dict(), "variant": self.variant.to_dict(),

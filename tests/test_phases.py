@@ -1,0 +1,240 @@
+"""Contract v2: a variant's step is a list of phases over named networks (roles). The default
+phases are the classic k:1 step; lazy R1 is a phase with an interval; a plugin adds a role and
+an update of its own without touching the core."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo import Phase, Role, hookimpl
+from ganzoo.cli import main
+from ganzoo.conformance import check_checkpoint_round_trip, check_variant_step, real_batch
+from ganzoo.errors import CompositionError, ConfigError
+from ganzoo.training import checkpoint as ckpt
+from ganzoo.training.capture import StepRunner, capture_blockers
+from ganzoo.training.step import TrainingStep
+
+LAZY = [Phase("discriminator"), Phase("generator"), Phase("lazy-r1", every=3, params={"gamma": 2.0})]
+
+
+# -- recipes ----------------------------------------------------------------------------------
+
+
+def test_default_phases_are_the_alternating_k_to_1_step():
+    phases = ganzoo.get_variant("wgan-gp").step_phases()
+    assert [(p.update, p.repeats, p.every) for p in phases] == [("discriminator", 5, 1), ("generator", 1, 1)]
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"update": "discriminator", "repeats": 0}, "repeats must be a positive integer"),
+    ({"update": "discriminator", "every": 1.5}, "every must be a positive integer"),
+    ({"update": ""}, "registered update name"),
+])
+def test_phase_settings_are_checked(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        Phase(**settings)
+
+
+def test_recipe_roles_and_phases_are_checked():
+    vanilla = ganzoo.get_variant("vanilla")
+    with pytest.raises(ConfigError, match="role name 'generator'"):
+        vanilla.replace(roles={"generator": Role("mlp")})
+    with pytest.raises(ConfigError, match="two phases share a name"):
+        vanilla.replace(phases=[Phase("generator"), Phase("generator")])
+
+
+def test_roles_and_phases_round_trip_through_the_recipe_table():
+    variant = ganzoo.get_variant("vanilla").replace(
+        roles={"encoder": Role("latent-encoder", params={"width": 32},
+                               optimizer=ganzoo.OptimizerSettings("sgd", lr=0.1))},
+        phases=[Phase("discriminator", repeats=2), Phase("generator"), Phase("lazy-r1", every=4)])
+    table = json.loads(json.dumps(variant.to_dict()))
+    assert ganzoo.Variant.from_dict(table) == variant.replace(plugin=None)
+    assert ("update", "lazy-r1") in variant.components() and ("network", "latent-encoder") in variant.components()
+
+
+def test_a_phase_naming_an_unknown_update_is_refused_in_one_line(tmp_path, capsys):
+    config = tmp_path / "run.toml"
+    config.write_text('variant = "vanilla"\n[recipe]\nphases = [{update = "lazy-r2", every = 4}]\n')
+    assert main(["train", "--config", str(config), "--steps", "1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "lazy-r2" in err and "lazy-r1" in err, err
+
+
+# -- lazy R1 as a phase --------------------------------------------------------------------------
+
+
+def test_lazy_r1_runs_on_its_interval_and_reports_its_penalty():
+    torch.manual_seed(0)
+    gan = ganzoo.create_variant("dcgan", batch_size=4, phases=LAZY)
+    step = TrainingStep(gan)
+    ran = []
+    for i in range(7):
+        stats = step(lambda: real_batch((1, 28, 28), 4, seed=i))
+        ran.append("r1_penalty" in stats.values)
+    assert ran == [True, False, False, True, False, False, True]
+    assert step.updates == {"discriminator": 7, "generator": 7, "lazy-r1": 3}
+    assert step.d_updates == 10
+
+
+def test_lazy_r1_penalty_is_scaled_by_its_interval():
+    """γ/2 · every · E‖∇D(x)‖², and D's gradient is exactly that penalty's."""
+    torch.manual_seed(0)
+    gan = ganzoo.create_variant("dcgan", batch_size=4, phases=[Phase("lazy-r1", every=4, params={"gamma": 2.0})])
+    reference = ganzoo.create_variant("dcgan", batch_size=4)
+    reference.discriminator.load_state_dict(gan.discriminator.state_dict())
+    gan.d_optimizer.step = lambda: None  # keep D's weights to compare gradients
+    real = real_batch((1, 28, 28), 4, seed=2)
+    torch.manual_seed(1)
+    stats = TrainingStep(gan)(lambda: real)
+    torch.manual_seed(1)
+    images = real.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(reference.discriminator(images).sum(), images, create_graph=True)
+    penalty = 0.5 * 2.0 * 4 * grad.flatten(1).square().sum(1).mean()
+    penalty.backward()
+    torch.testing.assert_close(stats.r1_penalty, penalty.detach())
+    for mine, theirs in zip(gan.discriminator.parameters(), reference.discriminator.parameters()):
+        torch.testing.assert_close(mine.grad, theirs.grad)
+    assert all(p.grad is None for p in gan.generator.parameters())  # only D's phase ran
+
+
+def _planned(runner: StepRunner, steps: int) -> list[str]:
+    """The runner's capture decisions over ``steps`` steps, without CUDA."""
+    actions = []
+    for s in range(steps):
+        pattern = runner.step.due(s)
+        action = runner.plan(pattern)
+        if action == "capture":
+            runner._graphs[pattern] = (None, None)  # what a successful capture records
+        actions.append(action)
+    return actions
+
+
+def test_one_graph_per_pattern_of_due_phases_each_captured_after_it_ran_once():
+    phases = [Phase("discriminator"), Phase("generator"), Phase("lazy-r1", name="every-2", every=2),
+              Phase("lazy-r1", name="every-3", every=3)]
+    gan = ganzoo.create_variant("vanilla", batch_size=4, phases=phases)
+    runner = StepRunner(TrainingStep(gan), lambda: real_batch((1, 28, 28), 4), graph="off")
+    runner.graphed = True  # the decisions alone; capturing itself needs CUDA (tests/test_capture.py)
+    # patterns: 0 all, 1 base, 2 +2, 3 +3, 4 +2, 5 base, 6 all, 7 base, 8 +2, 9 +3
+    assert _planned(runner, 10) == ["warm", "warm", "warm", "warm", "capture", "capture", "capture",
+                                    "replay", "replay", "capture"]
+    assert runner.graphs == 4
+
+
+def test_the_lazy_r1_phase_does_not_block_capture_where_the_lazy_r1_trick_does():
+    as_phase = ganzoo.create_variant("dcgan", phases=LAZY)
+    as_trick = ganzoo.create_variant("dcgan", tricks={"r1": {"every": 4}})
+    assert [r for r in capture_blockers(as_phase) if "CUDA device" not in r] == []
+    assert any("'r1' is not marked capturable" in r for r in capture_blockers(as_trick))
+
+
+# -- a further role and an update from a plugin --------------------------------------------------
+
+
+class LatentEncoder(torch.nn.Module):
+    def __init__(self, image_shape, latent_dim, width: int = 64):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(int(torch.tensor(image_shape).prod()), width),
+                                       torch.nn.ReLU(), torch.nn.Linear(width, latent_dim))
+
+    def forward(self, images):
+        return self.net(images)
+
+
+class LatentRecovery(ganzoo.Update):
+    """InfoGAN-style: the generator and the encoder learn to recover z from G(z)."""
+
+    name = "latent-recovery"
+    capturable = True
+
+    def __init__(self, weight: float = 1.0):
+        self.weight = weight
+
+    def run(self, step):
+        z = step.latent(step.gan.variant.batch_size)
+        with step.frozen("discriminator"):
+            loss = self.weight * (step.networks["encoder"](step.networks["generator"](z)) - z).square().mean()
+            for role in ("generator", "encoder"):
+                step.optimizer(role).zero_grad(set_to_none=True)
+            loss.backward()
+            for role in ("generator", "encoder"):
+                step.optimizer(role).step()
+        return {"recovery": loss.detach()}
+
+
+RECOVERY = ganzoo.Variant(
+    name="recovery-test", summary="vanilla plus latent recovery every 2 steps", generator="mlp",
+    discriminator="mlp", loss="bce", batch_size=8,
+    roles={"encoder": Role("latent-encoder", params={"width": 32}, optimizer=ganzoo.OptimizerSettings("adam", lr=1e-3))},
+    phases=[Phase("discriminator"), Phase("generator"), Phase("latent-recovery", every=2)])
+
+
+@pytest.fixture
+def recovery_plugin(fresh_plugins):
+    plugin = types.SimpleNamespace(
+        register_networks=hookimpl(lambda register: register("latent-encoder", LatentEncoder)),
+        register_updates=hookimpl(lambda register: register("latent-recovery", LatentRecovery,
+                                                            roles=("generator", "encoder"))),
+        register_variants=hookimpl(lambda register: register(RECOVERY)))
+    fresh_plugins.get_host().add_plugin(plugin, "recovery-test")
+    return fresh_plugins
+
+
+def test_a_plugin_role_gets_its_own_network_and_optimizer(recovery_plugin):
+    gan = ganzoo.create_variant("recovery-test")
+    assert list(gan.networks) == ["generator", "discriminator", "encoder"]
+    assert gan.optimizers["encoder"].param_groups[0]["lr"] == 1e-3
+    check_variant_step("recovery-test")  # every phase runs; the encoder changes
+    check_checkpoint_round_trip("recovery-test")
+
+
+def test_an_update_training_a_missing_role_is_refused(recovery_plugin):
+    with pytest.raises(CompositionError, match="trains the role 'encoder', which the recipe does not have"):
+        ganzoo.create_variant("vanilla", phases=[Phase("latent-recovery")])
+
+
+def test_a_plugin_role_trains_resumes_bit_exactly_and_shows_in_info(recovery_plugin, tmp_path, capsys):
+    common = ["--batch-size", "8", "--device", "cpu", "--data", "mnist:test-b", "--checkpoint-every", "3",
+              "--log-every", "1", "--precision", "fp32"]
+    assert main(["train", "recovery-test", "--steps", "3", "--out", str(tmp_path / "half"), *common]) == 0
+    assert main(["train", "--resume", str(tmp_path / "half"), "--steps", "6"]) == 0
+    assert main(["train", "recovery-test", "--steps", "6", "--out", str(tmp_path / "once"), *common]) == 0
+    a = ckpt.load_checkpoint(tmp_path / "half/checkpoints/last.pt", resume=True)
+    b = ckpt.load_checkpoint(tmp_path / "once/checkpoints/last.pt", resume=True)
+    assert a["updates"] == b["updates"] == {"discriminator": 6, "generator": 6, "latent-recovery": 3}
+    for part in ("networks", "optimizers"):
+        assert set(a["state"][part]) == {"generator", "discriminator", "encoder"}
+    for key, value in a["state"]["networks"]["encoder"].items():
+        assert torch.equal(value, b["state"]["networks"]["encoder"][key]), key
+    records = [json.loads(line) for line in (tmp_path / "once/metrics.jsonl").read_text().splitlines()]
+    assert ["recovery" in r for r in records] == [True, False] * 3  # due before steps 0, 2, 4
+    capsys.readouterr()
+    assert main(["info", "recovery-test", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["parameters"]["encoder"] == 784 * 32 + 32 + 32 * 100 + 100
+    assert info["step"] == ["discriminator", "generator", "latent-recovery every 2 steps"]
+
+
+def test_format_2_checkpoints_still_load(tmp_path):
+    """ganzoo 0.2.0 wrote generator/discriminator keys; they are read into the roles."""
+    assert main(["train", "vanilla", "--steps", "2", "--batch-size", "8", "--device", "cpu", "--data",
+                 "mnist:test-b", "--out", str(tmp_path / "r")]) == 0
+    path = tmp_path / "r/checkpoints/last.pt"
+    payload = torch.load(path, weights_only=True)
+    state = payload["state"]
+    old = {"format": 2, **{k: v for k, v in payload.items() if k not in ("format", "updates", "state")},
+           "d_updates": payload["updates"]["discriminator"],
+           "state": {"generator": state["networks"]["generator"], "discriminator": state["networks"]["discriminator"],
+                     "g_optimizer": state["optimizers"]["generator"], "d_optimizer": state["optimizers"]["discriminator"],
+                     "tricks": state["tricks"]}}
+    torch.save(old, path)
+    assert main(["train", "--resume", str(tmp_path / "r"), "--steps", "3"]) == 0
+    resumed = ckpt.load_checkpoint(path, resume=True)
+    assert resumed["format"] == ckpt.FORMAT_VERSION and resumed["updates"] == {"discriminator": 3, "generator": 3}
+    assert main(["sample", str(tmp_path / "r"), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
