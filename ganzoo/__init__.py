@@ -7,7 +7,7 @@ For plugin authors: :data:`hookimpl`, :class:`Variant`, :class:`OptimizerSetting
 :class:`StepContext` and :func:`lazy` (a factory importing its
 target only when built, with the target's signature for parameter checks). For users:
 :func:`list_variants`, :func:`list_components`, :func:`get_variant`, :func:`create_variant`,
-:func:`compose_variant`.
+:func:`compose_variant`, :func:`load_gan` (every network of a trained run).
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from collections.abc import Sequence
 
 from ganzoo.build import (GAN, TrainedGenerator, build_gan, build_generator, compose_variant, create_variant,
                           resolve_variant)
-from ganzoo.components import Loss, StepContext, StepState, Trick, Update
+from ganzoo.components import Batch, Loss, StepContext, StepState, Trick, Update
 from ganzoo.errors import (CheckpointError, ComponentBuildError, CompositionError, ConfigError, DataError,
                            DuplicateNameError, GanzooError, PluginError, StorageError, UnknownNameError)
 from ganzoo.factories import lazy
 from ganzoo.hookspecs import hookimpl
 from ganzoo.plugins import get_registry
 from ganzoo.specs import ComponentSpec, OptimizerSettings, Phase, Role, Variant
+from ganzoo.training.checkpoint import load_gan
 from ganzoo.version import __version__
 
 
@@ -52,10 +53,10 @@ def get_component(kind: str, name: str) -> ComponentSpec:
 
 
 __all__ = [
-    "__version__", "build_gan", "build_generator", "CheckpointError", "ComponentBuildError",
+    "__version__", "Batch", "build_gan", "build_generator", "CheckpointError", "ComponentBuildError",
     "ComponentSpec", "compose_variant", "CompositionError", "ConfigError", "create_variant",
     "DataError", "DuplicateNameError", "GAN", "GanzooError", "get_component", "get_variant",
-    "hookimpl", "lazy", "list_components", "list_variants", "Loss", "OptimizerSettings",
+    "hookimpl", "lazy", "list_components", "load_gan", "list_variants", "Loss", "OptimizerSettings",
     "Phase", "PluginError", "resolve_variant", "Role", "StepContext", "StepState", "StorageError",
     "TrainedGenerator", "Trick", "UnknownNameError", "Update", "Variant",
 ]

@@ -68,19 +68,21 @@ def _time_steps(run_step: Any, steps: int, warmup: int, device: torch.device) ->
     return time.perf_counter() - start
 
 
-def _data(image_shape: tuple[int, int, int], count: int = 2048) -> torch.Tensor:
-    """Built-in digits for 28×28×1, random images in [-1, 1] otherwise (speed only)."""
+def _data(image_shape: tuple[int, int, int], count: int = 2048) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Built-in digits with their labels for 28×28×1 (as the trainer draws them), random
+    unlabelled images in [-1, 1] otherwise (speed only)."""
     import torch
 
     if tuple(image_shape) == (1, 28, 28):
-        from ganzoo.data import load_images
+        from ganzoo.data import load_dataset
 
-        return load_images("mnist", limit=count)
-    return torch.rand(count, *image_shape) * 2 - 1
+        digits = load_dataset("mnist", limit=count)
+        return digits.images, digits.labels
+    return torch.rand(count, *image_shape) * 2 - 1, None
 
 
 def ganzoo_step(variant: str, batch_size: int, device: torch.device, data: torch.Tensor, *,
-                total_steps: int, seed: int = 0, graph: str = "auto", precision: str = "auto",
+                total_steps: int, labels: torch.Tensor | None = None, seed: int = 0, graph: str = "auto", precision: str = "auto",
                 channels_last: bool = False, notify: Any = None, **overrides: Any) -> Any:
     """The trainer's step for ``variant`` (device-resident data, fused optimizers, CUDA graph
     when possible) as a :class:`~ganzoo.training.capture.StepRunner`; ``overrides`` change the
@@ -96,7 +98,8 @@ def ganzoo_step(variant: str, batch_size: int, device: torch.device, data: torch
     data = data.to(device)
     if channels_last:
         data = to_channels_last(gan, data)
-    runner, _ = assemble_step(gan, data, seed=seed, total_steps=total_steps, graph=graph,
+    labels = None if labels is None else labels.to(device)
+    runner, _ = assemble_step(gan, data, labels=labels, seed=seed, total_steps=total_steps, graph=graph,
                               precision=precision, notify=notify)
     return runner
 
@@ -116,11 +119,11 @@ def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: in
     if steps < 1 or warmup < 0:
         raise ConfigError(f"--steps must be >= 1 (got {steps}) and warm-up >= 0 (got {warmup})")
     dev = resolve_device(device)
-    data = _data(image_shape)
+    data, labels = _data(image_shape)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
         warmup = max(warmup, 5)  # 3 eager warm-up steps, the capture, a first replay
-    runner = ganzoo_step(variant, batch_size, dev, data, total_steps=warmup + steps, seed=seed,
+    runner = ganzoo_step(variant, batch_size, dev, data, labels=labels, total_steps=warmup + steps, seed=seed,
                          graph=graph, precision=precision, channels_last=channels_last, notify=notify)
     seconds = _time_steps(runner, steps, warmup, dev)
     peak = torch.cuda.max_memory_allocated(dev) / 2**20 if dev.type == "cuda" else None

@@ -52,6 +52,16 @@ class Loss:
 
 
 @dataclass
+class Batch:
+    """A batch of real data as the step draws it: images ``N×C×H×W`` in [-1, 1] and, when the
+    data set is labelled (:func:`ganzoo.data.load_dataset`), one class index per image."""
+
+    images: torch.Tensor
+    labels: torch.Tensor | None = None
+    """int64 ``N`` class indices, or None for unlabelled data."""
+
+
+@dataclass
 class StepState:
     """What a trick may look at during a training step."""
 
@@ -72,6 +82,9 @@ class StepState:
     networks: Mapping[str, nn.Module] = field(default_factory=dict)
     """Every role's network as the running update uses it (``generator`` and ``discriminator``
     are two of them)."""
+    labels: torch.Tensor | None = None
+    """The class labels of the real batch the running update drew (None for unlabelled data,
+    and before the update draws one)."""
 
     def report(self, name: str, value: torch.Tensor) -> None:
         """A statistic of this step, e.g. ``state.report("gradient_penalty", term)``: its mean,
@@ -187,8 +200,9 @@ class StepContext:
     :meth:`frozen` for scoring through a network that does not train here)."""
     state: StepState
     """Passed on to the tricks' step points (``critic_step`` is the repeat index)."""
-    next_real: Callable[[], torch.Tensor]
-    """Draws the next real batch (on the training device)."""
+    next_batch: Callable[[], Batch]
+    """Draws the next real :class:`Batch` (images and, for labelled data, labels; on the
+    training device)."""
     latent: Callable[[int], torch.Tensor]
     """``latent(n)``: ``n`` latent vectors from the step's sampler."""
     carry: dict[str, Any]
@@ -201,6 +215,10 @@ class StepContext:
     repeats: int = 1
     every: int = 1
     """The phase's interval: a lazy regulariser scales its term by it (stylegan2-ada)."""
+
+    def next_real(self) -> torch.Tensor:
+        """The images of the next real batch (for an update that does not use labels)."""
+        return self.next_batch().images
 
     def optimizer(self, role: str) -> torch.optim.Optimizer:
         return self.gan.optimizers[role]

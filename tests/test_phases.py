@@ -214,6 +214,9 @@ def test_a_plugin_role_trains_resumes_bit_exactly_and_shows_in_info(recovery_plu
         assert torch.equal(value, b["state"]["networks"]["encoder"][key]), key
     records = [json.loads(line) for line in (tmp_path / "once/metrics.jsonl").read_text().splitlines()]
     assert ["recovery" in r for r in records] == [True, False] * 3  # due before steps 0, 2, 4
+    gan, payload = ganzoo.load_gan(tmp_path / "once", device="cpu")  # every role, restored
+    for key, value in gan.networks["encoder"].state_dict().items():
+        assert torch.equal(value, b["state"]["networks"]["encoder"][key]), key
     capsys.readouterr()
     assert main(["info", "recovery-test", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
@@ -238,3 +241,58 @@ def test_format_2_checkpoints_still_load(tmp_path):
     resumed = ckpt.load_checkpoint(path, resume=True)
     assert resumed["format"] == ckpt.FORMAT_VERSION and resumed["updates"] == {"discriminator": 3, "generator": 3}
     assert main(["sample", str(tmp_path / "r"), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
+
+
+# -- labels travel with their images ---------------------------------------------------------------
+
+
+def test_the_sampler_draws_labels_with_their_images():
+    from ganzoo.training.sampling import BatchSampler
+
+    images = torch.arange(40, dtype=torch.float32).reshape(40, 1, 1, 1).expand(40, 1, 4, 4).contiguous()
+    labels = torch.arange(40) * 7
+    for world_size in (1, 2):
+        shards = [BatchSampler(images, 8, 4, seed=3, rank=r, world_size=world_size, labels=labels).batch()
+                  for r in range(world_size)]
+        for shard in shards:
+            assert shard.images.shape[0] == 8
+            assert torch.equal(shard.labels, shard.images[:, 0, 0, 0].long() * 7)
+    assert BatchSampler(images, 8, 4, seed=3).batch().labels is None
+
+
+class RecordsLabels(ganzoo.Update):
+    """Records what each real batch pairs: (the image's constant value, its label)."""
+
+    name = "records-labels"
+    capturable = True
+    seen: list[tuple[torch.Tensor, torch.Tensor | None]] = []
+
+    def run(self, step):
+        drawn = step.next_batch()
+        RecordsLabels.seen.append((drawn.images.flatten(1)[:, 0].clone(), drawn.labels))
+        return {}
+
+
+def test_labels_from_the_data_reach_every_update_through_the_trainer(fresh_plugins, tmp_path):
+    import numpy as np
+
+    values = np.linspace(-0.9, 0.9, 10, dtype=np.float32)
+    images = np.repeat(values[:, None, None, None], 16 * 16, axis=1).reshape(10, 1, 16, 16)
+    np.savez(tmp_path / "digits.npz", images=images, labels=np.arange(10)[::-1].copy())
+    plugin = types.SimpleNamespace(register_updates=hookimpl(
+        lambda register: register("records-labels", RecordsLabels, roles=("discriminator",))))
+    fresh_plugins.get_host().add_plugin(plugin, "labels-test")
+    config = tmp_path / "run.toml"
+    config.write_text('variant = "dcgan"\n[recipe]\nbatch_size = 6\nphases = [{update = "discriminator"}, '
+                      '{update = "generator"}, {update = "records-labels"}]\n')
+    RecordsLabels.seen.clear()
+    assert main(["train", "--config", str(config), "--steps", "3", "--data", str(tmp_path / "digits.npz"),
+                 "--device", "cpu", "--out", str(tmp_path / "r")]) == 0
+    assert len(RecordsLabels.seen) == 3
+    for pixels, labels in RecordsLabels.seen:
+        index = ((pixels + 0.9) / 0.2).round().long()  # which image was drawn
+        assert labels is not None and torch.equal(labels, 9 - index)
+    RecordsLabels.seen.clear()
+    stats = TrainingStep(ganzoo.create_variant("vanilla", batch_size=4, phases=[Phase("records-labels")]))(
+        lambda: real_batch((1, 28, 28), 4))  # bare images: no labels
+    assert RecordsLabels.seen[0][1] is None and stats.values == {}

@@ -153,7 +153,8 @@ def _fast_cuda_backends() -> None:
 
 
 class StepRunner:
-    """Runs a :class:`TrainingStep` on batches from ``next_real``: eagerly, or (``graph`` is
+    """Runs a :class:`TrainingStep` on batches from ``next_real`` (a :class:`~ganzoo.Batch` or
+    images): eagerly, or (``graph`` is
     ``auto`` on CUDA, or ``on``) captured after ``warmup`` eager steps and replayed.
 
     Phases with an interval (lazy regularisation) make steps differ: the runner keeps one graph
@@ -298,19 +299,21 @@ class StepRunner:
 
 
 def assemble_step(gan: GAN, data: torch.Tensor, *, seed: int, total_steps: int | None,
+                  labels: torch.Tensor | None = None,
                   graph: str = "auto", precision: str = "auto", rank: int = 0, world_size: int = 1,
                   networks: Mapping[str, nn.Module] | None = None, distributed: bool = False,
                   notify: Callable[[str], None] | None = None) -> tuple[StepRunner, BatchSampler]:
     """The step as the trainer runs it, for the trainer and ``ganzoo bench`` alike: a batch
-    sampler over device-resident ``data`` (this rank's shard of global batches), the generic
+    sampler over device-resident ``data`` and its ``labels`` (this rank's shard of global
+    batches), the generic
     :class:`TrainingStep` (on ``networks``, e.g. DDP wrappers, when given), and the runner that
     captures it as a CUDA graph where it can."""
     from ganzoo.training.sampling import BatchSampler
 
     variant = gan.variant
     sampler = BatchSampler(data, variant.batch_size, variant.latent_dim, seed, variant.latent_distribution,
-                           rank=rank, world_size=world_size)
+                           rank=rank, world_size=world_size, labels=labels)
     step = TrainingStep(gan, total_steps=total_steps, latent=sampler.latent, networks=networks)
-    runner = StepRunner(step, sampler.real, graph=graph, precision=precision, generators=(sampler.rng,),
+    runner = StepRunner(step, sampler.batch, graph=graph, precision=precision, generators=(sampler.rng,),
                         distributed=distributed, notify=notify)
     return runner, sampler

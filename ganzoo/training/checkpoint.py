@@ -266,18 +266,40 @@ def trick_key(trick: Any, index: int) -> str:
     return f"{type(trick).__name__}:{index}"
 
 
+def _checkpoint_of(source: str | Path) -> Path:
+    from ganzoo.training.rundir import RunDir
+
+    path = Path(source)
+    if path.is_dir():
+        return RunDir.existing(path).checkpoint
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run folder or checkpoint")
+    return path
+
+
+def load_gan(source: str | Path, device: str = "auto") -> tuple[GAN, dict[str, Any]]:
+    """Every network (each role) and trick of a run folder or checkpoint file, restored without
+    optimizer state, with the payload: for using a trained network other than the generator,
+    e.g. a BiGAN's encoder. Every component the run used must be installed (a missing one is a
+    one-line :class:`CheckpointError` naming its distribution)."""
+    from ganzoo.build import build_gan
+
+    path = _checkpoint_of(source)
+    payload = load_checkpoint(path, map_location="cpu")
+    variant = read_variant(payload, path)
+    require_installed(payload, path, variant.components())
+    gan = build_gan(variant, tuple(payload["image_shape"]), device)
+    load_gan_state(gan, payload["state"], with_optimizers=False, source=path)
+    return gan, payload
+
+
 def load_trained_gan(source: str | Path, device: str = "auto") -> tuple[TrainedGenerator, dict[str, Any]]:
     """What sampling needs from a run folder or checkpoint file, restored, with the payload:
     the generator and the tricks that provide the sampling generator (EMA), nothing else, so
     the run's discriminator and loss plugins need not be installed."""
     from ganzoo.build import build_generator
-    from ganzoo.training.rundir import RunDir
 
-    path = Path(source)
-    if path.is_dir():
-        path = RunDir.existing(path).checkpoint
-    elif not path.exists():
-        raise CheckpointError(f"{path}: no such run folder or checkpoint")
+    path = _checkpoint_of(source)
     payload = load_checkpoint(path, map_location="cpu")
     variant = read_variant(payload, path)
     recorded = _recorded_components(payload)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ganzoo.components import Batch
 from ganzoo.latent import sample_latent
 
 if TYPE_CHECKING:
@@ -18,13 +19,16 @@ if TYPE_CHECKING:
 
 
 class BatchSampler:
-    """Draws per-rank shards of global real and latent batches; no DataLoader, no host sync."""
+    """Draws per-rank shards of global real and latent batches; no DataLoader, no host sync.
+    ``labels`` (one class index per image, on the data's device) travel with their images."""
 
     def __init__(self, data: torch.Tensor, batch_size: int, latent_dim: int, seed: int,
-                 latent_distribution: str = "normal", rank: int = 0, world_size: int = 1) -> None:
+                 latent_distribution: str = "normal", rank: int = 0, world_size: int = 1,
+                 labels: torch.Tensor | None = None) -> None:
         import torch
 
         self.data, self.batch_size, self.latent_dim = data, batch_size, latent_dim
+        self.labels = labels
         self.latent_distribution = latent_distribution
         self.rank, self.world_size = rank, world_size
         self.rng = torch.Generator(device=data.device)
@@ -34,13 +38,19 @@ class BatchSampler:
         size = batch.shape[0] // self.world_size
         return batch[self.rank * size:(self.rank + 1) * size]
 
-    def real(self) -> torch.Tensor:
-        """This rank's shard of a global batch of real images (drawn with replacement)."""
+    def batch(self) -> Batch:
+        """This rank's shard of a global batch of real images, with their labels when the data
+        has them (drawn with replacement)."""
         import torch
 
         index = torch.randint(self.data.shape[0], (self.batch_size * self.world_size,),
                               device=self.data.device, generator=self.rng)
-        return self.data[self._shard(index)]
+        index = self._shard(index)
+        return Batch(self.data[index], None if self.labels is None else self.labels[index])
+
+    def real(self) -> torch.Tensor:
+        """The images of :meth:`batch`."""
+        return self.batch().images
 
     def latent(self, n: int) -> torch.Tensor:
         """This rank's shard of ``n × world_size`` latent vectors."""

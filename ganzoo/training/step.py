@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ganzoo.components import STEP_POINTS, StepContext, StepState, Trick
+from ganzoo.components import STEP_POINTS, Batch, StepContext, StepState, Trick
 
 if TYPE_CHECKING:
     import torch
@@ -98,9 +98,14 @@ class TrainingStep:
     def _tricks_at(self, point: str) -> list[Trick]:
         return self._tricks.get(point, [])
 
-    def __call__(self, next_real: Callable[[], torch.Tensor]) -> StepStats:
-        """Run one full step: every phase due at this step, each ``repeats`` times."""
+    def __call__(self, next_batch: Callable[[], Batch | torch.Tensor]) -> StepStats:
+        """Run one full step: every phase due at this step, each ``repeats`` times, drawing
+        real data from ``next_batch`` (a :class:`~ganzoo.Batch`, or bare images)."""
         import torch
+
+        def draw() -> Batch:
+            drawn = next_batch()
+            return drawn if isinstance(drawn, Batch) else Batch(drawn)
 
         self._reported.clear()
         self._carry.clear()
@@ -111,7 +116,7 @@ class TrainingStep:
                 state = StepState(step=self.step, total_steps=self.total_steps, critic_step=repeat,
                                   generator=networks["generator"], discriminator=networks["discriminator"],
                                   step_tensor=self.step_tensor, reported=self._reported, networks=networks)
-                context = StepContext(gan=self.gan, networks=networks, state=state, next_real=next_real,
+                context = StepContext(gan=self.gan, networks=networks, state=state, next_batch=draw,
                                       latent=self.latent, carry=self._carry, tricks=self._tricks_at,
                                       repeat=repeat, repeats=built.phase.repeats, every=built.phase.every)
                 stats.update(built.update.run(context))

@@ -84,10 +84,12 @@ class Trainer:
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
         seed_everything(config.seed)  # the same on every rank: identical models and tricks
 
-        from ganzoo.data import describe_source, load_images
+        from ganzoo.data import describe_source, load_dataset
 
-        self.data = load_images(config.data, image_size=config.image_size,
-                                channels=config.channels).to(self.device)
+        dataset = load_dataset(config.data, image_size=config.image_size, channels=config.channels)
+        self.data = dataset.images.to(self.device)
+        # Labels travel with their images into every batch (None for unlabelled data).
+        self.labels = None if dataset.labels is None else dataset.labels.to(self.device)
         self.data_description = describe_source(config.data)
         if self.data.shape[0] < 1:
             raise ConfigError("the data set is empty")
@@ -111,7 +113,8 @@ class Trainer:
                 self.records = self.run_dir.truncate_metrics(_resume["step"])
         wrapped = distributed.wrap(self.gan, self.dist, config.sync_batchnorm) if self.dist else None
         self.runner, self.sampler = assemble_step(
-            self.gan, self.data, seed=config.seed, total_steps=self.schedule_steps, graph=config.graph,
+            self.gan, self.data, labels=self.labels, seed=config.seed, total_steps=self.schedule_steps,
+            graph=config.graph,
             precision=config.precision, rank=rank, world_size=world, networks=wrapped,
             distributed=self.dist is not None, notify=self._notice)
         self.step = self.runner.step

@@ -29,7 +29,8 @@ class DiscriminatorUpdate(Update):
     def run(self, step: StepContext) -> Mapping[str, torch.Tensor]:
         gan, state, nets = step.gan, step.state, step.networks
         discriminator = nets["discriminator"]
-        real = step.next_real()
+        drawn = step.next_batch()
+        real, state.labels = drawn.images, drawn.labels
         for trick in step.tricks("real_input"):
             real = trick.real_input(real, state)
         batch = real.shape[0]
@@ -59,7 +60,7 @@ class DiscriminatorUpdate(Update):
         optimizer.step()
         for trick in step.tricks("after_d_step"):
             trick.after_d_step(discriminator, state)
-        step.carry["real"] = real
+        step.carry["real"], step.carry["labels"] = real, drawn.labels
         step.carry["fake"] = generated if keep else None
         return {"d_loss": loss.detach(), "d_real": real_scores.detach().mean(),
                 "d_fake": fake_scores.detach().mean()}
@@ -76,6 +77,7 @@ class GeneratorUpdate(Update):
     def run(self, step: StepContext) -> Mapping[str, torch.Tensor]:
         gan, state, nets = step.gan, step.state, step.networks
         real = step.carry.get("real")
+        state.labels = step.carry.get("labels")
         with step.frozen("discriminator") as frozen:
             discriminator = frozen["discriminator"]
             generated = step.carry.pop("fake", None)
@@ -131,7 +133,8 @@ class LazyR1(Update):
 
     def run(self, step: StepContext) -> Mapping[str, torch.Tensor]:
         discriminator = step.networks["discriminator"]
-        real = step.next_real()
+        drawn = step.next_batch()
+        real, step.state.labels = drawn.images, drawn.labels
         for trick in step.tricks("real_input"):
             real = trick.real_input(real, step.state)
         images = real.detach().requires_grad_(True)
