@@ -168,8 +168,11 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     dev = resolve_device(device)
     networks = {"generator": _build_generator(variant, shape, dev, registry)}
     d_spec = registry.component("discriminator", variant.discriminator)
-    networks["discriminator"] = call_factory(d_spec, shape, **variant.discriminator_params).to(dev)
-    probe_discriminator(d_spec, networks["discriminator"], shape, dev)
+    pairs = "latent" in d_spec.inputs  # scores (image, latent) pairs: gets the latent size too
+    d_args = (shape, variant.latent_dim) if pairs else (shape,)
+    networks["discriminator"] = call_factory(d_spec, *d_args, **variant.discriminator_params).to(dev)
+    probe_discriminator(d_spec, networks["discriminator"], shape, dev,
+                        variant if pairs else None)
     for role in variant.role_names()[len(BASE_ROLES):]:
         kind, name, params = variant.role_network(role)
         networks[role] = call_factory(registry.component(kind, name), shape, variant.latent_dim, **params).to(dev)

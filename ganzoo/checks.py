@@ -79,12 +79,14 @@ def _frozen_eval(module: nn.Module) -> Iterator[None]:
             m.training = flag
 
 
-def _forward(spec: ComponentSpec, net: nn.Module, inputs: torch.Tensor, what: str) -> torch.Tensor:
-    """``net(inputs)``; an exception or a non-tensor is one line naming the component."""
+def _forward(spec: ComponentSpec, net: nn.Module, inputs: torch.Tensor | tuple[torch.Tensor, ...],
+             what: str) -> torch.Tensor:
+    """``net(inputs)`` (``net(*inputs)`` for a tuple); an exception or a non-tensor is one line
+    naming the component."""
     import torch
 
     try:
-        out = net(inputs)
+        out = net(*inputs) if isinstance(inputs, tuple) else net(inputs)
     except GanzooError:
         raise
     except Exception as err:  # noqa: BLE001 - a plugin network failing is reported, not a crash
@@ -97,7 +99,9 @@ def _forward(spec: ComponentSpec, net: nn.Module, inputs: torch.Tensor, what: st
     return out
 
 
-def _shape(tensor: torch.Tensor) -> str:
+def _shape(tensor: torch.Tensor | tuple[torch.Tensor, ...]) -> str:
+    if isinstance(tensor, tuple):
+        return " and ".join(_shape(t) for t in tensor)
     return "×".join(str(n) for n in tensor.shape)
 
 
@@ -138,14 +142,20 @@ def probe_generator(spec: ComponentSpec, generator: nn.Module, variant: Variant,
 
 
 def probe_discriminator(spec: ComponentSpec, discriminator: nn.Module,
-                         shape: tuple[int, int, int], device: torch.device) -> None:
-    """One forward pass on images of the right shape and range: one finite score each."""
+                        shape: tuple[int, int, int], device: torch.device,
+                        variant: Variant | None = None) -> None:
+    """One forward pass on images of the right shape and range (with latents from ``variant``
+    for a discriminator of (image, latent) pairs): one finite score each."""
     import torch
 
     n, expected = PROBE_BATCH, (PROBE_BATCH, *shape)
     wanted = "×".join(str(size) for size in expected)
     with _probing(discriminator, device) as rng:
         real_like = torch.rand(expected, device=device, generator=rng).mul_(2).sub_(1)
+        if variant is not None:
+            z = sample_latent(n, variant.latent_dim, variant.latent_distribution, device, rng)
+            real_like = (real_like, z)
+            wanted += f" with latents {_shape(z)}"
         scores = _forward(spec, discriminator, real_like, "images")
     if tuple(scores.shape) not in ((n,), (n, 1)):
         raise ComponentBuildError(f"{_who(spec)}: maps images {wanted} to {_shape(scores)}, "

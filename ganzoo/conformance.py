@@ -43,13 +43,17 @@ def check_generator(name: str, image_shape: tuple[int, int, int], latent_dim: in
         f"generator {name!r}: output range [{out.min():.3f}, {out.max():.3f}] is outside [-1, 1]"
 
 
-def check_discriminator(name: str, image_shape: tuple[int, int, int], batch: int = 4) -> None:
-    """The discriminator builds and gives one finite score per image."""
+def check_discriminator(name: str, image_shape: tuple[int, int, int], batch: int = 4,
+                        latent_dim: int = 16) -> None:
+    """The discriminator builds and gives one finite score per image (per (image, latent) pair
+    for one registered with ``inputs=("image", "latent")``)."""
     spec = get_registry().component("discriminator", name)
-    net = spec.create(image_shape)
+    pairs = "latent" in spec.inputs
+    net = spec.create(image_shape, latent_dim) if pairs else spec.create(image_shape)
     assert isinstance(net, nn.Module), f"discriminator {name!r}: factory returned {type(net).__name__}"
+    inputs = (real_batch(image_shape, batch), *((torch.randn(batch, latent_dim),) if pairs else ()))
     with torch.no_grad():
-        out = net.eval()(real_batch(image_shape, batch))
+        out = net.eval()(*inputs)
     assert out.numel() == batch and tuple(out.shape) in {(batch,), (batch, 1)}, \
         f"discriminator {name!r}: output shape {tuple(out.shape)}, expected ({batch},) or ({batch}, 1)"
     assert torch.isfinite(out).all(), f"discriminator {name!r}: non-finite output"

@@ -61,11 +61,14 @@ def register_discriminators(register: RegisterComponent) -> None:
 
     :param register:
         ``register(name: str, factory, *, summary: str = "", source: str = "",
-        suffix_param: str | None = None)``.
+        suffix_param: str | None = None, inputs: tuple[str, ...] = ("image",))``.
         ``factory(image_shape: tuple[int, int, int], **params) -> torch.nn.Module`` must
         return a module mapping images ``N×C×H×W`` in [-1, 1] to one raw logit or critic score
         per sample (shape ``N`` or ``N×1``; no sigmoid: losses work on logits).
-        ``suffix_param`` works as for generators.
+        ``suffix_param`` works as for generators. With ``inputs=("image", "latent")`` the
+        discriminator scores (image, latent) pairs (BiGAN, ALI): ``factory(image_shape,
+        latent_dim, **params)``, ``forward(images, latents)``; such a discriminator needs
+        updates that feed it pairs (``register_updates``).
 
     :return: nothing; results are passed through ``register``.
     """

@@ -32,7 +32,7 @@ import pluggy
 from ganzoo import hookspecs
 from ganzoo.errors import GanzooError, PluginError
 from ganzoo.registry import Registry
-from ganzoo.specs import ComponentSpec, PluginRef, Variant
+from ganzoo.specs import DISCRIMINATOR_INPUTS, ComponentSpec, PluginRef, Variant
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 
@@ -261,7 +261,7 @@ class PluginHost:
                                source: str = "", **extra: Any) -> None:
             allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
                        "metric": {"better"}, "generator": {"suffix_param"},
-                       "discriminator": {"suffix_param"}, "update": {"roles"}}.get(kind, set())
+                       "discriminator": {"suffix_param", "inputs"}, "update": {"roles"}}.get(kind, set())
             unexpected = set(extra) - allowed
             if unexpected:
                 raise GanzooError(f"register() for a {kind} got unexpected argument(s) "
@@ -270,6 +270,10 @@ class PluginHost:
                 raise GanzooError(f"a {kind} name must be a non-empty string, got {name!r}")
             if not callable(factory):
                 raise GanzooError(f"{kind} {name!r}: factory is not callable")
+            inputs = tuple(extra.get("inputs", ("image",)))
+            if inputs not in DISCRIMINATOR_INPUTS:
+                raise GanzooError(f"{kind} {name!r}: inputs must be one of "
+                                  f"{', '.join(map(str, DISCRIMINATOR_INPUTS))}, got {inputs}")
             staged.append(ComponentSpec(
                 kind=kind, name=name, factory=factory, summary=summary, source=source,
                 tags=frozenset(extra.get("tags", ())),
@@ -277,7 +281,7 @@ class PluginHost:
                 requires_loss_tags=tuple(extra.get("requires_loss_tags", ())),
                 better=extra.get("better", "lower" if kind == "metric" else ""),
                 suffix_param=extra.get("suffix_param"),
-                roles=tuple(extra.get("roles", ())),
+                roles=tuple(extra.get("roles", ())), inputs=inputs,
                 plugin=ref))
         return register_component
 

@@ -26,6 +26,8 @@ that handles networks (optimizers, checkpoints, DDP, capture, ``ganzoo info``) l
 :meth:`Variant.role_names`."""
 
 LATENT_DISTRIBUTIONS: tuple[str, ...] = ("normal", "uniform")
+DISCRIMINATOR_INPUTS: tuple[tuple[str, ...], ...] = (("image",), ("image", "latent"))
+"""What a discriminator's ``forward`` may take: images, or (image, latent) pairs."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,9 @@ class ComponentSpec:
     - generator: ``factory(image_shape, latent_dim, **params) -> nn.Module`` mapping a latent
       batch ``N×latent_dim`` to images ``N×C×H×W`` in [-1, 1];
     - discriminator: ``factory(image_shape, **params) -> nn.Module`` mapping images to one
-      logit or score per sample (shape ``N`` or ``N×1``);
+      logit or score per sample (shape ``N`` or ``N×1``); one registered with
+      ``inputs=("image", "latent")`` is ``factory(image_shape, latent_dim, **params)`` and
+      scores (image, latent) pairs, ``forward(images, latents)`` (BiGAN/ALI);
     - loss: ``factory(**params) -> ganzoo.Loss``;
     - trick: ``factory(**params) -> ganzoo.Trick``;
     - network: ``factory(image_shape, latent_dim, **params) -> nn.Module`` (a further role);
@@ -79,6 +83,8 @@ class ComponentSpec:
     makes ``timm:resnet18`` build ``factory(..., model_name="resnet18")``."""
     bound_params: Mapping[str, Any] = field(default_factory=dict)
     """Parameters fixed by the name (set by the registry for ``family:suffix`` names)."""
+    inputs: tuple[str, ...] = ("image",)
+    """Discriminators: what ``forward`` takes, one of :data:`DISCRIMINATOR_INPUTS`."""
     roles: tuple[str, ...] = ()
     """Updates: the roles whose optimizers the update steps (checked against a recipe's roles
     before anything is built)."""
