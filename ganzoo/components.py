@@ -74,9 +74,10 @@ class StepState:
     critic_step: int = 0
     """Index of the current discriminator update within this step."""
     step_tensor: torch.Tensor | None = None
-    """``step`` as a 0-d float32 tensor on the training device. A step captured as a CUDA graph
-    is recorded once and replayed, so Python values such as ``step`` are frozen at capture time:
-    schedules in a capturable trick must compute from this tensor instead."""
+    """The step's clock: ``step`` as a 0-d float32 tensor on the training device (made from
+    ``step`` on the CPU when not given). A step captured as a CUDA graph is recorded once and
+    replayed, so Python values such as ``step`` are frozen at capture time: schedules compute
+    from this tensor, once, and stay right eagerly and captured alike."""
     reported: dict[str, torch.Tensor] = field(default_factory=dict)
     """What :meth:`report` collected during this step (shared by every point of the step)."""
     networks: Mapping[str, nn.Module] = field(default_factory=dict)
@@ -85,6 +86,12 @@ class StepState:
     labels: torch.Tensor | None = None
     """The class labels of the real batch the running update drew (None for unlabelled data,
     and before the update draws one)."""
+
+    def __post_init__(self) -> None:
+        if self.step_tensor is None:
+            import torch
+
+            self.step_tensor = torch.tensor(float(self.step))
 
     def report(self, name: str, value: torch.Tensor) -> None:
         """A statistic of this step, e.g. ``state.report("gradient_penalty", term)``: its mean,

@@ -34,17 +34,20 @@ class GeneratorEMA(Trick):
     def setup(self, generator: nn.Module, discriminator: nn.Module) -> None:
         self.ema = copy.deepcopy(generator).eval().requires_grad_(False)
 
+    def schedule(self, step: torch.Tensor) -> torch.Tensor:
+        """The decay at ``step`` (a tensor: the step's device clock, so a captured step keeps
+        following the warm-up)."""
+        if not self.warmup:
+            return torch.full_like(step, self.decay)
+        return torch.clamp((1 + step) / (10 + step), max=self.decay)
+
     def decay_at(self, step: int) -> float:
-        return min(self.decay, (1 + step) / (10 + step)) if self.warmup else self.decay
+        return float(self.schedule(torch.tensor(float(step))))
 
     @torch.no_grad()
     def after_g_step(self, generator: nn.Module, state: StepState) -> None:
         assert self.ema is not None, "setup() was not called"
-        weight: float | torch.Tensor = 1.0 - self.decay_at(state.step)
-        if self.warmup and state.step_tensor is not None:
-            # The warm-up on the device, so a captured step keeps following it.
-            t = state.step_tensor
-            weight = 1.0 - torch.clamp((1 + t) / (10 + t), max=self.decay)
+        weight: float | torch.Tensor = 1.0 - self.schedule(state.step_tensor) if self.warmup else 1.0 - self.decay
         ema_params = list(self.ema.parameters())
         params = [p.detach() for p in generator.parameters()]
         if isinstance(weight, torch.Tensor):  # a tensor passed as a Scalar would be read on the host

@@ -31,16 +31,15 @@ class InstanceNoise(Trick):
             raise ConfigError(f"trick 'instance-noise': anneal_steps must be >= 1, got {anneal_steps}")
         self.sigma, self.anneal_steps = float(sigma), anneal_steps
 
-    def sigma_at(self, step: int, total_steps: int | None = None) -> float:
+    def schedule(self, step: torch.Tensor, total_steps: int | None = None) -> torch.Tensor:
+        """σ at ``step`` (a tensor: the step's device clock, so a captured step keeps decaying)."""
         horizon = self.anneal_steps or total_steps or FALLBACK_ANNEAL_STEPS
-        return self.sigma * max(0.0, 1.0 - step / horizon)
+        return (1.0 - step / horizon).clamp(min=0.0) * self.sigma
+
+    def sigma_at(self, step: int, total_steps: int | None = None) -> float:
+        return float(self.schedule(torch.tensor(float(step)), total_steps))
 
     def d_input(self, images: torch.Tensor, state: StepState) -> torch.Tensor:
         if self.sigma == 0.0:
             return images
-        if state.step_tensor is None:
-            sigma: float | torch.Tensor = self.sigma_at(state.step, state.total_steps)
-        else:  # the same schedule on the device, so a captured step keeps decaying
-            horizon = self.anneal_steps or state.total_steps or FALLBACK_ANNEAL_STEPS
-            sigma = (1.0 - state.step_tensor / horizon).clamp_(min=0.0) * self.sigma
-        return images + sigma * torch.randn_like(images)
+        return images + self.schedule(state.step_tensor, state.total_steps) * torch.randn_like(images)

@@ -49,7 +49,9 @@ class R1Penalty(Trick):
     """γ/2 · E[‖∇D(x)‖²] on real images only: a zero-centred penalty that keeps the
     discriminator flat on the data, so the generator is not pushed past it (Mescheder et al. 2018,
     arXiv:1801.04406). Works with any loss. With ``every`` > 1 the penalty is applied lazily,
-    scaled by ``every`` (StyleGAN2's lazy regularisation)."""
+    scaled by ``every`` (StyleGAN2's lazy regularisation) inside the discriminator update,
+    which makes the whole step eager on CUDA; the ``lazy-r1`` phase does the same on its own
+    pass and stays on the CUDA-graph fast path."""
 
     name = "r1"
 
