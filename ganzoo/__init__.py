@@ -23,7 +23,7 @@ from ganzoo.factories import lazy
 from ganzoo.hookspecs import hookimpl
 from ganzoo.plugins import get_registry
 from ganzoo.specs import ComponentSpec, OptimizerSettings, Phase, Role, Variant
-from ganzoo.training.checkpoint import load_gan
+from ganzoo.runs.checkpoint import load_gan
 from ganzoo.version import __version__
 
 

@@ -219,7 +219,7 @@ def check_checkpoint_round_trip(name: str, image_shape: tuple[int, int, int] = (
     keeps outside its ``state_dict`` (e.g. a parametrization added in ``Trick.setup``)."""
     import io
 
-    from ganzoo.training.checkpoint import gan_state, load_gan_state
+    from ganzoo.runs.checkpoint import gan_state, load_gan_state
 
     torch.manual_seed(seed)
     gan = create_variant(name, image_shape=image_shape, batch_size=batch)

@@ -48,7 +48,7 @@ def test_bigan_trains_and_resumes_bit_exactly(env, tmp_path):
     _ok(env.ganzoo("train", "bigan", "--steps", "2", "--out", tmp_path / "half", *common))
     _ok(env.ganzoo("train", "--resume", tmp_path / "half", "--steps", "4"))
     _ok(env.ganzoo("train", "bigan", "--steps", "4", "--out", tmp_path / "once", *common))
-    code = ("import sys, torch; from ganzoo.training.checkpoint import load_checkpoint as load; "
+    code = ("import sys, torch; from ganzoo.runs.checkpoint import load_checkpoint as load; "
             "a, b = (load(p, resume=True) for p in sys.argv[1:]); "
             "same = all(torch.equal(v, b['state']['networks'][r][k]) for r, n in a['state']['networks'].items() for k, v in n.items()); "
             "print(sorted(a['state']['networks']), a['updates'] == b['updates'], same)")

@@ -116,7 +116,7 @@ def test_graph_on_without_cuda_is_a_one_line_error(tmp_path, capsys):
 
 
 def test_bf16_on_the_cpu_trains_and_resumes_bit_for_bit(tmp_path):
-    from ganzoo.training import checkpoint as ckpt
+    from ganzoo.runs import checkpoint as ckpt
 
     common = ["--batch-size", "8", "--device", "cpu", "--data", "mnist:test-b", "--precision", "bf16",
               "--checkpoint-every", "3", "--log-every", "1"]
@@ -368,7 +368,7 @@ def test_graph_training_resumes_where_it_stopped(tmp_path, deterministic):
     assert main(["train", "wgan-gp", "--steps", "20", "--out", str(once), *common]) == 0
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [5, 10, 15, 20]
-    from ganzoo.training import checkpoint as ckpt
+    from ganzoo.runs import checkpoint as ckpt
 
     a = ckpt.load_checkpoint(out / "checkpoints/last.pt")
     b = ckpt.load_checkpoint(once / "checkpoints/last.pt")

@@ -11,7 +11,8 @@ import time
 import pytest
 import torch
 
-from ganzoo.training import checkpoint as ckpt
+from ganzoo import get_variant, list_variants
+from ganzoo.runs import checkpoint as ckpt
 
 # A BatchNorm-free, dropout-free, noise-free recipe: 2 ranks × B must equal 1 process × 2B.
 PLAIN = ["wgan-clip", "--generator", "mlp", "--discriminator", "dcgan-critic", "--critic-steps", "2"]
@@ -87,11 +88,31 @@ def test_two_rank_resume_is_exact_and_checkpoints_cross_over(tmp_path):
     assert ckpt.load_checkpoint(tmp_path / "half" / "checkpoints" / "last.pt")["step"] == 6
 
 
-def test_gradient_penalty_double_backward_under_ddp(tmp_path):
-    result = torchrun("train", "wgan-gp", "--batch-size", "4", "--steps", "2", "--out", str(tmp_path / "gp"), *COMMON)
+BUILTIN = [name for name in list_variants() if get_variant(name).plugin.distribution == "ganzoo"]
+
+
+def _two_rank_run(tmp_path, *args: str) -> dict:
+    result = torchrun("train", *args, "--batch-size", "4", "--steps", "2", "--out", str(tmp_path / "run"), *COMMON)
     assert result.returncode == 0, failure(result)
-    first, second = ckpt.load_checkpoint(tmp_path / "gp" / "checkpoints" / "last.pt")["rank_fingerprints"]
-    assert first == second
+    payload = ckpt.load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt", resume=True)
+    first, second = payload["rank_fingerprints"]
+    assert first == second  # every role's weights identical on both ranks
+    assert len(first) == len(payload["state"]["networks"])
+    return payload
+
+
+@pytest.mark.parametrize("variant", BUILTIN)
+def test_every_builtin_variant_trains_on_two_ranks(variant, tmp_path):
+    """Every phase and trick under DDP, the gradient penalty's double backward included."""
+    _two_rank_run(tmp_path, variant)
+
+
+def test_the_lazy_r1_phase_under_ddp(tmp_path):
+    config = tmp_path / "lazy.toml"
+    config.write_text('variant = "dcgan"\n[recipe]\nphases = [{update = "discriminator"}, {update = "generator"}, '
+                      '{update = "lazy-r1", every = 2}]\n')
+    payload = _two_rank_run(tmp_path, "--config", str(config))
+    assert payload["updates"] == {"discriminator": 2, "generator": 2, "lazy-r1": 1}
 
 
 def test_a_crashing_rank_stops_the_run_instead_of_hanging(tmp_path):

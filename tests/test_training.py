@@ -18,9 +18,9 @@ import ganzoo
 from ganzoo import hookimpl
 from ganzoo.cli import main
 from ganzoo.errors import CheckpointError, ConfigError, DivergenceError
-from ganzoo.training import checkpoint as ckpt
+from ganzoo.runs import checkpoint as ckpt
 from ganzoo.training.config import TrainConfig
-from ganzoo.training.checkpoint import load_trained_gan
+from ganzoo.runs.checkpoint import load_trained_gan
 from ganzoo.training.trainer import Trainer
 
 TINY = {"batch_size": 4}

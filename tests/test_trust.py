@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from ganzoo.cli import main
-from ganzoo.training import checkpoint as ckpt
+from ganzoo.runs import checkpoint as ckpt
 from ganzoo.training.config import TrainConfig
 from ganzoo.training.trainer import Trainer
 

@@ -214,7 +214,7 @@ def launch_torchrun(nproc: int, argv: list[str]) -> int:
 def train_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
     from ganzoo.training.distributed import launched_by_torchrun
-    from ganzoo.training.rundir import RunDir
+    from ganzoo.runs.rundir import RunDir
     from ganzoo.training.trainer import Trainer
 
     if args.nproc is not None and not launched_by_torchrun():
@@ -256,8 +256,8 @@ def train_command(args: argparse.Namespace) -> int:
 def sample_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
     from ganzoo.images import save_image_grid, save_images_npy
-    from ganzoo.training.checkpoint import load_trained_gan
-    from ganzoo.training.rundir import RunDir
+    from ganzoo.runs.checkpoint import load_trained_gan
+    from ganzoo.runs.rundir import RunDir
 
     if args.num < 1:
         raise ConfigError(f"-n/--num must be >= 1, got {args.num}")

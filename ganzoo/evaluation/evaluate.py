@@ -185,14 +185,14 @@ def load_eval_source(source: str | Path, num_samples: int, seed: int,
     """Samples to evaluate: a .npy/.npz file or an image folder (used as given, at most
     ``num_samples``), or a run folder / checkpoint (``num_samples`` drawn with ``seed``)."""
     from ganzoo.images import load_samples
-    from ganzoo.training.rundir import RunDir
+    from ganzoo.runs.rundir import RunDir
 
     path = Path(source)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     is_run = RunDir.holds_run(path) or path.suffix == ".pt"
     if is_run:
-        from ganzoo.training.checkpoint import load_trained_gan
+        from ganzoo.runs.checkpoint import load_trained_gan
 
         gan, _ = load_trained_gan(path, device=device)
         return gan.generate(num_samples, seed=seed)

@@ -15,12 +15,12 @@ from ganzoo.build import GAN, build_gan, resolve_variant
 from ganzoo.latent import sample_latent
 from ganzoo.errors import ConfigError, DivergenceError, StorageError
 from ganzoo.plugins import get_registry
-from ganzoo.training import checkpoint as ckpt
+from ganzoo.runs import checkpoint as ckpt
 from ganzoo.training import distributed
 from ganzoo.training.capture import assemble_step, check_settings, to_channels_last
 from ganzoo.training.config import BASE_VARIANT, TrainConfig, apply_recipe
 from ganzoo.training.progress import make_progress
-from ganzoo.training.rundir import RunDir, plot_losses
+from ganzoo.runs.rundir import RunDir, plot_losses
 from ganzoo.training.step import StepStats
 
 if TYPE_CHECKING:

@@ -138,11 +138,14 @@ class LazyR1(Update):
         for trick in step.tricks("real_input"):
             real = trick.real_input(real, step.state)
         images = real.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(discriminator(images).sum(), images, create_graph=True)
+        scores = discriminator(images)
+        (grad,) = torch.autograd.grad(scores.sum(), images, create_graph=True)
         penalty = (0.5 * self.gamma * step.every) * grad.flatten(1).square().sum(1).mean()
         optimizer = step.optimizer("discriminator")
         optimizer.zero_grad(set_to_none=True)
-        penalty.backward()
+        # + 0·scores: parameters the penalty does not reach (the last bias) still get a (zero)
+        # gradient, so DDP's all-reduce completes (stylegan2-ada's Dreg phase does the same).
+        (penalty + 0.0 * scores.sum()).backward()
         for trick in step.tricks("d_gradients"):
             trick.d_gradients(discriminator, step.state)
         optimizer.step()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ganzoo.atomic import write_atomically
 from ganzoo.errors import CheckpointError
+from ganzoo.runs.rundir import RunDir
 from ganzoo.version import __version__
 
 if TYPE_CHECKING:
@@ -267,8 +268,6 @@ def trick_key(trick: Any, index: int) -> str:
 
 
 def _checkpoint_of(source: str | Path) -> Path:
-    from ganzoo.training.rundir import RunDir
-
     path = Path(source)
     if path.is_dir():
         return RunDir.existing(path).checkpoint
