@@ -230,6 +230,23 @@ class StepContext:
     def optimizer(self, role: str) -> torch.optim.Optimizer:
         return self.gan.optimizers[role]
 
+    def optimize(self, loss: torch.Tensor, *roles: str, before_step: str | None = None,
+                 after_step: str | None = None) -> None:
+        """Train ``roles`` on ``loss``: zero their gradients, backpropagate, call the trick point
+        ``before_step`` (e.g. ``"d_gradients"``), step their optimizers, then the point
+        ``after_step`` (e.g. ``"after_d_step"``); both points get the first role's network."""
+        optimizers = [self.optimizer(role) for role in roles]
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        network = self.networks[roles[0]]
+        for trick in self.tricks(before_step) if before_step else ():
+            getattr(trick, before_step)(network, self.state)
+        for optimizer in optimizers:
+            optimizer.step()
+        for trick in self.tricks(after_step) if after_step else ():
+            getattr(trick, after_step)(network, self.state)
+
     @contextlib.contextmanager
     def frozen(self, *roles: str) -> Iterator[dict[str, nn.Module]]:
         """Stop gradients into the trainable parameters of ``roles`` (e.g. the discriminator

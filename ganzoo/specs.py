@@ -342,11 +342,15 @@ class Variant:
 
     def changes_from(self, base: Variant) -> list[str]:
         """What this recipe changes in ``base``'s parts: ``generator=NAME`` for a replaced
-        component, ``-TRICK``/``+TRICK`` for removed and added tricks."""
+        component, ``-TRICK``/``+TRICK`` for removed and added tricks, ``ROLE=NETWORK`` for an
+        added or changed role, ``phases=...`` for another step."""
         changes = [f"{part}={getattr(self, part)}" for part in ("generator", "discriminator", "loss")
                    if getattr(self, part) != getattr(base, part)]
         changes += [f"-{trick}" for trick in base.tricks if trick not in self.tricks]
         changes += [f"+{trick}" for trick in self.tricks if trick not in base.tricks]
+        changes += [f"{role}={r.network}" for role, r in self.roles.items() if base.roles.get(role) != r]
+        if self.step_phases() != base.step_phases():
+            changes.append(f"phases={' + '.join(map(str, self.step_phases()))}")
         return changes
 
     def to_dict(self) -> dict[str, Any]:

@@ -297,3 +297,11 @@ def test_labels_from_the_data_reach_every_update_through_the_trainer(fresh_plugi
     stats = TrainingStep(ganzoo.create_variant("vanilla", batch_size=4, phases=[Phase("records-labels")]))(
         lambda: real_batch((1, 28, 28), 4))  # bare images: no labels
     assert RecordsLabels.seen[0][1] is None and stats.values == {}
+
+
+def test_a_recipe_names_its_changed_step_and_roles():
+    base = ganzoo.get_variant("vanilla")
+    changed = base.replace(phases=LAZY, roles={"encoder": Role("latent-encoder")})
+    assert changed.changes_from(base) == [
+        "encoder=latent-encoder", "phases=discriminator + generator + lazy-r1 every 3 steps"]
+    assert base.replace(phases=base.step_phases()).changes_from(base) == []  # the default, spelled out

@@ -50,6 +50,33 @@ def _by_shape(names: Sequence[str], shapes: Sequence[tuple[int, int, int]]) -> l
             for name in names for shape in shapes]
 
 
+# Each component kind's conformance check (in ganzoo.conformance) and whether it runs per shape.
+_CHECKS: dict[str, tuple[str, bool]] = {
+    "generator": ("check_generator", True), "discriminator": ("check_discriminator", True),
+    "network": ("check_network", True), "loss": ("check_loss_signs", False),
+    "trick": ("check_trick", False), "update": ("check_update", False), "metric": ("check_metric", False),
+}
+
+
+def _component_test(kind: str, names: Sequence[str],
+                    shapes: Sequence[tuple[int, int, int]]) -> Callable[..., None]:
+    """``test_ganzoo_KIND``, parametrized over ``names`` (and ``shapes`` where the check takes one)."""
+    check, per_shape = _CHECKS[kind]
+    if per_shape:
+        @pytest.mark.parametrize("name, image_shape", _by_shape(names, shapes))
+        def test(name: str, image_shape: tuple[int, int, int]) -> None:
+            from ganzoo import conformance
+
+            getattr(conformance, check)(name, image_shape)
+    else:
+        @pytest.mark.parametrize("name", names)
+        def test(name: str) -> None:
+            from ganzoo import conformance
+
+            getattr(conformance, check)(name)
+    return test
+
+
 def check_plugin_loads(distribution: str) -> None:
     """The distribution is installed, its plugins load without problems, and it registers
     something (an entry point pointing at the wrong module registers nothing)."""
@@ -96,61 +123,9 @@ def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
         check_plugin_loads(distribution)
     tests["test_ganzoo_plugin_loads"] = test_ganzoo_plugin_loads
 
-    if names["generator"]:
-        @pytest.mark.parametrize("name, image_shape", _by_shape(names["generator"], shapes))
-        def test_ganzoo_generator(name: str, image_shape: tuple[int, int, int]) -> None:
-            from ganzoo import conformance
-
-            conformance.check_generator(name, image_shape)
-        tests["test_ganzoo_generator"] = test_ganzoo_generator
-
-    if names["discriminator"]:
-        @pytest.mark.parametrize("name, image_shape", _by_shape(names["discriminator"], shapes))
-        def test_ganzoo_discriminator(name: str, image_shape: tuple[int, int, int]) -> None:
-            from ganzoo import conformance
-
-            conformance.check_discriminator(name, image_shape)
-        tests["test_ganzoo_discriminator"] = test_ganzoo_discriminator
-
-    if names["network"]:
-        @pytest.mark.parametrize("name, image_shape", _by_shape(names["network"], shapes))
-        def test_ganzoo_network(name: str, image_shape: tuple[int, int, int]) -> None:
-            from ganzoo import conformance
-
-            conformance.check_network(name, image_shape)
-        tests["test_ganzoo_network"] = test_ganzoo_network
-
-    if names["update"]:
-        @pytest.mark.parametrize("name", names["update"])
-        def test_ganzoo_update(name: str) -> None:
-            from ganzoo import conformance
-
-            conformance.check_update(name)
-        tests["test_ganzoo_update"] = test_ganzoo_update
-
-    if names["loss"]:
-        @pytest.mark.parametrize("name", names["loss"])
-        def test_ganzoo_loss(name: str) -> None:
-            from ganzoo import conformance
-
-            conformance.check_loss_signs(name)
-        tests["test_ganzoo_loss"] = test_ganzoo_loss
-
-    if names["trick"]:
-        @pytest.mark.parametrize("name", names["trick"])
-        def test_ganzoo_trick(name: str) -> None:
-            from ganzoo import conformance
-
-            conformance.check_trick(name)
-        tests["test_ganzoo_trick"] = test_ganzoo_trick
-
-    if names["metric"]:
-        @pytest.mark.parametrize("name", names["metric"])
-        def test_ganzoo_metric(name: str) -> None:
-            from ganzoo import conformance
-
-            conformance.check_metric(name)
-        tests["test_ganzoo_metric"] = test_ganzoo_metric
+    for kind in KINDS:
+        if names[kind]:
+            tests[f"test_ganzoo_{kind}"] = _component_test(kind, names[kind], shapes)
 
     if names["variant"]:
         @pytest.mark.parametrize("name", names["variant"])
@@ -185,6 +160,6 @@ def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
         if test_name in namespace:
             raise ValueError(f"conformance_tests: the test module already defines {test_name!r}")
         function.__module__ = module
-        function.__qualname__ = test_name
+        function.__name__ = function.__qualname__ = test_name
         namespace[test_name] = pytest.mark.ganzoo_conformance(function)
     return list(tests)

@@ -52,14 +52,7 @@ class DiscriminatorUpdate(Update):
             term = trick.d_loss_term(real, fake, state)
             if term is not None:
                 loss = loss + term
-        optimizer = step.optimizer("discriminator")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        for trick in step.tricks("d_gradients"):
-            trick.d_gradients(discriminator, state)
-        optimizer.step()
-        for trick in step.tricks("after_d_step"):
-            trick.after_d_step(discriminator, state)
+        step.optimize(loss, "discriminator", before_step="d_gradients", after_step="after_d_step")
         step.carry["real"], step.carry["labels"] = real, drawn.labels
         step.carry["fake"] = generated if keep else None
         return {"d_loss": loss.detach(), "d_real": real_scores.detach().mean(),
@@ -103,14 +96,7 @@ class GeneratorUpdate(Update):
                 term = trick.g_loss_term(generated, state)
                 if term is not None:
                     loss = loss + term
-            optimizer = step.optimizer("generator")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            for trick in step.tricks("g_gradients"):
-                trick.g_gradients(nets["generator"], state)
-            optimizer.step()
-        for trick in step.tricks("after_g_step"):
-            trick.after_g_step(nets["generator"], state)
+            step.optimize(loss, "generator", before_step="g_gradients", after_step="after_g_step")
         return {"g_loss": loss.detach()}
 
 
@@ -141,14 +127,8 @@ class LazyR1(Update):
         scores = discriminator(images)
         (grad,) = torch.autograd.grad(scores.sum(), images, create_graph=True)
         penalty = (0.5 * self.gamma * step.every) * grad.flatten(1).square().sum(1).mean()
-        optimizer = step.optimizer("discriminator")
-        optimizer.zero_grad(set_to_none=True)
         # + 0·scores: parameters the penalty does not reach (the last bias) still get a (zero)
         # gradient, so DDP's all-reduce completes (stylegan2-ada's Dreg phase does the same).
-        (penalty + 0.0 * scores.sum()).backward()
-        for trick in step.tricks("d_gradients"):
-            trick.d_gradients(discriminator, step.state)
-        optimizer.step()
-        for trick in step.tricks("after_d_step"):
-            trick.after_d_step(discriminator, step.state)
+        step.optimize(penalty + 0.0 * scores.sum(), "discriminator", before_step="d_gradients",
+                      after_step="after_d_step")
         return {"r1_penalty": penalty.detach()}

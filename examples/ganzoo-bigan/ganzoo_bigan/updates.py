@@ -33,14 +33,7 @@ class DiscriminatorUpdate(Update):
         real_scores, fake_scores = discriminator(real, encoded), discriminator(generated, z)
         ones, zeros = torch.ones_like(real_scores), torch.zeros_like(fake_scores)
         loss = gan.loss.d_loss(real_scores, fake_scores, ones, zeros)
-        optimizer = step.optimizer("discriminator")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        for trick in step.tricks("d_gradients"):
-            trick.d_gradients(discriminator, state)
-        optimizer.step()
-        for trick in step.tricks("after_d_step"):
-            trick.after_d_step(discriminator, state)
+        step.optimize(loss, "discriminator", before_step="d_gradients", after_step="after_d_step")
         step.carry["real"] = real
         return {"d_loss": loss.detach(), "d_real": real_scores.detach().mean(),
                 "d_fake": fake_scores.detach().mean()}
@@ -64,13 +57,5 @@ class GeneratorEncoderUpdate(Update):
             real_scores, fake_scores = _pairs(step, real, z, frozen["discriminator"])
             ones, zeros = torch.ones_like(real_scores), torch.zeros_like(fake_scores)
             loss = gan.loss.d_loss(fake_scores, real_scores, ones, zeros)
-            for role in ("generator", "encoder"):
-                step.optimizer(role).zero_grad(set_to_none=True)
-            loss.backward()
-            for trick in step.tricks("g_gradients"):
-                trick.g_gradients(step.networks["generator"], step.state)
-            for role in ("generator", "encoder"):
-                step.optimizer(role).step()
-        for trick in step.tricks("after_g_step"):
-            trick.after_g_step(step.networks["generator"], step.state)
+            step.optimize(loss, "generator", "encoder", before_step="g_gradients", after_step="after_g_step")
         return {"g_loss": loss.detach()}
