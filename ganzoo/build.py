@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.checks import call_factory, probe_discriminator, probe_generator
@@ -49,13 +49,61 @@ def resolve_variant(variant: str | Variant, registry: Registry | None = None,
 class TrainedGenerator:
     """What drawing samples needs: the generator and the tricks that may provide the one to
     sample from (e.g. EMA). ``ganzoo sample``/``eval`` build only this (:func:`build_generator`).
-    ``networks`` maps role names to modules (here only ``generator``)."""
+    ``networks`` maps role names to modules (here only ``generator``); ``conditioned`` names
+    the roles whose networks take class labels, ``num_classes`` how many there are."""
 
     variant: Variant
     image_shape: tuple[int, int, int]
     networks: dict[str, nn.Module]
     tricks: list[Trick]
     device: torch.device
+    num_classes: int | None = field(default=None, kw_only=True)
+    conditioned: frozenset[str] = field(default=frozenset(), kw_only=True)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the generator draws a requested class."""
+        return "generator" in self.conditioned
+
+    def run(self, role: str, net: nn.Module, inputs: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """``net`` (the network of ``role``, or a wrapper or average of it) on ``inputs``, with
+        ``labels`` when that role is conditional: the one place that knows how to call one."""
+        return net(inputs, labels) if role in self.conditioned else net(inputs)
+
+    def class_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """``n`` classes drawn uniformly for a conditional generator (None otherwise)."""
+        import torch
+
+        if not self.conditional:
+            return None
+        assert self.num_classes is not None
+        return torch.randint(self.num_classes, (n,), device=self.device, generator=generator)
+
+    def _generator_inputs(self, n: int, rng: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
+        """The generator's arguments for ``n`` random samples: latents, and classes if conditional."""
+        z = self.sample_latent(n, generator=rng)
+        return (z, self.class_labels(n, rng)) if self.conditional else (z,)
+
+    def requested_labels(self, n: int, labels: Any = None) -> torch.Tensor | None:
+        """The labels to draw ``n`` samples of: ``labels`` (one class for all, or one per
+        sample) checked against the classes, or each class in turn; None when unconditional.
+        A label for an unconditional generator or out of range is a one-line ConfigError."""
+        import torch
+
+        if not self.conditional:
+            if labels is not None:
+                raise ConfigError(f"variant {self.variant.name!r} is not conditional: it cannot draw a requested class")
+            return None
+        assert self.num_classes is not None
+        if labels is None:
+            return torch.arange(n, device=self.device) % self.num_classes
+        wanted = torch.as_tensor(labels, dtype=torch.int64, device=self.device).reshape(-1)
+        if wanted.numel() == 1:
+            wanted = wanted.expand(n)
+        if wanted.numel() != n or bool(((wanted < 0) | (wanted >= self.num_classes)).any()):
+            raise ConfigError(f"labels must be {n} class indices (or one) in 0..{self.num_classes - 1}, "
+                              f"got {labels!r}")
+        return wanted
 
     @property
     def generator(self) -> nn.Module:
@@ -78,15 +126,18 @@ class TrainedGenerator:
         for trick in self.tricks:
             module = trick.sampling_generator()
             if module is not None:
-                recompute_batchnorm_statistics(
-                    module, lambda n, rng: self.sample_latent(n, generator=rng), self.device)
+                recompute_batchnorm_statistics(module, self._generator_inputs, self.device)
                 return module
         return self.generator
 
-    def generate(self, n: int, seed: int | None = None, batch_size: int = 500) -> torch.Tensor:
-        """``n`` samples in [-1, 1] on the CPU, in eval mode; reproducible with ``seed``."""
+    def generate(self, n: int, seed: int | None = None, batch_size: int = 500,
+                 labels: Any = None) -> torch.Tensor:
+        """``n`` samples in [-1, 1] on the CPU, in eval mode; reproducible with ``seed``. A
+        conditional generator draws the classes in ``labels`` (one for all, or one per sample;
+        default: each class in turn)."""
         import torch
 
+        wanted = self.requested_labels(n, labels)
         rng = None
         if seed is not None:
             rng = torch.Generator(device=self.device)
@@ -96,7 +147,8 @@ class TrainedGenerator:
         with torch.no_grad(), _eval_mode(net):
             for start in range(0, n, batch_size):
                 z = self.sample_latent(min(batch_size, n - start), generator=rng)
-                chunks.append(net(z).float().clamp_(-1, 1).cpu())
+                chunk = None if wanted is None else wanted[start:start + z.shape[0]]
+                chunks.append(self.run("generator", net, z, chunk).float().clamp_(-1, 1).cpu())
         return torch.cat(chunks) if chunks else torch.empty(0, *self.image_shape)
 
 
@@ -151,28 +203,44 @@ def _check_image_shape(image_shape: Any) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+def _classes_for(variant: Variant, conditioned: frozenset[str], num_classes: int | None) -> int | None:
+    """The number of classes a conditional recipe's networks get (checked); None otherwise."""
+    if not conditioned:
+        return None
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        roles = " and ".join(sorted(conditioned))
+        raise ConfigError(f"variant {variant.name!r} is conditional (its {roles} take class labels): it needs "
+                          f"labelled data and the number of classes (num_classes), got {num_classes!r}")
+    return num_classes
+
+
 def _build_generator(variant: Variant, shape: tuple[int, int, int], device: torch.device,
-                     registry: Registry) -> nn.Module:
+                     registry: Registry, num_classes: int | None) -> nn.Module:
     spec = registry.component("generator", variant.generator)
-    generator = call_factory(spec, shape, variant.latent_dim, **variant.generator_params).to(device)
-    probe_generator(spec, generator, variant, shape, device)
+    extra = (num_classes,) if spec.conditional else ()
+    generator = call_factory(spec, shape, variant.latent_dim, *extra, **variant.generator_params).to(device)
+    probe_generator(spec, generator, variant, shape, device, num_classes if spec.conditional else None)
     return generator
 
 
 def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,
-              device: str | torch.device = "cpu", registry: Registry | None = None) -> GAN:
-    """Build every part of ``variant`` on ``device`` (composition is checked first)."""
+              device: str | torch.device = "cpu", registry: Registry | None = None,
+              num_classes: int | None = None) -> GAN:
+    """Build every part of ``variant`` on ``device`` (composition is checked first); a
+    conditional recipe needs ``num_classes``."""
     registry = registry or get_registry()
     registry.check_composition(variant)
     shape = _check_image_shape(image_shape)
     dev = resolve_device(device)
-    networks = {"generator": _build_generator(variant, shape, dev, registry)}
+    conditioned = registry.conditioned_roles(variant)
+    classes = _classes_for(variant, conditioned, num_classes)
+    networks = {"generator": _build_generator(variant, shape, dev, registry, classes)}
     d_spec = registry.component("discriminator", variant.discriminator)
     pairs = "latent" in d_spec.inputs  # scores (image, latent) pairs: gets the latent size too
-    d_args = (shape, variant.latent_dim) if pairs else (shape,)
+    d_args = (shape, variant.latent_dim) if pairs else (shape, classes) if d_spec.conditional else (shape,)
     networks["discriminator"] = call_factory(d_spec, *d_args, **variant.discriminator_params).to(dev)
     probe_discriminator(d_spec, networks["discriminator"], shape, dev,
-                        variant if pairs else None)
+                        variant if pairs else None, classes if d_spec.conditional else None)
     for role in variant.role_names()[len(BASE_ROLES):]:
         kind, name, params = variant.role_network(role)
         networks[role] = call_factory(registry.component(kind, name), shape, variant.latent_dim, **params).to(dev)
@@ -189,19 +257,22 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     optimizers = {role: make_optimizer(net.parameters(), variant.optimizer(role), dev)
                   for role, net in networks.items()}
     return GAN(variant=variant, image_shape=shape, networks=networks, loss=loss, tricks=tricks,
-               optimizers=optimizers, phases=phases, device=dev)
+               optimizers=optimizers, phases=phases, device=dev, num_classes=classes, conditioned=conditioned)
 
 
 def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,
                     device: str | torch.device = "cpu", tricks: list[str] | None = None,
-                    registry: Registry | None = None) -> TrainedGenerator:
+                    registry: Registry | None = None, num_classes: int | None = None) -> TrainedGenerator:
     """Build only what sampling needs: the generator and the named ``tricks`` (default: the
     recipe's tricks that provide a sampling generator). The tricks' :meth:`~ganzoo.Trick.setup`
     gets ``discriminator=None``."""
     registry = registry or get_registry()
     shape = _check_image_shape(image_shape)
     dev = resolve_device(device)
-    generator = _build_generator(variant, shape, dev, registry)
+    spec = registry.component("generator", variant.generator)
+    conditioned = frozenset({"generator"} if spec.conditional else ())
+    classes = _classes_for(variant, conditioned, num_classes)
+    generator = _build_generator(variant, shape, dev, registry, classes)
     built = []
     for name in variant.tricks if tricks is None else tricks:
         trick = call_factory(registry.component("trick", name), **variant.tricks[name])
@@ -210,22 +281,23 @@ def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAUL
         trick.setup(generator, None)
         built.append(trick)
     return TrainedGenerator(variant=variant, image_shape=shape, networks={"generator": generator},
-                            tricks=built, device=dev)
+                            tricks=built, device=dev, num_classes=classes, conditioned=conditioned)
 
 
 def create_variant(name: str | Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,
                    latent_dim: int | None = None, device: str | torch.device = "cpu",
-                   **overrides: Any) -> GAN:
+                   num_classes: int | None = None, **overrides: Any) -> GAN:
     """Build a registered variant, timm's ``create_model`` style.
 
     >>> gan = create_variant("dcgan", image_shape=(1, 28, 28), latent_dim=100, critic_steps=2)
 
     ``overrides`` are :class:`~ganzoo.Variant` fields (``generator="upsample-conv"``,
-    ``tricks={"ema": {}}``, ``critic_steps=2``, ...).
+    ``tricks={"ema": {}}``, ``critic_steps=2``, ...). A conditional variant needs
+    ``num_classes``.
     """
     if latent_dim is not None:
         overrides["latent_dim"] = latent_dim
-    return build_gan(resolve_variant(name, **overrides), image_shape, device)
+    return build_gan(resolve_variant(name, **overrides), image_shape, device, num_classes=num_classes)
 
 
 def compose_variant(generator: str, discriminator: str, loss: str,

@@ -120,15 +120,18 @@ def _probing(module: nn.Module, device: torch.device) -> Iterator[torch.Generato
 
 
 def probe_generator(spec: ComponentSpec, generator: nn.Module, variant: Variant,
-                     shape: tuple[int, int, int], device: torch.device) -> None:
-    """One forward pass on a tiny batch, so a generator breaking its contract (output shape,
-    range) fails here in one line instead of deep inside the training step."""
+                    shape: tuple[int, int, int], device: torch.device,
+                    num_classes: int | None = None) -> None:
+    """One forward pass on a tiny batch (with class labels for a conditional generator), so a
+    generator breaking its contract (output shape, range) fails here in one line instead of deep
+    inside the training step."""
     import torch
 
     n, expected = PROBE_BATCH, (PROBE_BATCH, *shape)
     with _probing(generator, device) as rng:
         z = sample_latent(n, variant.latent_dim, variant.latent_distribution, device, rng)
-        images = _forward(spec, generator, z, "a latent batch")
+        inputs = z if num_classes is None else (z, torch.arange(n, device=device) % num_classes)
+        images = _forward(spec, generator, inputs, "a latent batch")
     wanted = "×".join(str(size) for size in expected)
     if tuple(images.shape) != expected:
         raise ComponentBuildError(f"{_who(spec)}: maps latents {_shape(z)} to {_shape(images)}, "
@@ -143,7 +146,7 @@ def probe_generator(spec: ComponentSpec, generator: nn.Module, variant: Variant,
 
 def probe_discriminator(spec: ComponentSpec, discriminator: nn.Module,
                         shape: tuple[int, int, int], device: torch.device,
-                        variant: Variant | None = None) -> None:
+                        variant: Variant | None = None, num_classes: int | None = None) -> None:
     """One forward pass on images of the right shape and range (with latents from ``variant``
     for a discriminator of (image, latent) pairs): one finite score each."""
     import torch
@@ -156,6 +159,9 @@ def probe_discriminator(spec: ComponentSpec, discriminator: nn.Module,
             z = sample_latent(n, variant.latent_dim, variant.latent_distribution, device, rng)
             real_like = (real_like, z)
             wanted += f" with latents {_shape(z)}"
+        elif num_classes is not None:
+            real_like = (real_like, torch.arange(n, device=device) % num_classes)
+            wanted += " with class labels"
         scores = _forward(spec, discriminator, real_like, "images")
     if tuple(scores.shape) not in ((n,), (n, 1)):
         raise ComponentBuildError(f"{_who(spec)}: maps images {wanted} to {_shape(scores)}, "

@@ -212,6 +212,9 @@ class StepContext:
     training device)."""
     latent: Callable[[int], torch.Tensor]
     """``latent(n)``: ``n`` latent vectors from the step's sampler."""
+    class_labels: Callable[[int], torch.Tensor | None]
+    """``class_labels(n)``: ``n`` classes drawn uniformly from the step's sampler for a
+    conditional generator (None when the generator is not conditional)."""
     carry: dict[str, Any]
     """Shared by the phases of one step and cleared before the next (e.g. the last
     discriminator update leaves its generated batch for the generator update)."""
@@ -222,6 +225,10 @@ class StepContext:
     repeats: int = 1
     every: int = 1
     """The phase's interval: a lazy regulariser scales its term by it (stylegan2-ada)."""
+
+    def run(self, role: str, inputs: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``networks[role]`` on ``inputs``, given ``labels`` when that role is conditional."""
+        return self.gan.run(role, self.networks[role], inputs, labels)
 
     def next_real(self) -> torch.Tensor:
         """The images of the next real batch (for an update that does not use labels)."""

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ganzoo.build import GAN, create_variant
-from ganzoo.components import StepState, Trick, Update
+from ganzoo.components import Batch, StepState, Trick, Update
 from ganzoo.plugins import get_registry
 from ganzoo.training.step import TrainingStep
 
@@ -28,14 +28,40 @@ def real_batch(image_shape: tuple[int, int, int], batch: int = 8, seed: int = 0)
     return torch.rand(batch, *image_shape, generator=rng).mul_(2).sub_(1).tanh_()
 
 
+KIT_CLASSES = 10
+"""How many classes conditional components are checked with."""
+
+
+def _depends_on_labels(out: torch.Tensor, other: torch.Tensor, kind: str, name: str) -> None:
+    assert not torch.allclose(out, other), f"{kind} {name!r} is conditional but its output ignores the labels"
+
+
+def labelled_batch(image_shape: tuple[int, int, int], batch: int = 8, seed: int = 0) -> Batch:
+    """:func:`real_batch` with ``KIT_CLASSES`` class labels (what the trainer draws from labelled data)."""
+    return Batch(real_batch(image_shape, batch, seed), torch.arange(batch) % KIT_CLASSES)
+
+
+def _classes(variant: str) -> int | None:
+    """The number of classes to build ``variant`` with: the kit's for a conditional one."""
+    registry = get_registry()
+    return KIT_CLASSES if registry.conditioned_roles(registry.variant(variant)) else None
+
+
 def check_generator(name: str, image_shape: tuple[int, int, int], latent_dim: int = 16,
                     batch: int = 4) -> None:
-    """The generator builds, maps ``batch×latent_dim`` to ``batch×C×H×W`` in [-1, 1]."""
+    """The generator builds, maps ``batch×latent_dim`` to ``batch×C×H×W`` in [-1, 1]; a
+    conditional one takes class labels, its output depends on them, and a label out of range
+    is an error."""
     spec = get_registry().component("generator", name)
-    net = spec.create(image_shape, latent_dim)
+    net = spec.create(image_shape, latent_dim, *((KIT_CLASSES,) if spec.conditional else ()))
     assert isinstance(net, nn.Module), f"generator {name!r}: factory returned {type(net).__name__}"
+    z = torch.randn(batch, latent_dim) * 3
+    labels = torch.arange(batch) % KIT_CLASSES
     with torch.no_grad():
-        out = net.eval()(torch.randn(batch, latent_dim) * 3)
+        out = net.eval()(z, labels) if spec.conditional else net.eval()(z)
+        if spec.conditional:
+            _depends_on_labels(out, net(z, (labels + 1) % KIT_CLASSES), "generator", name)
+            _out_of_range_fails(lambda: net(z, torch.full((batch,), KIT_CLASSES)), "generator", name)
     assert tuple(out.shape) == (batch, *image_shape), \
         f"generator {name!r}: output shape {tuple(out.shape)}, expected {(batch, *image_shape)}"
     assert torch.isfinite(out).all(), f"generator {name!r}: non-finite output"
@@ -43,17 +69,32 @@ def check_generator(name: str, image_shape: tuple[int, int, int], latent_dim: in
         f"generator {name!r}: output range [{out.min():.3f}, {out.max():.3f}] is outside [-1, 1]"
 
 
+def _out_of_range_fails(call: Callable[[], torch.Tensor], kind: str, name: str) -> None:
+    try:
+        call()
+    except (IndexError, RuntimeError, ValueError):
+        return
+    raise AssertionError(f"{kind} {name!r} accepts a class label out of range (0..{KIT_CLASSES - 1})")
+
+
 def check_discriminator(name: str, image_shape: tuple[int, int, int], batch: int = 4,
                         latent_dim: int = 16) -> None:
     """The discriminator builds and gives one finite score per image (per (image, latent) pair
-    for one registered with ``inputs=("image", "latent")``)."""
+    for one registered with ``inputs=("image", "latent")``; per (image, label) for a
+    conditional one, whose scores depend on the labels)."""
     spec = get_registry().component("discriminator", name)
     pairs = "latent" in spec.inputs
-    net = spec.create(image_shape, latent_dim) if pairs else spec.create(image_shape)
+    extra = (latent_dim,) if pairs else (KIT_CLASSES,) if spec.conditional else ()
+    net = spec.create(image_shape, *extra)
     assert isinstance(net, nn.Module), f"discriminator {name!r}: factory returned {type(net).__name__}"
-    inputs = (real_batch(image_shape, batch), *((torch.randn(batch, latent_dim),) if pairs else ()))
+    images = real_batch(image_shape, batch)
+    labels = torch.arange(batch) % KIT_CLASSES
+    second = (torch.randn(batch, latent_dim),) if pairs else (labels,) if spec.conditional else ()
     with torch.no_grad():
-        out = net.eval()(*inputs)
+        out = net.eval()(images, *second)
+        if spec.conditional:
+            _depends_on_labels(out, net(images, (labels + 1) % KIT_CLASSES), "discriminator", name)
+            _out_of_range_fails(lambda: net(images, torch.full((batch,), KIT_CLASSES)), "discriminator", name)
     assert out.numel() == batch and tuple(out.shape) in {(batch,), (batch, 1)}, \
         f"discriminator {name!r}: output shape {tuple(out.shape)}, expected ({batch},) or ({batch}, 1)"
     assert torch.isfinite(out).all(), f"discriminator {name!r}: non-finite output"
@@ -125,15 +166,15 @@ def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28
     trains changes, the statistics are finite; with the default phases the discriminator is
     updated ``critic_steps`` times on as many fresh real batches."""
     torch.manual_seed(seed)
-    gan = create_variant(name, image_shape=image_shape, batch_size=batch)
+    gan = create_variant(name, image_shape=image_shape, batch_size=batch, num_classes=_classes(name))
     step = TrainingStep(gan, total_steps=10)
     trained = {role for built in gan.phases for role in built.roles}
     before = {role: _snapshot(gan.networks[role]) for role in trained}
     drawn: list[int] = []
 
-    def next_real() -> torch.Tensor:
+    def next_real() -> Batch:
         drawn.append(1)
-        return real_batch(image_shape, batch, seed=len(drawn))
+        return labelled_batch(image_shape, batch, seed=len(drawn))
 
     stats = step(next_real)
     expected = {b.phase.name: b.phase.repeats for b in gan.phases}  # step 0: every phase is due
@@ -222,18 +263,18 @@ def check_checkpoint_round_trip(name: str, image_shape: tuple[int, int, int] = (
     from ganzoo.runs.checkpoint import gan_state, load_gan_state
 
     torch.manual_seed(seed)
-    gan = create_variant(name, image_shape=image_shape, batch_size=batch)
+    gan = create_variant(name, image_shape=image_shape, batch_size=batch, num_classes=_classes(name))
 
-    def batches(start: int) -> Callable[[], torch.Tensor]:
+    def batches(start: int) -> Callable[[], Batch]:
         drawn = itertools.count(start)
-        return lambda: real_batch(image_shape, batch, seed=next(drawn))
+        return lambda: labelled_batch(image_shape, batch, seed=next(drawn))
 
     TrainingStep(gan, total_steps=10)(batches(seed))
     buffer = io.BytesIO()
     torch.save(gan_state(gan), buffer)
     buffer.seek(0)
     torch.manual_seed(seed + 1)  # a differently initialised copy: everything must come from the file
-    restored = create_variant(name, image_shape=image_shape, batch_size=batch)
+    restored = create_variant(name, image_shape=image_shape, batch_size=batch, num_classes=_classes(name))
     load_gan_state(restored, torch.load(buffer, weights_only=True))  # as checkpoints are read
     for each in (gan, restored):
         torch.manual_seed(seed + 2)

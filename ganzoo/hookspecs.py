@@ -41,13 +41,15 @@ def register_generators(register: RegisterComponent) -> None:
 
     :param register:
         ``register(name: str, factory, *, summary: str = "", source: str = "",
-        suffix_param: str | None = None)``.
+        suffix_param: str | None = None, conditional: bool = False)``.
         ``factory(image_shape: tuple[int, int, int], latent_dim: int, **params) -> torch.nn.Module``
         must return a module mapping a latent batch ``N×latent_dim`` to images ``N×C×H×W``
         (``image_shape`` is ``(C, H, W)``) with values in [-1, 1]. ``params`` are the
         generator parameters of a variant (``generator_params``). ``summary`` is one line;
         ``source`` names the paper or tutorial. With ``suffix_param="p"`` the name is a family:
-        ``NAME:VALUE`` builds ``factory(..., p=VALUE)`` (e.g. ``timm:resnet18``).
+        ``NAME:VALUE`` builds ``factory(..., p=VALUE)`` (e.g. ``timm:resnet18``). With
+        ``conditional=True`` the generator draws a requested class: ``factory(image_shape,
+        latent_dim, num_classes, **params)``, ``forward(z, labels)`` (int64 ``N`` classes).
 
     :return: nothing; results are passed through ``register``.
     """
@@ -61,14 +63,16 @@ def register_discriminators(register: RegisterComponent) -> None:
 
     :param register:
         ``register(name: str, factory, *, summary: str = "", source: str = "",
-        suffix_param: str | None = None, inputs: tuple[str, ...] = ("image",))``.
+        suffix_param: str | None = None, inputs: tuple[str, ...] = ("image",),
+        conditional: bool = False)``.
         ``factory(image_shape: tuple[int, int, int], **params) -> torch.nn.Module`` must
         return a module mapping images ``N×C×H×W`` in [-1, 1] to one raw logit or critic score
         per sample (shape ``N`` or ``N×1``; no sigmoid: losses work on logits).
         ``suffix_param`` works as for generators. With ``inputs=("image", "latent")`` the
         discriminator scores (image, latent) pairs (BiGAN, ALI): ``factory(image_shape,
         latent_dim, **params)``, ``forward(images, latents)``; such a discriminator needs
-        updates that feed it pairs (``register_updates``).
+        updates that feed it pairs (``register_updates``). With ``conditional=True`` it scores (image, class)
+        pairs: ``factory(image_shape, num_classes, **params)``, ``forward(images, labels)``.
 
     :return: nothing; results are passed through ``register``.
     """

@@ -260,8 +260,9 @@ class PluginHost:
         def register_component(name: str, factory: Callable[..., Any], *, summary: str = "",
                                source: str = "", **extra: Any) -> None:
             allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
-                       "metric": {"better"}, "generator": {"suffix_param"},
-                       "discriminator": {"suffix_param", "inputs"}, "update": {"roles"}}.get(kind, set())
+                       "metric": {"better"}, "generator": {"suffix_param", "conditional"},
+                       "discriminator": {"suffix_param", "inputs", "conditional"},
+                       "update": {"roles"}}.get(kind, set())
             unexpected = set(extra) - allowed
             if unexpected:
                 raise GanzooError(f"register() for a {kind} got unexpected argument(s) "
@@ -274,6 +275,10 @@ class PluginHost:
             if inputs not in DISCRIMINATOR_INPUTS:
                 raise GanzooError(f"{kind} {name!r}: inputs must be one of "
                                   f"{', '.join(map(str, DISCRIMINATOR_INPUTS))}, got {inputs}")
+            conditional = extra.get("conditional", False)
+            if not isinstance(conditional, bool) or (conditional and inputs != ("image",)):
+                raise GanzooError(f"{kind} {name!r}: conditional must be True or False (and a "
+                                  f"discriminator of (image, latent) pairs cannot be conditional)")
             staged.append(ComponentSpec(
                 kind=kind, name=name, factory=factory, summary=summary, source=source,
                 tags=frozenset(extra.get("tags", ())),
@@ -281,7 +286,7 @@ class PluginHost:
                 requires_loss_tags=tuple(extra.get("requires_loss_tags", ())),
                 better=extra.get("better", "lower" if kind == "metric" else ""),
                 suffix_param=extra.get("suffix_param"),
-                roles=tuple(extra.get("roles", ())), inputs=inputs,
+                roles=tuple(extra.get("roles", ())), inputs=inputs, conditional=conditional,
                 plugin=ref))
         return register_component
 

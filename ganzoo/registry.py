@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from ganzoo.errors import CompositionError, DuplicateNameError, GanzooError, UnknownNameError
-from ganzoo.specs import COMPONENT_KINDS, ComponentSpec, PluginRef, Variant
+from ganzoo.specs import BASE_ROLES, COMPONENT_KINDS, ComponentSpec, PluginRef, Variant
 
 
 def _natural_key(name: str) -> list[object]:
@@ -112,6 +112,10 @@ class Registry:
 
     # -- composition rules -------------------------------------------------------------------
 
+    def conditioned_roles(self, variant: Variant) -> frozenset[str]:
+        """The roles of ``variant`` whose networks take class labels."""
+        return frozenset(role for role in BASE_ROLES if self.component(*variant.role_network(role)[:2]).conditional)
+
     def check_composition(self, variant: Variant) -> None:
         """Refuse a recipe whose parts do not exist or cannot work together (one-line reason)."""
         for role in variant.role_names():
@@ -123,6 +127,11 @@ class Registry:
                 raise CompositionError(
                     f"{_where(variant)}phase {phase.name!r}: update {update.name!r} trains the role "
                     f"{unknown[0]!r}, which the recipe does not have (roles: {', '.join(variant.role_names())})")
+        conditioned = self.conditioned_roles(variant)
+        if "discriminator" in conditioned and "generator" not in conditioned:
+            raise CompositionError(
+                f"{_where(variant)}discriminator {variant.discriminator!r} is conditional and generator "
+                f"{variant.generator!r} is not: generated images would have no class to be judged by")
         loss = self.component("loss", variant.loss)
         tricks = [self.component("trick", name) for name in variant.tricks]
         names = {t.name for t in tricks}

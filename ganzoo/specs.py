@@ -85,6 +85,9 @@ class ComponentSpec:
     """Parameters fixed by the name (set by the registry for ``family:suffix`` names)."""
     inputs: tuple[str, ...] = ("image",)
     """Discriminators: what ``forward`` takes, one of :data:`DISCRIMINATOR_INPUTS`."""
+    conditional: bool = False
+    """Generators and discriminators: conditioned on class labels. The factory gets the number
+    of classes after its usual arguments, ``forward`` the labels (int64 ``N``) after its input."""
     roles: tuple[str, ...] = ()
     """Updates: the roles whose optimizers the update steps (checked against a recipe's roles
     before anything is built)."""

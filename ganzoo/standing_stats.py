@@ -35,11 +35,12 @@ def batchnorm_layers(module: nn.Module) -> list[nn.Module]:
 
 
 def recompute_batchnorm_statistics(generator: nn.Module,
-                                   latent: Callable[[int, torch.Generator], torch.Tensor],
+                                   latent: Callable[[int, torch.Generator], torch.Tensor | tuple[torch.Tensor, ...]],
                                    device: torch.device, samples: int = STANDING_SAMPLES,
                                    batch: int = STANDING_BATCH, seed: int = STANDING_SEED) -> bool:
     """Replace the running statistics of every BatchNorm layer in ``generator`` by their average
-    over ``samples`` latents drawn with ``latent(n, rng)`` from a generator seeded with ``seed``.
+    over ``samples`` latents drawn with ``latent(n, rng)`` from a generator seeded with ``seed``
+    (a tensor, or a tuple of the generator's arguments: latents and class labels).
 
     Only the BatchNorm layers run in training mode (dropout and other layers stay in eval mode,
     so the global random state is untouched); buffers are updated in place (a CUDA graph that
@@ -64,7 +65,8 @@ def recompute_batchnorm_statistics(generator: nn.Module,
             layer.train()
         with torch.no_grad():
             for start in range(0, samples, batch):
-                generator(latent(min(batch, samples - start), rng))
+                inputs = latent(min(batch, samples - start), rng)
+                generator(*inputs) if isinstance(inputs, tuple) else generator(inputs)
     finally:
         for layer, momentum in zip(layers, momenta):
             layer.momentum = momentum

@@ -267,6 +267,14 @@ def trick_key(trick: Any, index: int) -> str:
     return f"{type(trick).__name__}:{index}"
 
 
+def _num_classes(payload: dict[str, Any], path: Path) -> int | None:
+    """The number of classes a conditional run trained with (untrusted: type-checked)."""
+    classes = payload.get("num_classes")
+    if classes is not None and (type(classes) is not int or classes < 1):
+        raise CheckpointError(f"{path}: damaged checkpoint: 'num_classes' is {classes!r}")
+    return classes
+
+
 def _checkpoint_of(source: str | Path) -> Path:
     path = Path(source)
     if path.is_dir():
@@ -287,7 +295,7 @@ def load_gan(source: str | Path, device: str = "auto") -> tuple[GAN, dict[str, A
     payload = load_checkpoint(path, map_location="cpu")
     variant = read_variant(payload, path)
     require_installed(payload, path, variant.components())
-    gan = build_gan(variant, tuple(payload["image_shape"]), device)
+    gan = build_gan(variant, tuple(payload["image_shape"]), device, num_classes=_num_classes(payload, path))
     load_gan_state(gan, payload["state"], with_optimizers=False, source=path)
     return gan, payload
 
@@ -306,7 +314,8 @@ def load_trained_gan(source: str | Path, device: str = "auto") -> tuple[TrainedG
     tricks = [(index, name) for index, name in enumerate(variant.tricks)
               if recorded.get(("trick", name), {}).get("sampling", True)]
     require_installed(payload, path, [("generator", variant.generator), *(("trick", n) for _, n in tricks)])
-    sampler = build_generator(variant, tuple(payload["image_shape"]), device, tricks=[n for _, n in tricks])
+    sampler = build_generator(variant, tuple(payload["image_shape"]), device, tricks=[n for _, n in tricks],
+                              num_classes=_num_classes(payload, path))
     state = payload["state"]
     try:
         sampler.generator.load_state_dict(state["networks"]["generator"])

@@ -313,7 +313,9 @@ def assemble_step(gan: GAN, data: torch.Tensor, *, seed: int, total_steps: int |
     variant = gan.variant
     sampler = BatchSampler(data, variant.batch_size, variant.latent_dim, seed, variant.latent_distribution,
                            rank=rank, world_size=world_size, labels=labels)
-    step = TrainingStep(gan, total_steps=total_steps, latent=sampler.latent, networks=networks)
+    classes = gan.num_classes
+    step = TrainingStep(gan, total_steps=total_steps, latent=sampler.latent, networks=networks,
+                        class_labels=(lambda n: sampler.class_labels(n, classes)) if gan.conditional else None)
     runner = StepRunner(step, sampler.batch, graph=graph, precision=precision, generators=(sampler.rng,),
                         distributed=distributed, notify=notify)
     return runner, sampler

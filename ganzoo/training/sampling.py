@@ -58,6 +58,14 @@ class BatchSampler:
                           self.data.device, self.rng)
         return self._shard(z)
 
+    def class_labels(self, n: int, num_classes: int) -> torch.Tensor:
+        """This rank's shard of ``n × world_size`` classes drawn uniformly (what a conditional
+        generator is asked for)."""
+        import torch
+
+        labels = torch.randint(num_classes, (n * self.world_size,), device=self.data.device, generator=self.rng)
+        return self._shard(labels)
+
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.get_state()}
 

@@ -59,7 +59,8 @@ class TrainingStep:
 
     def __init__(self, gan: GAN, total_steps: int | None = None,
                  latent: Callable[[int], torch.Tensor] | None = None,
-                 networks: Mapping[str, nn.Module] | None = None) -> None:
+                 networks: Mapping[str, nn.Module] | None = None,
+                 class_labels: Callable[[int], torch.Tensor | None] | None = None) -> None:
         """``networks`` replaces the GAN's own modules inside the step (DDP wrappers); the
         built GAN keeps its bare ones (:meth:`ganzoo.StepContext.frozen` hands those out)."""
         import torch
@@ -67,6 +68,7 @@ class TrainingStep:
         self.gan = gan
         self.total_steps = total_steps
         self.latent = latent or gan.sample_latent
+        self.class_labels = class_labels or gan.class_labels
         self.networks = {role: (networks or {}).get(role, net) for role, net in gan.networks.items()}
         self.phases = gan.phases
         self.step = 0
@@ -117,7 +119,8 @@ class TrainingStep:
                                   generator=networks["generator"], discriminator=networks["discriminator"],
                                   step_tensor=self.step_tensor, reported=self._reported, networks=networks)
                 context = StepContext(gan=self.gan, networks=networks, state=state, next_batch=draw,
-                                      latent=self.latent, carry=self._carry, tricks=self._tricks_at,
+                                      latent=self.latent, class_labels=self.class_labels,
+                                      carry=self._carry, tricks=self._tricks_at,
                                       repeat=repeat, repeats=built.phase.repeats, every=built.phase.every)
                 stats.update(built.update.run(context))
                 self.updates[built.phase.name] += 1

@@ -94,7 +94,15 @@ class Trainer:
         if self.data.shape[0] < 1:
             raise ConfigError("the data set is empty")
         image_shape = tuple(self.data.shape[1:])
-        self.gan = build_gan(variant, image_shape, self.device, registry)
+        if registry.conditioned_roles(variant) and self.labels is None:
+            raise ConfigError(f"variant {variant.name!r} is conditional and {self.data_description} has no "
+                              f"class labels; train it on labelled data: the built-in digits, an image "
+                              f"folder with one subfolder per class, or a .npz with a 'labels' array")
+        classes = dataset.num_classes
+        if _resume is not None and registry.conditioned_roles(variant) and _resume.get("num_classes") != classes:
+            raise ConfigError(f"the run was trained on {_resume.get('num_classes')!r} classes and "
+                              f"{self.data_description} has {classes}: resume it on the same data")
+        self.gan = build_gan(variant, image_shape, self.device, registry, num_classes=classes)
         if config.channels_last:
             self.data = to_channels_last(self.gan, self.data)
         self.variant = variant
@@ -253,7 +261,8 @@ class Trainer:
             "state": ckpt.gan_state(self.gan), "rng": rng, **extra,
             "sampler": self.sampler.state_dict(),
             "config": self.config.to_dict(), "variant": self.variant.to_dict(),
-            "image_shape": list(self.gan.image_shape), "fixed_latent": self.latent.cpu(),
+            "image_shape": list(self.gan.image_shape), "num_classes": self.gan.num_classes,
+            "fixed_latent": self.latent.cpu(),
             "versions": ckpt.component_versions(self.gan), "torch_threads": torch.get_num_threads(),
         }
         path = ckpt.save_checkpoint(self.run_dir.checkpoint, payload)
@@ -269,7 +278,8 @@ class Trainer:
         was_training = net.training
         net.eval()
         with torch.no_grad():
-            images = net(self.latent).float().clamp(-1, 1)
+            labels = self.gan.requested_labels(self.latent.shape[0])  # each class in turn
+            images = self.gan.run("generator", net, self.latent, labels).float().clamp(-1, 1)
         net.train(was_training)
         return save_image_grid(images, path)
 
@@ -291,7 +301,8 @@ class Trainer:
         self.run_dir.write_config({
             "world_size": world, "global_batch_size": self.variant.batch_size * world,
             "train": self.config.to_dict(), "variant": self.variant.to_dict(),
-            "image_shape": list(self.gan.image_shape), "device": str(self.device),
+            "image_shape": list(self.gan.image_shape), "num_classes": self.gan.num_classes,
+            "device": str(self.device),
             "data": self.data_description, "versions": ckpt.component_versions(self.gan),
             "step_mode": {"mode": self.runner.mode, "eager_because": self.runner.fallback_reason,
                           "precision": self.runner.precision},

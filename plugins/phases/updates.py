@@ -27,16 +27,16 @@ class DiscriminatorUpdate(Update):
         self.reuse_fakes = bool(reuse_fakes)
 
     def run(self, step: StepContext) -> Mapping[str, torch.Tensor]:
-        gan, state, nets = step.gan, step.state, step.networks
-        discriminator = nets["discriminator"]
+        gan, state = step.gan, step.state
         drawn = step.next_batch()
         real, state.labels = drawn.images, drawn.labels
         for trick in step.tricks("real_input"):
             real = trick.real_input(real, state)
         batch = real.shape[0]
         keep = self.reuse_fakes and step.repeat == step.repeats - 1
+        wanted = step.class_labels(batch)  # the classes asked of a conditional generator
         with torch.set_grad_enabled(keep):
-            generated = nets["generator"](step.latent(batch))
+            generated = step.run("generator", step.latent(batch), wanted)
         fake = generated.detach()
         real_labels = torch.ones(batch, device=real.device)
         fake_labels = torch.zeros(batch, device=real.device)
@@ -45,8 +45,8 @@ class DiscriminatorUpdate(Update):
         real_in, fake_in = real, fake
         for trick in step.tricks("d_input"):
             real_in, fake_in = trick.d_input(real_in, state), trick.d_input(fake_in, state)
-        real_scores = discriminator(real_in).reshape(-1)
-        fake_scores = discriminator(fake_in).reshape(-1)
+        real_scores = step.run("discriminator", real_in, drawn.labels).reshape(-1)
+        fake_scores = step.run("discriminator", fake_in, wanted).reshape(-1)
         loss = gan.loss.d_loss(real_scores, fake_scores, real_labels, fake_labels)
         for trick in step.tricks("d_loss_term"):
             term = trick.d_loss_term(real, fake, state)
@@ -54,7 +54,7 @@ class DiscriminatorUpdate(Update):
                 loss = loss + term
         step.optimize(loss, "discriminator", before_step="d_gradients", after_step="after_d_step")
         step.carry["real"], step.carry["labels"] = real, drawn.labels
-        step.carry["fake"] = generated if keep else None
+        step.carry["fake"], step.carry["fake_labels"] = (generated, wanted) if keep else (None, None)
         return {"d_loss": loss.detach(), "d_real": real_scores.detach().mean(),
                 "d_fake": fake_scores.detach().mean()}
 
@@ -68,19 +68,20 @@ class GeneratorUpdate(Update):
     capturable = True
 
     def run(self, step: StepContext) -> Mapping[str, torch.Tensor]:
-        gan, state, nets = step.gan, step.state, step.networks
+        gan, state = step.gan, step.state
         real = step.carry.get("real")
         state.labels = step.carry.get("labels")
         with step.frozen("discriminator") as frozen:
             discriminator = frozen["discriminator"]
-            generated = step.carry.pop("fake", None)
+            generated, wanted = step.carry.pop("fake", None), step.carry.pop("fake_labels", None)
             if generated is None:
                 batch = real.shape[0] if real is not None else gan.variant.batch_size
-                generated = nets["generator"](step.latent(batch))
+                wanted = step.class_labels(batch)
+                generated = step.run("generator", step.latent(batch), wanted)
             fake = generated
             for trick in step.tricks("g_input"):
                 fake = trick.g_input(fake, state)
-            fake_scores = discriminator(fake).reshape(-1)
+            fake_scores = gan.run("discriminator", discriminator, fake, wanted).reshape(-1)
             if getattr(gan.loss, "g_uses_real_scores", False):
                 if real is None:
                     raise ConfigError("the generator update's loss needs real scores: put a "
@@ -88,7 +89,7 @@ class GeneratorUpdate(Update):
                 with torch.no_grad():
                     for trick in step.tricks("d_input"):
                         real = trick.d_input(real, state)
-                    real_scores = discriminator(real).reshape(-1)
+                    real_scores = gan.run("discriminator", discriminator, real, state.labels).reshape(-1)
                 loss = gan.loss.g_loss(fake_scores, real_scores)
             else:
                 loss = gan.loss.g_loss(fake_scores)
@@ -124,7 +125,7 @@ class LazyR1(Update):
         for trick in step.tricks("real_input"):
             real = trick.real_input(real, step.state)
         images = real.detach().requires_grad_(True)
-        scores = discriminator(images)
+        scores = step.gan.run("discriminator", discriminator, images, drawn.labels)
         (grad,) = torch.autograd.grad(scores.sum(), images, create_graph=True)
         penalty = (0.5 * self.gamma * step.every) * grad.flatten(1).square().sum(1).mean()
         # + 0·scores: parameters the penalty does not reach (the last bias) still get a (zero)
