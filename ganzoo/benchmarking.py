@@ -93,7 +93,8 @@ def ganzoo_step(variant: str, batch_size: int, device: torch.device, data: torch
     from ganzoo.training.capture import assemble_step, to_channels_last
 
     torch.manual_seed(seed)
-    gan = create_variant(variant, image_shape=tuple(data.shape[1:]), device=device,
+    classes = None if labels is None else int(labels.max()) + 1
+    gan = create_variant(variant, image_shape=tuple(data.shape[1:]), device=device, num_classes=classes,
                          **{"batch_size": batch_size, **overrides})
     data = data.to(device)
     if channels_last:
@@ -130,7 +131,7 @@ def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: in
 
     plain_rate = None
     if plain:
-        plain_rate = steps / _time_steps(plain_loop(variant, data, batch_size, dev, warmup + steps, seed),
+        plain_rate = steps / _time_steps(plain_loop(variant, data, batch_size, dev, warmup + steps, seed, labels),
                                          steps, warmup, dev)
     rate = steps / seconds
     return BenchResult(
@@ -144,33 +145,37 @@ def bench_variant(variant: str, batch_size: int, device: str = "auto", steps: in
 
 
 def plain_loop(variant: str, data: torch.Tensor, batch_size: int, device: torch.device,
-               total: int, seed: int = 0) -> Any:
+               total: int, seed: int = 0, labels: torch.Tensor | None = None) -> Any:
     """A tutorial-style step of ``variant``'s recipe: DataLoader batches on the host, copied per
     batch, ``torch.optim`` defaults (no fused kernels), eager, the loss read back every step."""
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
     from ganzoo.build import create_variant
+    from ganzoo.components import Batch
     from ganzoo.training.step import TrainingStep
 
     torch.manual_seed(seed)
-    gan = create_variant(variant, image_shape=tuple(data.shape[1:]), device=device, batch_size=batch_size)
+    classes = None if labels is None else int(labels.max()) + 1
+    gan = create_variant(variant, image_shape=tuple(data.shape[1:]), device=device, batch_size=batch_size,
+                         num_classes=classes)
     for role, optimizer in gan.optimizers.items():
         hyper = {k: v for k, v in optimizer.defaults.items()
                  if k not in ("fused", "foreach", "capturable", "differentiable")}
         gan.optimizers[role] = type(optimizer)(optimizer.param_groups[0]["params"], **hyper)
-    loader = DataLoader(TensorDataset(data), batch_size=batch_size, shuffle=True, drop_last=True)
+    columns = (data,) if labels is None else (data, labels)
+    loader = DataLoader(TensorDataset(*columns), batch_size=batch_size, shuffle=True, drop_last=True)
     batches = iter(loader)
     step = TrainingStep(gan, total_steps=total)
 
-    def next_real() -> torch.Tensor:
+    def next_real() -> Batch:
         nonlocal batches
         try:
-            (images,) = next(batches)
+            drawn = next(batches)
         except StopIteration:
             batches = iter(loader)
-            (images,) = next(batches)
-        return images.to(gan.device)
+            drawn = next(batches)
+        return Batch(*(column.to(gan.device) for column in drawn))
 
     def run() -> None:
         stats = step(next_real)

@@ -100,9 +100,11 @@ class TrainedGenerator:
         wanted = torch.as_tensor(labels, dtype=torch.int64, device=self.device).reshape(-1)
         if wanted.numel() == 1:
             wanted = wanted.expand(n)
-        if wanted.numel() != n or bool(((wanted < 0) | (wanted >= self.num_classes)).any()):
-            raise ConfigError(f"labels must be {n} class indices (or one) in 0..{self.num_classes - 1}, "
-                              f"got {labels!r}")
+        if wanted.numel() != n:
+            raise ConfigError(f"{wanted.numel()} class labels for {n} samples: give one, or one per sample")
+        outside = wanted[(wanted < 0) | (wanted >= self.num_classes)]
+        if outside.numel():
+            raise ConfigError(f"class {int(outside[0])} is out of range: the run has classes 0..{self.num_classes - 1}")
         return wanted
 
     @property

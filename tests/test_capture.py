@@ -37,7 +37,7 @@ def _state(step: int, total: int | None = None) -> StepState:
 # -- which steps can be captured (CPU) --------------------------------------------------------
 
 def test_every_builtin_variant_can_be_captured(variant_name):
-    gan = ganzoo.create_variant(variant_name, batch_size=2)
+    gan = ganzoo.create_variant(variant_name, batch_size=2, num_classes=10)  # ignored when unconditional
     if gan.variant.plugin is None or gan.variant.plugin.distribution != "ganzoo":
         pytest.skip("third-party variants may use non-capturable tricks (they then run eagerly)")
     assert _device_free_blockers(gan) == []

@@ -65,7 +65,7 @@ def test_plugins_json(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["info", "dcgen"], "unknown variant 'dcgen'; did you mean 'dcgan'?"),
+    (["info", "dcgen"], "unknown variant 'dcgen'; did you mean 'dcgan'"),
     (["info", "vanilla", "--image-size", "0"], "image shape"),
 ])
 def test_user_mistakes_are_one_line_errors_with_status_2(args, message):

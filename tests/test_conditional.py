@@ -124,7 +124,7 @@ def test_train_resume_and_sample_a_class(conditional_plugin, tmp_path, capsys):
     assert images.shape == (6, 1, 28, 28) and asked[-1].tolist() == [3] * 6
     sampler.generate(4, seed=0)
     assert asked[-1].tolist() == [0, 1, 2, 3]  # by default, each class in turn
-    with pytest.raises(ConfigError, match=r"class indices .* in 0\.\.9"):
+    with pytest.raises(ConfigError, match=r"class 12 is out of range: the run has classes 0\.\.9"):
         sampler.generate(2, labels=12)
     with pytest.raises(ConfigError, match="is not conditional"):
         ganzoo.create_variant("vanilla").generate(2, labels=1)
@@ -136,3 +136,29 @@ def test_a_conditional_variant_on_unlabelled_data_is_refused_in_one_line(conditi
                  "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "plain.npy" in err and "no class labels" in err and "subfolder" in err, err
+
+
+def test_sample_a_class_from_the_command_line(conditional_plugin, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "cond-test", "--steps", "1", "--data", "mnist:test-b", "--device", "cpu",
+                 "--out", str(run)]) == 0
+    assert main(["sample", str(run), "-n", "6", "--class", "3,5", "--npy", str(tmp_path / "s.npy"),
+                 "--out", str(tmp_path / "s.png")]) == 0
+    assert np.load(tmp_path / "s.npy").shape == (6, 1, 28, 28)
+    capsys.readouterr()
+    for flag, message in (("12", "class 12 is out of range"), ("three", "--class three: give class indices")):
+        assert main(["sample", str(run), "-n", "2", "--class", flag, "--out", str(tmp_path / "t.png")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+    assert main(["train", "vanilla", "--steps", "1", "--data", "mnist:test-b", "--device", "cpu", "--batch-size", "8",
+                 "--out", str(tmp_path / "plain")]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(tmp_path / "plain"), "-n", "2", "--class", "1", "--out", str(tmp_path / "u.png")]) == 2
+    assert "is not conditional" in capsys.readouterr().err
+
+
+def test_class_flag_gives_equal_blocks():
+    from ganzoo.cli.train import _class_blocks
+
+    assert _class_blocks("3,5", 6) == [3, 3, 3, 5, 5, 5] and _class_blocks("7", 3) == [7, 7, 7]
+    assert _class_blocks(None, 4) is None

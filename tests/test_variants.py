@@ -42,11 +42,12 @@ def test_variant_runs_on_rgb_32x32(variant_name):
 
 
 def test_variant_generator_and_discriminator_shapes(variant_name):
-    gan = ganzoo.create_variant(variant_name)
+    gan = ganzoo.create_variant(variant_name, num_classes=10)  # ignored when unconditional
     images = gan.generate(5, seed=0)
     assert images.shape == (5, 1, 28, 28)
     assert images.min() >= -1 and images.max() <= 1
-    scores = gan.discriminator(images.to(gan.device))
+    labels = gan.requested_labels(5)  # each class in turn for a conditional variant, else None
+    scores = gan.run("discriminator", gan.discriminator, images.to(gan.device), labels)
     assert scores.numel() == 5
 
 
@@ -58,7 +59,7 @@ def test_variant_recipe_is_consistent(variant_name):
 
 
 def test_generate_is_reproducible_with_a_seed(variant_name):
-    gan = ganzoo.create_variant(variant_name)
+    gan = ganzoo.create_variant(variant_name, num_classes=10)  # ignored when unconditional
     assert torch.equal(gan.generate(4, seed=3), gan.generate(4, seed=3))
     assert not torch.equal(gan.generate(4, seed=3), gan.generate(4, seed=4))
 

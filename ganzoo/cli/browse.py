@@ -63,9 +63,10 @@ def _distribution_label(spec: Variant | ComponentSpec) -> str:
     return f"{plugin.distribution} {plugin.version}" if plugin.version else plugin.distribution
 
 
-def _variant_row(v: Variant) -> dict[str, Any]:
+def _variant_row(v: Variant, conditional: bool) -> dict[str, Any]:
     return {"name": v.name, "generator": v.generator, "discriminator": v.discriminator,
             "loss": v.loss, "tricks": list(v.tricks), "critic_steps": v.critic_steps,
+            "conditional": conditional,
             "summary": v.summary, "source": v.source,
             "plugin": v.plugin.name if v.plugin else None,
             "distribution": v.plugin.distribution if v.plugin else None,
@@ -75,7 +76,7 @@ def _variant_row(v: Variant) -> dict[str, Any]:
 def _component_row(spec: ComponentSpec) -> dict[str, Any]:
     return {"kind": spec.kind, "name": spec.name, "summary": spec.summary, "source": spec.source,
             "tags": sorted(spec.tags), "conflicts": list(spec.conflicts),
-            "requires_loss_tags": list(spec.requires_loss_tags),
+            "requires_loss_tags": list(spec.requires_loss_tags), "conditional": spec.conditional,
             "plugin": spec.plugin.name if spec.plugin else None,
             "distribution": spec.plugin.distribution if spec.plugin else None,
             "version": spec.plugin.version if spec.plugin else None}
@@ -108,7 +109,7 @@ def list_command(args: argparse.Namespace) -> int:
 
     variants = [registry.variant(n) for n in registry.list_variants(filters, args.exclude, args.plugin)]
     if args.json:
-        output.print_json([_variant_row(v) for v in variants])
+        output.print_json([_variant_row(v, bool(registry.conditioned_roles(v))) for v in variants])
         return 0
     table = Table(title="ganzoo variants", title_justify="left")
     for column in ("variant", "generator", "discriminator", "loss"):
@@ -116,7 +117,8 @@ def list_command(args: argparse.Namespace) -> int:
     table.add_column("tricks", overflow="fold", min_width=16)
     table.add_column("plugin", no_wrap=True)
     for v in variants:
-        table.add_row(f"[bold]{v.name}[/bold]", v.generator, v.discriminator, v.loss,
+        mark = " [dim](conditional)[/dim]" if registry.conditioned_roles(v) else ""
+        table.add_row(f"[bold]{v.name}[/bold]{mark}", v.generator, v.discriminator, v.loss,
                       "\n".join(v.tricks) or "-", _distribution_label(v))
     output.stdout.print(table)
     if not variants:
@@ -145,14 +147,17 @@ def _count(module: Any) -> int:
 
 def _variant_info(variant: Variant, image_shape: tuple[int, int, int]) -> dict[str, Any]:
     from ganzoo.build import build_gan
+    from ganzoo.data.builtin import DIGIT_CLASSES
 
-    gan = build_gan(variant, image_shape, device="cpu")
+    # A conditional recipe is shown as built for the built-in digits' ten classes.
+    gan = build_gan(variant, image_shape, device="cpu", num_classes=DIGIT_CLASSES)
     info = variant.to_dict()
     info.update({
         "plugin": _plugin_label(variant),
         "image_shape": list(image_shape),
         "parameters": {role: _count(net) for role, net in gan.networks.items()},
         "step": [str(built.phase) for built in gan.phases],
+        "conditional": sorted(gan.conditioned) or False,
     })
     return info
 

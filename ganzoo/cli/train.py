@@ -134,6 +134,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="PNG grid to write (default RUN/samples-seedS.png)")
     p.add_argument("--npy", help="also write the samples as a .npy array")
     p.add_argument("--nrow", type=int, help="images per row in the grid")
+    p.add_argument("--class", dest="classes", metavar="LABELS",
+                   help="conditional runs: the class(es) to draw, e.g. 7 or 3,5 (in equal blocks; "
+                        "default: each class in turn)")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler=sample_command)
 
@@ -253,6 +256,17 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _class_blocks(text: str | None, n: int) -> list[int] | None:
+    """``--class 3,5`` for ``n`` samples: the classes in equal consecutive blocks."""
+    if text is None:
+        return None
+    try:
+        classes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--class {text}: give class indices separated by commas, e.g. 3,5") from None
+    return [classes[i * len(classes) // n] for i in range(n)]
+
+
 def sample_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
     from ganzoo.images import save_image_grid, save_images_npy
@@ -262,7 +276,7 @@ def sample_command(args: argparse.Namespace) -> int:
     if args.num < 1:
         raise ConfigError(f"-n/--num must be >= 1, got {args.num}")
     gan, _ = load_trained_gan(args.source, device=args.device)
-    images = gan.generate(args.num, seed=args.seed)
+    images = gan.generate(args.num, seed=args.seed, labels=_class_blocks(args.classes, args.num))
     grid = Path(args.out) if args.out else RunDir.folder_of(args.source) / f"samples-seed{args.seed}.png"
     if grid.suffix.lower() != ".png":
         raise ConfigError(f"--out {grid}: the grid is written as PNG; use a .png name (and --npy for arrays)")

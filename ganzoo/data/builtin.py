@@ -20,6 +20,8 @@ from ganzoo.errors import DataError
 if TYPE_CHECKING:
     import numpy as np
 
+DIGIT_CLASSES = 10
+"""The built-in digits' classes, 0 … 9."""
 SPLITS: dict[str, tuple[int, int]] = {"train": (0, 300), "test-a": (300, 400), "test-b": (400, 500)}
 """Per-class index ranges of each split (after a fixed per-class shuffle)."""
 
@@ -52,7 +54,7 @@ def builtin_mnist(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.RandomState(_SPLIT_SEED)
     start, stop = SPLITS[split]
     picked = []
-    for digit in range(10):
+    for digit in range(DIGIT_CLASSES):
         of_class = np.flatnonzero(labels == digit)
         picked.append(of_class[rng.permutation(len(of_class))][start:stop])
     index = np.concatenate(picked)
