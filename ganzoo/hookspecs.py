@@ -172,11 +172,14 @@ def register_metrics(register: RegisterComponent) -> None:
 
     :param register:
         ``register(name: str, compute, *, summary: str = "", source: str = "",
-        better: str = "lower")``. ``compute(context: ganzoo.evaluation.EvalContext)`` returns a
+        better: str = "lower", conditional: bool = False)``. ``compute(context: ganzoo.evaluation.EvalContext)`` returns a
         float, or a dict of named floats/lists for a metric with several parts. The context
         gives the samples, the reference images, and (computed once, shared by all metrics)
         the digit classifier's features and class probabilities of both sets, plus the seed.
-        ``better`` is ``"lower"`` or ``"higher"``: which direction is good.
+        ``better`` is ``"lower"`` or ``"higher"``: which direction is good. With
+        ``conditional=True`` the metric scores class-conditional samples: it runs only for
+        conditional runs, and gets ``context.sample_labels`` (the class each sample was drawn
+        as) and ``context.reference_labels``.
 
     :return: nothing; results are passed through ``register``.
     """

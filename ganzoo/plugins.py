@@ -260,7 +260,7 @@ class PluginHost:
         def register_component(name: str, factory: Callable[..., Any], *, summary: str = "",
                                source: str = "", **extra: Any) -> None:
             allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
-                       "metric": {"better"}, "generator": {"suffix_param", "conditional"},
+                       "metric": {"better", "conditional"}, "generator": {"suffix_param", "conditional"},
                        "discriminator": {"suffix_param", "inputs", "conditional"},
                        "update": {"roles"}}.get(kind, set())
             unexpected = set(extra) - allowed

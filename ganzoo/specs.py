@@ -87,7 +87,8 @@ class ComponentSpec:
     """Discriminators: what ``forward`` takes, one of :data:`DISCRIMINATOR_INPUTS`."""
     conditional: bool = False
     """Generators and discriminators: conditioned on class labels. The factory gets the number
-    of classes after its usual arguments, ``forward`` the labels (int64 ``N``) after its input."""
+    of classes after its usual arguments, ``forward`` the labels (int64 ``N``) after its input.
+    Metrics: scores class-conditional samples (``context.sample_labels``); used only for them."""
     roles: tuple[str, ...] = ()
     """Updates: the roles whose optimizers the update steps (checked against a recipe's roles
     before anything is built)."""

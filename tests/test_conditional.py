@@ -162,3 +162,40 @@ def test_class_flag_gives_equal_blocks():
 
     assert _class_blocks("3,5", 6) == [3, 3, 3, 5, 5, 5] and _class_blocks("7", 3) == [7, 7, 7]
     assert _class_blocks(None, 4) is None
+
+
+# -- metrics of class-conditional samples ---------------------------------------------------------
+
+
+def test_class_accuracy_ends_true_labels_and_shuffled_labels():
+    """Real digits drawn "as" their true class score ~100%; with shuffled classes ~10%."""
+    from ganzoo.evaluation.evaluate import evaluate_images
+    from ganzoo.evaluation.reference import reference_images, reference_labels
+
+    images, labels = reference_images("mnist:test-b"), reference_labels("mnist:test-b")
+    report = evaluate_images(images, metrics=["class-accuracy", "intra-class-fd"], baseline=False,
+                             sample_labels=labels)
+    assert report.value("class-accuracy.overall") > 0.95
+    assert min(report.value("class-accuracy.per_class")) > 0.85
+    true_fd = report.value("intra-class-fd.mean")
+    shuffled = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))]
+    report = evaluate_images(images, metrics=["class-accuracy", "intra-class-fd"], baseline=False,
+                             sample_labels=shuffled)
+    assert 0.05 < report.value("class-accuracy.overall") < 0.2
+    assert report.value("intra-class-fd.mean") > 3 * true_fd
+
+
+def test_conditional_metrics_score_conditional_runs_only(conditional_plugin, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "cond-test", "--steps", "1", "--data", "mnist:test-b", "--device", "cpu",
+                 "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "-n", "40", "--json"]) == 0
+    rows = {row["metric"]: row for row in json.loads(capsys.readouterr().out)["metrics"]}
+    assert {"class-accuracy.overall", "class-accuracy.per_class", "intra-class-fd.mean"} <= set(rows)
+    assert rows["class-accuracy.overall"]["real_vs_real"] > 0.95  # real digits as their true class
+    np.save(tmp_path / "plain.npy", np.random.default_rng(0).random((16, 1, 28, 28)).astype(np.float32) * 2 - 1)
+    assert main(["eval", str(tmp_path / "plain.npy"), "--json", "--no-baseline"]) == 0
+    assert not any(r["metric"].startswith("class-accuracy") for r in json.loads(capsys.readouterr().out)["metrics"])
+    assert main(["eval", str(tmp_path / "plain.npy"), "--metric", "class-accuracy", "--no-baseline"]) == 2
+    assert "no requested classes" in capsys.readouterr().err

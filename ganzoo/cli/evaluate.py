@@ -43,9 +43,10 @@ def eval_command(args: argparse.Namespace) -> int:
 
     if args.num_samples < 4:
         raise ConfigError(f"-n/--num-samples must be at least 4, got {args.num_samples}")
-    samples = load_eval_source(args.source, args.num_samples, args.seed, device=args.device)
+    samples, labels = load_eval_source(args.source, args.num_samples, args.seed, device=args.device)
     report = evaluate_images(samples, reference=args.reference, metrics=args.metric or None,
-                             seed=args.seed, baseline=not args.no_baseline, source=str(args.source))
+                             seed=args.seed, baseline=not args.no_baseline, source=str(args.source),
+                             sample_labels=labels)
     if args.json:
         output.print_json(report.to_dict())
         return 0

@@ -21,7 +21,7 @@ from ganzoo.errors import ComponentBuildError, DataError, GanzooError
 if TYPE_CHECKING:
     import torch
 
-    from ganzoo.build import GAN
+    from ganzoo.build import TrainedGenerator
     from ganzoo.evaluation.classifier import DigitClassifier
 
 DEFAULT_SAMPLES = 1000
@@ -32,13 +32,16 @@ class EvalContext:
     """What a metric's ``compute`` receives. Classifier outputs are computed on first use."""
 
     def __init__(self, samples: torch.Tensor, reference: str, seed: int,
-                 classifier: DigitClassifier | None = None) -> None:
+                 classifier: DigitClassifier | None = None, sample_labels: torch.Tensor | None = None) -> None:
         from ganzoo.evaluation.classifier import get_digit_classifier
-        from ganzoo.evaluation.reference import reference_images
+        from ganzoo.evaluation.reference import reference_images, reference_labels
 
         self.samples = samples
+        self.sample_labels = sample_labels
+        """The class each sample was drawn as (conditional generators), or None."""
         self.reference = reference
         self.reference_images = reference_images(reference)
+        self.reference_labels = reference_labels(reference)
         self.seed = seed
         self.classifier = classifier or get_digit_classifier()
 
@@ -96,6 +99,8 @@ def _compute(names: Sequence[str], context: EvalContext) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name in names:
         spec = registry.component("metric", name)
+        if spec.conditional and context.sample_labels is None:
+            continue  # a metric of class-conditional samples; these have no requested classes
         try:
             result = spec.factory(context)
         except GanzooError:
@@ -118,22 +123,25 @@ _baselines: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 def real_vs_real(reference: str, names: Sequence[str], seed: int,
                  classifier: DigitClassifier) -> dict[str, Any]:
-    """The same metrics for real held-out digits (``mnist:test-b``) against the reference:
-    what a perfect generator would score with 1,000 samples. Memoised per process."""
-    from ganzoo.evaluation.reference import reference_images
+    """The same metrics for real held-out digits (``mnist:test-b``, with their true classes)
+    against the reference: what a perfect generator would score with 1,000 samples. Memoised
+    per process."""
+    from ganzoo.evaluation.reference import reference_images, reference_labels
 
     key = (reference, tuple(names), seed, classifier.weights_sha256)
     with _baseline_lock:
         if key not in _baselines:
-            context = EvalContext(reference_images(BASELINE_SET), reference, seed, classifier)
+            context = EvalContext(reference_images(BASELINE_SET), reference, seed, classifier,
+                                  sample_labels=reference_labels(BASELINE_SET))
             _baselines[key] = _compute(names, context)
         return dict(_baselines[key])
 
 
 def evaluate_images(samples: torch.Tensor, reference: str = "mnist:test-a",
                     metrics: Sequence[str] | None = None, seed: int = 0, baseline: bool = True,
-                    source: str | None = None) -> EvalReport:
-    """Score ``samples`` (``N×C×H×W`` in [-1, 1]) with the named metrics (default: all)."""
+                    source: str | None = None, sample_labels: torch.Tensor | None = None) -> EvalReport:
+    """Score ``samples`` (``N×C×H×W`` in [-1, 1]) with the named metrics (default: all; the
+    conditional ones only when ``sample_labels`` says which class each sample was drawn as)."""
     import torch
 
     from ganzoo.evaluation.reference import reference_images
@@ -155,7 +163,13 @@ def evaluate_images(samples: torch.Tensor, reference: str = "mnist:test-a",
     if not torch.isfinite(samples).all():
         raise DataError(f"{source or 'samples'}: contains NaN or infinite values")
     names = list(metrics) if metrics else get_registry().list_components("metric")
-    context = EvalContext(samples.float().cpu(), reference, seed)
+    if sample_labels is None:
+        wanted = [n for n in names if get_registry().component("metric", n).conditional]
+        if metrics and wanted:
+            raise DataError(f"{source or 'samples'}: metric {wanted[0]!r} scores class-conditional samples, "
+                            f"and these have no requested classes (evaluate a conditional run)")
+    context = EvalContext(samples.float().cpu(), reference, seed,
+                          sample_labels=None if sample_labels is None else sample_labels.cpu())
     values = _compute(names, context)
     base = real_vs_real(reference, names, seed, context.classifier) if baseline else {}
     registry = get_registry()
@@ -175,15 +189,19 @@ def evaluate_images(samples: torch.Tensor, reference: str = "mnist:test-a",
     return EvalReport(rows, provenance)
 
 
-def evaluate_gan(gan: GAN, samples: int = DEFAULT_SAMPLES, seed: int = 0, **kwargs: Any) -> EvalReport:
-    """Draw ``samples`` images (EMA weights when present) with ``seed`` and score them."""
-    return evaluate_images(gan.generate(samples, seed=seed), seed=seed, **kwargs)
+def evaluate_gan(gan: TrainedGenerator, samples: int = DEFAULT_SAMPLES, seed: int = 0,
+                 **kwargs: Any) -> EvalReport:
+    """Draw ``samples`` images (EMA weights when present; each class in turn for a conditional
+    generator) with ``seed`` and score them."""
+    labels = gan.requested_labels(samples)
+    return evaluate_images(gan.generate(samples, seed=seed, labels=labels), seed=seed, sample_labels=labels, **kwargs)
 
 
 def load_eval_source(source: str | Path, num_samples: int, seed: int,
-                     device: str = "auto") -> torch.Tensor:
-    """Samples to evaluate: a .npy/.npz file or an image folder (used as given, at most
-    ``num_samples``), or a run folder / checkpoint (``num_samples`` drawn with ``seed``)."""
+                     device: str = "auto") -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Samples to evaluate and the class each was drawn as (None when unknown): a .npy/.npz
+    file or an image folder (used as given, at most ``num_samples``), or a run folder /
+    checkpoint (``num_samples`` drawn with ``seed``; each class in turn when conditional)."""
     from ganzoo.images import load_samples
     from ganzoo.runs.rundir import RunDir
 
@@ -195,5 +213,6 @@ def load_eval_source(source: str | Path, num_samples: int, seed: int,
         from ganzoo.runs.checkpoint import load_trained_gan
 
         gan, _ = load_trained_gan(path, device=device)
-        return gan.generate(num_samples, seed=seed)
-    return load_samples(path, limit=num_samples)
+        labels = gan.requested_labels(num_samples)
+        return gan.generate(num_samples, seed=seed, labels=labels), labels
+    return load_samples(path, limit=num_samples), None

@@ -13,6 +13,8 @@ every function also accepts NumPy arrays. Summary of the scales (real-vs-real gi
 
 from __future__ import annotations
 
+import math
+
 from typing import Union
 
 import numpy as np
@@ -171,3 +173,32 @@ def two_sample_accuracy(real_feats: ArrayLike, fake_feats: ArrayLike, seed: int 
         with torch.no_grad():
             predictions = net(test_x).squeeze(1) > 0
     return float((predictions.float() == test_y).float().mean())
+
+
+def class_accuracy(probs: ArrayLike, labels: ArrayLike) -> tuple[float, list[float]]:
+    """How often the classifier's most likely class is the requested one: overall, and per
+    requested class (classes ``0 … max(labels)``; NaN for a class never requested)."""
+    p = _as_probabilities(probs)
+    wanted = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if len(wanted) != len(p):
+        raise ValueError(f"{len(wanted)} labels for {len(p)} samples")
+    hits = p.argmax(axis=1) == wanted
+    per_class = [float(hits[wanted == c].mean()) if (wanted == c).any() else float("nan")
+                 for c in range(int(wanted.max()) + 1)]
+    return float(hits.mean()), per_class
+
+
+def intra_class_frechet_distance(sample_feats: ArrayLike, sample_labels: ArrayLike,
+                                 reference_feats: ArrayLike, reference_labels: ArrayLike) -> tuple[float, list[float]]:
+    """The Fréchet distance of each class's samples to the reference images of that class, and
+    their mean over the classes both sets hold (at least 2 of each)."""
+    a, b = _as_float64_matrix(sample_feats, "sample_feats"), _as_float64_matrix(reference_feats, "reference_feats")
+    ya, yb = np.asarray(sample_labels).reshape(-1), np.asarray(reference_labels).reshape(-1)
+    per_class = []
+    for c in range(int(max(ya.max(), yb.max())) + 1):
+        mine, theirs = a[torch.from_numpy(ya == c)], b[torch.from_numpy(yb == c)]
+        per_class.append(frechet_distance(theirs, mine) if len(mine) >= 2 and len(theirs) >= 2 else float("nan"))
+    scored = [d for d in per_class if not math.isnan(d)]
+    if not scored:
+        raise ValueError("no class has at least 2 samples and 2 reference images")
+    return float(np.mean(scored)), per_class

@@ -24,11 +24,17 @@ BASELINE_SAMPLES = "mnist:test-b"
 
 
 @functools.lru_cache(maxsize=None)
-def _load_reference(name: str) -> torch.Tensor:
+def _load_reference(name: str) -> tuple[torch.Tensor, torch.Tensor]:
     from ganzoo.data.builtin import builtin_mnist
 
-    images, _ = builtin_mnist(REFERENCE_SETS[name])
-    return torch.from_numpy(images).float() / 127.5 - 1.0
+    images, labels = builtin_mnist(REFERENCE_SETS[name])
+    return torch.from_numpy(images).float() / 127.5 - 1.0, torch.from_numpy(labels).long()
+
+
+def _checked(name: str) -> str:
+    if name not in REFERENCE_SETS:
+        raise DataError(f"unknown reference set {name!r}; choose one of {', '.join(REFERENCE_SETS)}")
+    return name
 
 
 def reference_images(name: str = DEFAULT_REFERENCE) -> torch.Tensor:
@@ -36,9 +42,12 @@ def reference_images(name: str = DEFAULT_REFERENCE) -> torch.Tensor:
 
     Returns a copy, so callers may modify it freely.
     """
-    if name not in REFERENCE_SETS:
-        raise DataError(f"unknown reference set {name!r}; choose one of {', '.join(REFERENCE_SETS)}")
-    return _load_reference(name).clone()
+    return _load_reference(_checked(name))[0].clone()
+
+
+def reference_labels(name: str = DEFAULT_REFERENCE) -> torch.Tensor:
+    """The digit (int64) of each image of :func:`reference_images`."""
+    return _load_reference(_checked(name))[1].clone()
 
 
 _feature_cache: dict[tuple[str, str], tuple[torch.Tensor, torch.Tensor]] = {}

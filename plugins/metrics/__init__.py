@@ -45,8 +45,30 @@ def two_sample(context: Any) -> float:
     return two_sample_accuracy(context.reference_features, context.sample_features, seed=context.seed)
 
 
+def class_accuracy(context: Any) -> dict[str, Any]:
+    from ganzoo.evaluation.metrics import class_accuracy as accuracy
+
+    overall, per_class = accuracy(context.sample_probabilities, context.sample_labels)
+    return {"overall": overall, "per_class": per_class}
+
+
+def intra_class_fd(context: Any) -> dict[str, Any]:
+    from ganzoo.evaluation.metrics import intra_class_frechet_distance
+
+    mean, per_class = intra_class_frechet_distance(context.sample_features, context.sample_labels,
+                                                   context.reference_features, context.reference_labels)
+    return {"mean": mean, "per_class": per_class}
+
+
 @hookimpl
 def register_metrics(register):
+    # Conditional metrics score samples drawn as requested classes (conditional runs only).
+    register("class-accuracy", class_accuracy, better="higher", conditional=True,
+             summary="how often the digit classifier sees the requested class: overall and per class",
+             source="Odena et al. 2017 (AC-GAN), arXiv:1610.09585")
+    register("intra-class-fd", intra_class_fd, better="lower", conditional=True,
+             summary="Fréchet distance per class against that class's reference digits, and its mean",
+             source="Miyato & Koyama 2018, arXiv:1802.05637")
     register("frechet-distance", frechet_distance, better="lower",
              summary="Fréchet distance between Gaussians fitted to classifier features",
              source="Heusel et al. 2017, arXiv:1706.08500")
