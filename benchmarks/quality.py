@@ -40,7 +40,19 @@ def _scores(metrics: list[dict[str, Any]]) -> dict[str, Any]:
             "fd_real_vs_real": round(fd["real_vs_real"], 3), "fd_ratio": round(fd["value"] / fd["real_vs_real"], 3),
             "precision": round(values["precision-recall.precision"]["value"], 3),
             "recall": round(values["precision-recall.recall"]["value"], 3),
-            "classifier_score": round(values["classifier-score"]["value"], 3)}
+            "classifier_score": round(values["classifier-score"]["value"], 3),
+            **_conditional_scores(values)}
+
+
+def _conditional_scores(values: dict[str, Any]) -> dict[str, Any]:
+    """Class accuracy (overall, worst class, per class) and the intra-class FD of a conditional run."""
+    if "class-accuracy.overall" not in values:
+        return {}
+    per_class = values["class-accuracy.per_class"]["value"]
+    intra = values["intra-class-fd.mean"]
+    return {"class_accuracy": round(values["class-accuracy.overall"]["value"], 3),
+            "class_accuracy_min": round(min(per_class), 3), "class_accuracy_per_class": [round(a, 3) for a in per_class],
+            "intra_fd": round(intra["value"], 3), "intra_fd_real_vs_real": round(intra["real_vs_real"], 3)}
 
 
 def _curve_point(record: dict[str, Any]) -> dict[str, Any]:
@@ -67,8 +79,9 @@ def run_one(variant: str, minutes: float | None, steps: int | None, device: str,
     train_seconds = time.monotonic() - start
     draws = [_scores(evaluate_gan(trainer.gan, samples=samples, seed=seed + k).to_dict()["metrics"])
              | {"seed": seed + k} for k in range(score_seeds)]
-    mean = {key: round(statistics.fmean(d[key] for d in draws), 3)
-            for key in ("two_sample", "fd", "fd_real_vs_real", "fd_ratio", "precision", "recall", "classifier_score")}
+    means = ("two_sample", "fd", "fd_real_vs_real", "fd_ratio", "precision", "recall", "classifier_score",
+             "class_accuracy", "class_accuracy_min", "intra_fd", "intra_fd_real_vs_real")
+    mean = {key: round(statistics.fmean(d[key] for d in draws), 3) for key in means if key in draws[0]}
     coverage = min(d["coverage"] for d in draws)  # every draw must find every class
     kind = "cuda" if trainer.device.type == "cuda" else "cpu"
     max_two_sample, max_fd_ratio = BARS[kind]
@@ -78,7 +91,8 @@ def run_one(variant: str, minutes: float | None, steps: int | None, device: str,
         "coverage": coverage, "histogram": draws[0]["histogram"], **mean,
         "passes_bar": coverage == 10 and mean["two_sample"] <= max_two_sample and mean["fd_ratio"] <= max_fd_ratio,
         "bar": {"coverage": 10, "two_sample": max_two_sample, "fd_ratio": max_fd_ratio},
-        "draws": [{key: d[key] for key in ("seed", "coverage", "two_sample", "fd_ratio")} for d in draws],
+        "draws": [{key: d[key] for key in ("seed", "coverage", "two_sample", "fd_ratio", "class_accuracy",
+                                           "class_accuracy_per_class") if key in d} for d in draws],
         "run_dir": str(result.run_dir), "torch": torch.__version__, "threads": torch.get_num_threads(),
         "recipe_overrides": recipe, "autocast": trainer.runner.precision,
         "curve": [_curve_point(r) for r in trainer.records if "eval" in r],

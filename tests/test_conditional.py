@@ -199,3 +199,18 @@ def test_conditional_metrics_score_conditional_runs_only(conditional_plugin, tmp
     assert not any(r["metric"].startswith("class-accuracy") for r in json.loads(capsys.readouterr().out)["metrics"])
     assert main(["eval", str(tmp_path / "plain.npy"), "--metric", "class-accuracy", "--no-baseline"]) == 2
     assert "no requested classes" in capsys.readouterr().err
+
+
+def test_labels_flag_gives_unlabelled_images_their_classes(conditional_plugin, tmp_path, capsys):
+    images = np.random.default_rng(0).random((20, 1, 28, 28)).astype(np.float32) * 2 - 1
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "labels.npy", np.arange(20) % 4)
+    assert main(["train", "cond-test", "--steps", "1", "--data", str(tmp_path / "images.npy"), "--labels",
+                 str(tmp_path / "labels.npy"), "--device", "cpu", "--out", str(tmp_path / "r")]) == 0
+    assert json.loads((tmp_path / "r/config.json").read_text())["num_classes"] == 4
+    np.save(tmp_path / "short.npy", np.arange(7) % 4)
+    capsys.readouterr()
+    assert main(["train", "cond-test", "--steps", "1", "--data", str(tmp_path / "images.npy"), "--labels",
+                 str(tmp_path / "short.npy"), "--device", "cpu", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "short.npy" in err, err

@@ -98,6 +98,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                         help="remove a trick of the variant (repeatable; 'all' removes every one)")
     data = p.add_argument_group("data")
     data.add_argument("--data", help="IDX file, image folder, .npy/.npz, or mnist[:SPLIT] (default)")
+    data.add_argument("--labels", metavar="FILE",
+                      help="class labels for --data: an IDX *-labels-idx1-ubyte[.gz] file or a .npy array")
     data.add_argument("--image-size", type=int, help="resize images to this height and width")
     data.add_argument("--channels", type=int, choices=(1, 3), help="convert images to 1 or 3 channels")
     run = p.add_argument_group("run")
@@ -143,7 +145,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 _RECIPE_FLAGS = {"batch_size": "batch_size", "critic_steps": "critic_steps", "latent_dim": "latent_dim",
                  "generator": "generator", "discriminator": "discriminator", "loss": "loss"}
-_RUN_FLAGS = ("steps", "epochs", "minutes", "data", "image_size", "channels", "seed", "device", "out",
+_RUN_FLAGS = ("steps", "epochs", "minutes", "data", "labels", "image_size", "channels", "seed", "device", "out",
               "log_every", "sample_every", "checkpoint_every", "eval_every", "sync_batchnorm", "dist_timeout",
               "graph", "precision", "channels_last")
 

@@ -62,6 +62,9 @@ class TrainConfig:
     """Wall-clock budget; the run stops at whichever limit comes first."""
     data: str | None = None
     """Data source (see ganzoo.data.load_images); None is the built-in MNIST digits."""
+    labels: str | None = None
+    """A class-label file for ``data`` (MNIST IDX ``*-labels-idx1-ubyte[.gz]`` or ``.npy``), for
+    sources without labels of their own (see ganzoo.data.load_dataset)."""
     image_size: int | None = None
     channels: int | None = None
     seed: int = 0

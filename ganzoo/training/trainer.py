@@ -86,7 +86,8 @@ class Trainer:
 
         from ganzoo.data import describe_source, load_dataset
 
-        dataset = load_dataset(config.data, image_size=config.image_size, channels=config.channels)
+        dataset = load_dataset(config.data, labels=config.labels, image_size=config.image_size,
+                               channels=config.channels)
         self.data = dataset.images.to(self.device)
         # Labels travel with their images into every batch (None for unlabelled data).
         self.labels = None if dataset.labels is None else dataset.labels.to(self.device)

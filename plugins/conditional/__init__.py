@@ -4,7 +4,8 @@ joins the generator's latent and the discriminator's input."""
 
 from __future__ import annotations
 
-from ganzoo import OptimizerSettings, Variant, hookimpl, lazy
+from ganzoo import Variant, hookimpl, lazy
+from ganzoo_plugins.mlp import VANILLA_TRAINING
 
 SOURCE = "Mirza & Osindero 2014, arXiv:1411.1784"
 PACKAGE = "ganzoo_plugins.conditional.networks"
@@ -29,11 +30,5 @@ def register_variants(register):
     register(Variant(
         name="cgan",
         summary="conditional GAN: dense MLPs given the digit's class; ask for any digit",
-        source=SOURCE, generator="cgan-mlp", discriminator="cgan-mlp", loss="bce",
-        tricks={"label-smoothing": {"real": 0.9},
-                "diffaugment": {"policy": "translation", "translation": 0.0625},
-                "ema": {"decay": 0.999}},
-        g_optimizer=OptimizerSettings("adam", lr=8e-4, betas=(0.5, 0.999)),
-        d_optimizer=OptimizerSettings("adam", lr=4e-4, betas=(0.5, 0.999)),
-        batch_size=128, latent_dim=100, steps=16000,
+        source=SOURCE, generator="cgan-mlp", discriminator="cgan-mlp", **VANILLA_TRAINING,
     ))

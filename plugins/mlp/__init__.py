@@ -11,6 +11,17 @@ from ganzoo import OptimizerSettings, Variant, hookimpl, lazy
 
 SOURCE = "Goodfellow et al. 2014, arXiv:1406.2661; Keras/PyTorch MNIST GAN tutorials"
 
+VANILLA_TRAINING = {
+    "loss": "bce",
+    "tricks": {"label-smoothing": {"real": 0.9},
+               "diffaugment": {"policy": "translation", "translation": 0.0625},
+               "ema": {"decay": 0.999}},
+    "g_optimizer": OptimizerSettings("adam", lr=8e-4, betas=(0.5, 0.999)),
+    "d_optimizer": OptimizerSettings("adam", lr=4e-4, betas=(0.5, 0.999)),
+    "batch_size": 128, "latent_dim": 100, "steps": 16000,
+}
+"""How ``vanilla`` trains (the dense networks aside): also ``cgan``'s recipe."""
+
 
 @hookimpl
 def register_generators(register):
@@ -50,13 +61,8 @@ def register_variants(register):
         name="vanilla",
         summary="the original GAN: dense MLPs, BCE with logits, label smoothing 0.9; tuned for small data",
         source=SOURCE + "; DiffAugment (Zhao et al. 2020)",
-        generator="mlp", discriminator="mlp", loss="bce",
+        generator="mlp", discriminator="mlp",
         generator_params={"batchnorm": True},
         discriminator_params={"dropout": 0.1, "minibatch_std": 4},
-        tricks={"label-smoothing": {"real": 0.9},
-                "diffaugment": {"policy": "translation", "translation": 0.0625},
-                "ema": {"decay": 0.999}},
-        g_optimizer=OptimizerSettings("adam", lr=8e-4, betas=(0.5, 0.999)),
-        d_optimizer=OptimizerSettings("adam", lr=4e-4, betas=(0.5, 0.999)),
-        batch_size=128, latent_dim=100, steps=16000,
+        **VANILLA_TRAINING,
     ))
