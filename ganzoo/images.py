@@ -86,6 +86,18 @@ def save_images_npy(images: torch.Tensor | np.ndarray, path: str | os.PathLike) 
     return write_atomically(path, lambda handle: np.save(handle, array, allow_pickle=False))
 
 
+def save_images_npz(images: torch.Tensor | np.ndarray, path: str | os.PathLike,
+                    labels: torch.Tensor | np.ndarray | None = None) -> Path:
+    """Write ``images`` (float32 ``N×C×H×W``) and, when given, their class ``labels`` (int64
+    ``N``) as a ``.npz`` archive that ``ganzoo eval`` and :func:`ganzoo.data.load_dataset` read."""
+    import numpy as np
+
+    arrays = {"images": _as_batch(images).numpy()}
+    if labels is not None:
+        arrays["labels"] = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels, dtype=np.int64)
+    return write_atomically(path, lambda handle: np.savez(handle, **arrays))
+
+
 def load_samples(
     path: str | os.PathLike,
     *,

@@ -214,3 +214,17 @@ def test_labels_flag_gives_unlabelled_images_their_classes(conditional_plugin, t
                  str(tmp_path / "short.npy"), "--device", "cpu", "--out", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "short.npy" in err, err
+
+
+def test_sampled_classes_travel_in_the_npz_into_eval(conditional_plugin, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "cond-test", "--steps", "1", "--data", "mnist:test-b", "--device", "cpu",
+                 "--out", str(run)]) == 0
+    assert main(["sample", str(run), "-n", "20", "--class", "4,6", "--npz", str(tmp_path / "s.npz"),
+                 "--out", str(tmp_path / "s.png")]) == 0
+    with np.load(tmp_path / "s.npz") as archive:
+        assert archive["images"].shape == (20, 1, 28, 28) and archive["labels"].tolist() == [4] * 10 + [6] * 10
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "s.npz"), "--metric", "class-accuracy", "--no-baseline", "--json"]) == 0
+    rows = {r["metric"]: r["value"] for r in json.loads(capsys.readouterr().out)["metrics"]}
+    assert 0 <= rows["class-accuracy.overall"] <= 1 and len(rows["class-accuracy.per_class"]) == 7

@@ -135,6 +135,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="PNG grid to write (default RUN/samples-seedS.png)")
     p.add_argument("--npy", help="also write the samples as a .npy array")
+    p.add_argument("--npz", help="also write the samples (and a conditional run's classes, 'labels') as .npz")
     p.add_argument("--nrow", type=int, help="images per row in the grid")
     p.add_argument("--class", dest="classes", metavar="LABELS",
                    help="conditional runs: the class(es) to draw, e.g. 7 or 3,5 (in equal blocks; "
@@ -271,14 +272,15 @@ def _class_blocks(text: str | None, n: int) -> list[int] | None:
 
 def sample_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
-    from ganzoo.images import save_image_grid, save_images_npy
+    from ganzoo.images import save_image_grid, save_images_npy, save_images_npz
     from ganzoo.runs.checkpoint import load_trained_gan
     from ganzoo.runs.rundir import RunDir
 
     if args.num < 1:
         raise ConfigError(f"-n/--num must be >= 1, got {args.num}")
     gan, _ = load_trained_gan(args.source, device=args.device)
-    images = gan.generate(args.num, seed=args.seed, labels=_class_blocks(args.classes, args.num))
+    labels = gan.requested_labels(args.num, _class_blocks(args.classes, args.num))
+    images = gan.generate(args.num, seed=args.seed, labels=labels)
     grid = Path(args.out) if args.out else RunDir.folder_of(args.source) / f"samples-seed{args.seed}.png"
     if grid.suffix.lower() != ".png":
         raise ConfigError(f"--out {grid}: the grid is written as PNG; use a .png name (and --npy for arrays)")
@@ -287,4 +289,7 @@ def sample_command(args: argparse.Namespace) -> int:
     if args.npy:
         save_images_npy(images, args.npy)
         output.stdout.print(f"wrote {args.num} samples to {args.npy}")
+    if args.npz:
+        save_images_npz(images, args.npz, labels)
+        output.stdout.print(f"wrote {args.num} samples{' and their classes' if labels is not None else ''} to {args.npz}")
     return 0

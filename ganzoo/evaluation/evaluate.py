@@ -215,4 +215,9 @@ def load_eval_source(source: str | Path, num_samples: int, seed: int,
         gan, _ = load_trained_gan(path, device=device)
         labels = gan.requested_labels(num_samples)
         return gan.generate(num_samples, seed=seed, labels=labels), labels
+    if path.suffix == ".npz":  # samples written with their classes (ganzoo sample --npz)
+        from ganzoo.data import load_dataset
+
+        drawn = load_dataset(path, limit=num_samples)
+        return drawn.images, drawn.labels
     return load_samples(path, limit=num_samples), None
