@@ -59,6 +59,8 @@ class TrainedGenerator:
     device: torch.device
     num_classes: int | None = field(default=None, kw_only=True)
     conditioned: frozenset[str] = field(default=frozenset(), kw_only=True)
+    classifier: bool = field(default=False, kw_only=True)
+    """Whether the discriminator also classifies (returns ``(scores, class logits)``)."""
 
     @property
     def conditional(self) -> bool:
@@ -69,6 +71,14 @@ class TrainedGenerator:
         """``net`` (the network of ``role``, or a wrapper or average of it) on ``inputs``, with
         ``labels`` when that role is conditional: the one place that knows how to call one."""
         return net(inputs, labels) if role in self.conditioned else net(inputs)
+
+    def discriminate(self, net: nn.Module, images: torch.Tensor,
+                     labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The discriminator ``net`` (or a wrapper of it) on ``images`` (of classes ``labels``):
+        one score per image, flat, and the class logits of a classifying one (else None)."""
+        out = self.run("discriminator", net, images, labels)
+        scores, logits = out if self.classifier else (out, None)
+        return scores.reshape(-1), logits
 
     def class_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
         """``n`` classes drawn uniformly for a conditional generator (None otherwise)."""
@@ -106,6 +116,18 @@ class TrainedGenerator:
         if outside.numel():
             raise ConfigError(f"class {int(outside[0])} is out of range: the run has classes 0..{self.num_classes - 1}")
         return wanted
+
+    def grid_labels(self, n: int) -> tuple[torch.Tensor | None, int | None]:
+        """The classes of an ``n``-image sample grid and its images per row: for a conditional
+        generator one row per class, in order (``ceil(n / classes)`` images each); ``(None,
+        None)`` otherwise (a square-ish grid)."""
+        import torch
+
+        if not self.conditional:
+            return None, None
+        assert self.num_classes is not None
+        per_row = -(-n // self.num_classes)
+        return torch.arange(n, device=self.device) // per_row, per_row
 
     @property
     def generator(self) -> nn.Module:
@@ -239,10 +261,11 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     networks = {"generator": _build_generator(variant, shape, dev, registry, classes)}
     d_spec = registry.component("discriminator", variant.discriminator)
     pairs = "latent" in d_spec.inputs  # scores (image, latent) pairs: gets the latent size too
-    d_args = (shape, variant.latent_dim) if pairs else (shape, classes) if d_spec.conditional else (shape,)
+    with_classes = d_spec.conditional or d_spec.classifier
+    d_args = (shape, variant.latent_dim) if pairs else (shape, classes) if with_classes else (shape,)
     networks["discriminator"] = call_factory(d_spec, *d_args, **variant.discriminator_params).to(dev)
     probe_discriminator(d_spec, networks["discriminator"], shape, dev,
-                        variant if pairs else None, classes if d_spec.conditional else None)
+                        variant if pairs else None, classes if with_classes else None)
     for role in variant.role_names()[len(BASE_ROLES):]:
         kind, name, params = variant.role_network(role)
         networks[role] = call_factory(registry.component(kind, name), shape, variant.latent_dim, **params).to(dev)
@@ -259,7 +282,8 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     optimizers = {role: make_optimizer(net.parameters(), variant.optimizer(role), dev)
                   for role, net in networks.items()}
     return GAN(variant=variant, image_shape=shape, networks=networks, loss=loss, tricks=tricks,
-               optimizers=optimizers, phases=phases, device=dev, num_classes=classes, conditioned=conditioned)
+               optimizers=optimizers, phases=phases, device=dev, num_classes=classes, conditioned=conditioned,
+               classifier=d_spec.classifier)
 
 
 def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,

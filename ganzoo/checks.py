@@ -80,9 +80,9 @@ def _frozen_eval(module: nn.Module) -> Iterator[None]:
 
 
 def _forward(spec: ComponentSpec, net: nn.Module, inputs: torch.Tensor | tuple[torch.Tensor, ...],
-             what: str) -> torch.Tensor:
-    """``net(inputs)`` (``net(*inputs)`` for a tuple); an exception or a non-tensor is one line
-    naming the component."""
+             what: str, outputs: int = 1) -> Any:
+    """``net(inputs)`` (``net(*inputs)`` for a tuple); an exception, or anything but a tensor
+    (a tuple of ``outputs`` tensors when more than one), is one line naming the component."""
     import torch
 
     try:
@@ -93,7 +93,11 @@ def _forward(spec: ComponentSpec, net: nn.Module, inputs: torch.Tensor | tuple[t
         message = " ".join(str(err).split())  # PyTorch messages may span lines
         raise ComponentBuildError(f"{_who(spec)}: forward of {what} {_shape(inputs)} failed: "
                                   f"{type(err).__name__}: {message}") from err
-    if not isinstance(out, torch.Tensor):
+    if outputs > 1:
+        if not (isinstance(out, tuple) and len(out) == outputs and all(isinstance(t, torch.Tensor) for t in out)):
+            raise ComponentBuildError(f"{_who(spec)}: forward of {what} {_shape(inputs)} returned "
+                                      f"{describe_value(out)}, not a tuple of {outputs} tensors")
+    elif not isinstance(out, torch.Tensor):
         raise ComponentBuildError(f"{_who(spec)}: forward of {what} {_shape(inputs)} returned "
                                   f"{describe_value(out)}, not a tensor")
     return out
@@ -148,7 +152,8 @@ def probe_discriminator(spec: ComponentSpec, discriminator: nn.Module,
                         shape: tuple[int, int, int], device: torch.device,
                         variant: Variant | None = None, num_classes: int | None = None) -> None:
     """One forward pass on images of the right shape and range (with latents from ``variant``
-    for a discriminator of (image, latent) pairs): one finite score each."""
+    for a discriminator of (image, latent) pairs, classes for a conditional one): one finite
+    score each, and ``num_classes`` logits each from a classifying one."""
     import torch
 
     n, expected = PROBE_BATCH, (PROBE_BATCH, *shape)
@@ -159,10 +164,15 @@ def probe_discriminator(spec: ComponentSpec, discriminator: nn.Module,
             z = sample_latent(n, variant.latent_dim, variant.latent_distribution, device, rng)
             real_like = (real_like, z)
             wanted += f" with latents {_shape(z)}"
-        elif num_classes is not None:
+        elif spec.conditional and num_classes is not None:
             real_like = (real_like, torch.arange(n, device=device) % num_classes)
             wanted += " with class labels"
-        scores = _forward(spec, discriminator, real_like, "images")
+        scores = _forward(spec, discriminator, real_like, "images", outputs=2 if spec.classifier else 1)
+    if spec.classifier:
+        scores, logits = scores
+        if tuple(logits.shape) != (n, num_classes):
+            raise ComponentBuildError(f"{_who(spec)}: classifies images {wanted} into logits {_shape(logits)}, "
+                                      f"expected {n}×{num_classes} (one per class)")
     if tuple(scores.shape) not in ((n,), (n, 1)):
         raise ComponentBuildError(f"{_who(spec)}: maps images {wanted} to {_shape(scores)}, "
                                   f"expected one score per image ({n} or {n}×1)")

@@ -86,12 +86,19 @@ class StepState:
     labels: torch.Tensor | None = None
     """The class labels of the real batch the running update drew (None for unlabelled data,
     and before the update draws one)."""
+    score: Callable[[torch.Tensor], torch.Tensor] | None = None
+    """``score(images)``: the discriminator's scores of ``images``, one per image (a flat
+    ``N`` tensor), however the discriminator is called: given :attr:`labels` when it is
+    conditional, its class head dropped when it classifies. Tricks that run the discriminator
+    themselves (gradient penalties) use this. Defaults to ``discriminator(images)``."""
 
     def __post_init__(self) -> None:
         if self.step_tensor is None:
             import torch
 
             self.step_tensor = torch.tensor(float(self.step))
+        if self.score is None:
+            self.score = lambda images: self.discriminator(images).reshape(-1)
 
     def report(self, name: str, value: torch.Tensor) -> None:
         """A statistic of this step, e.g. ``state.report("gradient_penalty", term)``: its mean,
@@ -229,6 +236,13 @@ class StepContext:
     def run(self, role: str, inputs: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """``networks[role]`` on ``inputs``, given ``labels`` when that role is conditional."""
         return self.gan.run(role, self.networks[role], inputs, labels)
+
+    def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None = None,
+                     network: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The discriminator (``network``, e.g. a frozen one, or the step's) on ``images`` of
+        classes ``labels``: flat scores, and class logits when it classifies (else None)."""
+        return self.gan.discriminate(self.networks["discriminator"] if network is None else network,
+                                     images, labels)
 
     def next_real(self) -> torch.Tensor:
         """The images of the next real batch (for an update that does not use labels)."""

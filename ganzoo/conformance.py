@@ -81,10 +81,11 @@ def check_discriminator(name: str, image_shape: tuple[int, int, int], batch: int
                         latent_dim: int = 16) -> None:
     """The discriminator builds and gives one finite score per image (per (image, latent) pair
     for one registered with ``inputs=("image", "latent")``; per (image, label) for a
-    conditional one, whose scores depend on the labels)."""
+    conditional one, whose scores depend on the labels); a classifying one also gives one
+    logit per class, finite, that depend on the image."""
     spec = get_registry().component("discriminator", name)
     pairs = "latent" in spec.inputs
-    extra = (latent_dim,) if pairs else (KIT_CLASSES,) if spec.conditional else ()
+    extra = (latent_dim,) if pairs else (KIT_CLASSES,) if spec.conditional or spec.classifier else ()
     net = spec.create(image_shape, *extra)
     assert isinstance(net, nn.Module), f"discriminator {name!r}: factory returned {type(net).__name__}"
     images = real_batch(image_shape, batch)
@@ -92,9 +93,19 @@ def check_discriminator(name: str, image_shape: tuple[int, int, int], batch: int
     second = (torch.randn(batch, latent_dim),) if pairs else (labels,) if spec.conditional else ()
     with torch.no_grad():
         out = net.eval()(images, *second)
+        if spec.classifier:
+            assert isinstance(out, tuple) and len(out) == 2, \
+                f"discriminator {name!r} classifies: forward must return (scores, class logits)"
+            out, logits = out
+            assert tuple(logits.shape) == (batch, KIT_CLASSES), \
+                f"discriminator {name!r}: class logits of shape {tuple(logits.shape)}, expected {(batch, KIT_CLASSES)}"
+            assert torch.isfinite(logits).all(), f"discriminator {name!r}: non-finite class logits"
+            other = net(real_batch(image_shape, batch, seed=1), *second)[1]
+            assert not torch.allclose(logits, other), f"discriminator {name!r}: class logits ignore the image"
         if spec.conditional:
-            _depends_on_labels(out, net(images, (labels + 1) % KIT_CLASSES), "discriminator", name)
-            _out_of_range_fails(lambda: net(images, torch.full((batch,), KIT_CLASSES)), "discriminator", name)
+            scores = lambda *args: net(*args)[0] if spec.classifier else net(*args)  # noqa: E731
+            _depends_on_labels(out, scores(images, (labels + 1) % KIT_CLASSES), "discriminator", name)
+            _out_of_range_fails(lambda: scores(images, torch.full((batch,), KIT_CLASSES)), "discriminator", name)
     assert out.numel() == batch and tuple(out.shape) in {(batch,), (batch, 1)}, \
         f"discriminator {name!r}: output shape {tuple(out.shape)}, expected ({batch},) or ({batch}, 1)"
     assert torch.isfinite(out).all(), f"discriminator {name!r}: non-finite output"

@@ -64,7 +64,7 @@ def register_discriminators(register: RegisterComponent) -> None:
     :param register:
         ``register(name: str, factory, *, summary: str = "", source: str = "",
         suffix_param: str | None = None, inputs: tuple[str, ...] = ("image",),
-        conditional: bool = False)``.
+        conditional: bool = False, classifier: bool = False)``.
         ``factory(image_shape: tuple[int, int, int], **params) -> torch.nn.Module`` must
         return a module mapping images ``N×C×H×W`` in [-1, 1] to one raw logit or critic score
         per sample (shape ``N`` or ``N×1``; no sigmoid: losses work on logits).
@@ -72,7 +72,12 @@ def register_discriminators(register: RegisterComponent) -> None:
         discriminator scores (image, latent) pairs (BiGAN, ALI): ``factory(image_shape,
         latent_dim, **params)``, ``forward(images, latents)``; such a discriminator needs
         updates that feed it pairs (``register_updates``). With ``conditional=True`` it scores (image, class)
-        pairs: ``factory(image_shape, num_classes, **params)``, ``forward(images, labels)``.
+        pairs: ``factory(image_shape, num_classes, **params)``, ``forward(images, labels)``. With
+        ``classifier=True`` it also classifies its input (AC-GAN's auxiliary classifier; it
+        needs a conditional generator): the factory gets ``num_classes`` after its usual
+        arguments, and ``forward`` returns ``(scores, class_logits)`` with logits
+        ``N×num_classes``; the built-in updates add the auxiliary cross-entropy on real and
+        generated images to both players' losses.
 
     :return: nothing; results are passed through ``register``.
     """

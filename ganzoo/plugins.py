@@ -261,7 +261,7 @@ class PluginHost:
                                source: str = "", **extra: Any) -> None:
             allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
                        "metric": {"better", "conditional"}, "generator": {"suffix_param", "conditional"},
-                       "discriminator": {"suffix_param", "inputs", "conditional"},
+                       "discriminator": {"suffix_param", "inputs", "conditional", "classifier"},
                        "update": {"roles"}}.get(kind, set())
             unexpected = set(extra) - allowed
             if unexpected:
@@ -279,6 +279,10 @@ class PluginHost:
             if not isinstance(conditional, bool) or (conditional and inputs != ("image",)):
                 raise GanzooError(f"{kind} {name!r}: conditional must be True or False (and a "
                                   f"discriminator of (image, latent) pairs cannot be conditional)")
+            classifier = extra.get("classifier", False)
+            if not isinstance(classifier, bool) or (classifier and inputs != ("image",)):
+                raise GanzooError(f"{kind} {name!r}: classifier must be True or False (and a "
+                                  f"discriminator of (image, latent) pairs cannot classify)")
             staged.append(ComponentSpec(
                 kind=kind, name=name, factory=factory, summary=summary, source=source,
                 tags=frozenset(extra.get("tags", ())),
@@ -286,7 +290,7 @@ class PluginHost:
                 requires_loss_tags=tuple(extra.get("requires_loss_tags", ())),
                 better=extra.get("better", "lower" if kind == "metric" else ""),
                 suffix_param=extra.get("suffix_param"),
-                roles=tuple(extra.get("roles", ())), inputs=inputs, conditional=conditional,
+                roles=tuple(extra.get("roles", ())), inputs=inputs, conditional=conditional, classifier=classifier,
                 plugin=ref))
         return register_component
 

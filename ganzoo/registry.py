@@ -132,6 +132,10 @@ class Registry:
             raise CompositionError(
                 f"{_where(variant)}discriminator {variant.discriminator!r} is conditional and generator "
                 f"{variant.generator!r} is not: generated images would have no class to be judged by")
+        if self.component("discriminator", variant.discriminator).classifier and "generator" not in conditioned:
+            raise CompositionError(
+                f"{_where(variant)}discriminator {variant.discriminator!r} classifies images and generator "
+                f"{variant.generator!r} is not conditional: generated images would have no class to check")
         loss = self.component("loss", variant.loss)
         tricks = [self.component("trick", name) for name in variant.tricks]
         names = {t.name for t in tricks}

@@ -56,7 +56,8 @@ class ComponentSpec:
     - discriminator: ``factory(image_shape, **params) -> nn.Module`` mapping images to one
       logit or score per sample (shape ``N`` or ``N×1``); one registered with
       ``inputs=("image", "latent")`` is ``factory(image_shape, latent_dim, **params)`` and
-      scores (image, latent) pairs, ``forward(images, latents)`` (BiGAN/ALI);
+      scores (image, latent) pairs, ``forward(images, latents)`` (BiGAN/ALI); one registered
+      with ``classifier=True`` returns ``(scores, class logits)``;
     - loss: ``factory(**params) -> ganzoo.Loss``;
     - trick: ``factory(**params) -> ganzoo.Trick``;
     - network: ``factory(image_shape, latent_dim, **params) -> nn.Module`` (a further role);
@@ -89,6 +90,10 @@ class ComponentSpec:
     """Generators and discriminators: conditioned on class labels. The factory gets the number
     of classes after its usual arguments, ``forward`` the labels (int64 ``N``) after its input.
     Metrics: scores class-conditional samples (``context.sample_labels``); used only for them."""
+    classifier: bool = False
+    """Discriminators: also classify their input (AC-GAN's auxiliary classifier). The factory
+    gets the number of classes after its usual arguments; ``forward`` returns ``(scores, class
+    logits N×num_classes)``."""
     roles: tuple[str, ...] = ()
     """Updates: the roles whose optimizers the update steps (checked against a recipe's roles
     before anything is built)."""

@@ -228,3 +228,84 @@ def test_sampled_classes_travel_in_the_npz_into_eval(conditional_plugin, tmp_pat
     assert main(["eval", str(tmp_path / "s.npz"), "--metric", "class-accuracy", "--no-baseline", "--json"]) == 0
     rows = {r["metric"]: r["value"] for r in json.loads(capsys.readouterr().out)["metrics"]}
     assert 0 <= rows["class-accuracy.overall"] <= 1 and len(rows["class-accuracy.per_class"]) == 7
+
+
+SMALL = {"generator_params": {"width": 8}, "discriminator_params": {"width": 8}}
+
+
+def _class_head_step(class_weight: float):
+    torch.manual_seed(0)
+    phases = (ganzoo.Phase("discriminator", params={"class_weight": class_weight}),
+              ganzoo.Phase("generator", params={"class_weight": class_weight}))
+    gan = ganzoo.create_variant("acgan", num_classes=10, phases=phases, **SMALL)
+    head = gan.discriminator.classes.weight.detach().clone()
+    batch = labelled_batch((1, 28, 28), 8, seed=2)
+    stats = TrainingStep(gan)(lambda: batch).as_floats()
+    return gan, head, stats
+
+
+def test_a_classifying_discriminator_adds_the_auxiliary_cross_entropy_to_both_players():
+    gan, head, stats = _class_head_step(1.0)
+    assert gan.classifier and stats["d_class_loss"] > 0 and stats["g_class_loss"] > 0
+    # Both class terms are cross-entropies over 10 classes of an untrained head: about ln 10 each.
+    assert 2 * 1.5 < stats["d_class_loss"] < 2 * 3.5 and 1.5 < stats["g_class_loss"] < 3.5
+    assert not torch.equal(head, gan.discriminator.classes.weight)
+    gan, head, stats = _class_head_step(0.0)  # weight 0: the head learns nothing
+    assert torch.equal(head, gan.discriminator.classes.weight)
+    with pytest.raises(ConfigError, match="update 'generator': class_weight must be a number >= 0"):
+        ganzoo.create_variant("acgan", num_classes=10, phases=(ganzoo.Phase("generator", params={"class_weight": -1}),))
+
+
+def test_a_classifying_discriminator_needs_a_conditional_generator_and_its_logits_are_probed(fresh_plugins):
+    with pytest.raises(CompositionError, match="discriminator 'acgan-dcgan' classifies images and generator "
+                                               "'dcgan' is not conditional"):
+        ganzoo.create_variant("acgan", generator="dcgan")
+
+    class WrongHead(nn.Module):
+        def __init__(self, image_shape, num_classes):
+            super().__init__()
+            self.net = nn.Linear(math.prod(image_shape), 3)
+
+        def forward(self, images):
+            out = self.net(images.flatten(1))
+            return out[:, 0], out[:, 1:]  # two logits, whatever the number of classes
+
+    plugin = types.SimpleNamespace(register_discriminators=hookimpl(
+        lambda register: register("wrong-head", WrongHead, classifier=True)))
+    fresh_plugins.get_host().add_plugin(plugin, "wrong-head-test")
+    with pytest.raises(ganzoo.errors.ComponentBuildError, match=r"classifies images .* into logits 2×2, expected 2×10"):
+        ganzoo.create_variant("acgan", discriminator="wrong-head", num_classes=10,
+                              generator_params={"width": 8})
+    with pytest.raises(AssertionError, match=r"class logits of shape \(4, 2\), expected \(4, 10\)"):
+        check_discriminator("wrong-head", (1, 28, 28))
+
+
+@pytest.mark.parametrize("variant, overrides", [
+    ("cond-test", {"loss": "wasserstein", "tricks": {"gradient-penalty": {}}}),
+    ("cond-test", {"tricks": {"r1": {}}}),
+    ("acgan", {"tricks": {"r1": {}}, **SMALL}),
+], ids=["conditional-D-gradient-penalty", "conditional-D-r1", "classifying-D-r1"])
+def test_gradient_penalties_score_through_conditional_and_classifying_discriminators(
+        conditional_plugin, variant, overrides):
+    # Regression: the penalties called D on images alone, which a conditional D refuses and a
+    # classifying one answers with a tuple.
+    torch.manual_seed(0)
+    gan = ganzoo.create_variant(variant, num_classes=10, **overrides)
+    stats = TrainingStep(gan)(lambda: labelled_batch((1, 28, 28), 8, seed=3)).as_floats()
+    penalty = stats.get("gradient_penalty", stats.get("r1_penalty"))
+    assert penalty is not None and math.isfinite(penalty) and penalty > 0
+
+
+def test_a_conditional_run_draws_its_grid_one_row_per_class(conditional_plugin, tmp_path, capsys):
+    from PIL import Image
+
+    run = tmp_path / "run"
+    assert main(["train", "cond-test", "--steps", "1", "--data", "mnist:test-b", "--device", "cpu",
+                 "--out", str(run)]) == 0
+    side = lambda count: 2 + count * (28 + 2)  # noqa: E731 - images of 28 px, 2 px apart
+    grid = Image.open(run / "samples.png")
+    assert grid.size == (side(8), side(10))  # 8 latents (one per column) × 10 classes (one per row)
+    sampler, _ = ckpt.load_trained_gan(run, device="cpu")
+    assert sampler.grid_labels(25)[0].tolist() == [i // 3 for i in range(25)]
+    assert main(["sample", str(run), "-n", "30", "--out", str(tmp_path / "s.png")]) == 0
+    assert Image.open(tmp_path / "s.png").size == (side(3), side(10))

@@ -210,13 +210,13 @@ def test_load_plugins_env_var_restricts_loading(monkeypatch, fresh_plugins):
 
 def test_disable_plugins_env_var(monkeypatch, fresh_plugins):
     monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "wgan")
-    assert ganzoo.list_variants() == ["cgan", "dcgan", "ragan", "vanilla", "vanilla-classic"]
+    assert ganzoo.list_variants() == ["acgan", "cdcgan-proj", "cgan", "dcgan", "ragan", "vanilla", "vanilla-classic"]
 
 
 def test_registry_listing_filters():
     assert ganzoo.list_variants("wgan*") == ["wgan-clip", "wgan-gp"]
     assert ganzoo.list_variants(["vanilla", "dc*"]) == ["dcgan", "vanilla"]
-    assert ganzoo.list_variants(exclude_filters="wgan*") == ["cgan", "dcgan", "ragan", "vanilla", "vanilla-classic"]
+    assert ganzoo.list_variants(exclude_filters="wgan*") == ["acgan", "cdcgan-proj", "cgan", "dcgan", "ragan", "vanilla", "vanilla-classic"]
     assert ganzoo.list_variants("vanilla*", exclude_filters="*classic") == ["vanilla"]
     assert ganzoo.list_variants(plugin="wgan") == ["wgan-clip", "wgan-gp"]
     assert ganzoo.list_components("discriminator", "dcgan*") == ["dcgan", "dcgan-critic"]

@@ -47,8 +47,9 @@ def test_variant_generator_and_discriminator_shapes(variant_name):
     assert images.shape == (5, 1, 28, 28)
     assert images.min() >= -1 and images.max() <= 1
     labels = gan.requested_labels(5)  # each class in turn for a conditional variant, else None
-    scores = gan.run("discriminator", gan.discriminator, images.to(gan.device), labels)
-    assert scores.numel() == 5
+    scores, classes = gan.discriminate(gan.discriminator, images.to(gan.device), labels)
+    assert scores.shape == (5,)
+    assert classes is None or classes.shape == (5, gan.num_classes)
 
 
 def test_variant_recipe_is_consistent(variant_name):

@@ -139,7 +139,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--nrow", type=int, help="images per row in the grid")
     p.add_argument("--class", dest="classes", metavar="LABELS",
                    help="conditional runs: the class(es) to draw, e.g. 7 or 3,5 (in equal blocks; "
-                        "default: each class in turn)")
+                        "default: every class, one grid row each)")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler=sample_command)
 
@@ -279,12 +279,15 @@ def sample_command(args: argparse.Namespace) -> int:
     if args.num < 1:
         raise ConfigError(f"-n/--num must be >= 1, got {args.num}")
     gan, _ = load_trained_gan(args.source, device=args.device)
-    labels = gan.requested_labels(args.num, _class_blocks(args.classes, args.num))
+    if args.classes is None:  # a conditional run's grid: one row per class
+        labels, per_row = gan.grid_labels(args.num)
+    else:
+        labels, per_row = gan.requested_labels(args.num, _class_blocks(args.classes, args.num)), None
     images = gan.generate(args.num, seed=args.seed, labels=labels)
     grid = Path(args.out) if args.out else RunDir.folder_of(args.source) / f"samples-seed{args.seed}.png"
     if grid.suffix.lower() != ".png":
         raise ConfigError(f"--out {grid}: the grid is written as PNG; use a .png name (and --npy for arrays)")
-    save_image_grid(images, grid, nrow=args.nrow)
+    save_image_grid(images, grid, nrow=args.nrow or per_row)
     output.stdout.print(f"wrote {args.num} samples to {grid}")
     if args.npy:
         save_images_npy(images, args.npy)

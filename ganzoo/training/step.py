@@ -97,6 +97,12 @@ class TrainingStep:
         step = self.step if step is None else step
         return tuple(i for i, built in enumerate(self.phases) if built.phase.runs_at(step))
 
+    def _scorer(self, state: StepState) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``StepState.score`` for the tricks: this step's discriminator, given the labels of
+        the running update's real batch."""
+        discriminator = self.networks["discriminator"]
+        return lambda images: self.gan.discriminate(discriminator, images, state.labels)[0]
+
     def _tricks_at(self, point: str) -> list[Trick]:
         return self._tricks.get(point, [])
 
@@ -118,6 +124,7 @@ class TrainingStep:
                 state = StepState(step=self.step, total_steps=self.total_steps, critic_step=repeat,
                                   generator=networks["generator"], discriminator=networks["discriminator"],
                                   step_tensor=self.step_tensor, reported=self._reported, networks=networks)
+                state.score = self._scorer(state)
                 context = StepContext(gan=self.gan, networks=networks, state=state, next_batch=draw,
                                       latent=self.latent, class_labels=self.class_labels,
                                       carry=self._carry, tricks=self._tricks_at,

@@ -278,11 +278,17 @@ class Trainer:
         net = self.gan.sampling_generator()
         was_training = net.training
         net.eval()
+        latent = self.latent
+        if self.gan.conditional:
+            # One row per class; each column keeps one latent across the classes, so a column
+            # shows what the class alone changes.
+            columns = math.ceil(math.sqrt(latent.shape[0]))
+            latent = latent[:columns].repeat(self.gan.num_classes, 1)
+        labels, per_row = self.gan.grid_labels(latent.shape[0])
         with torch.no_grad():
-            labels = self.gan.requested_labels(self.latent.shape[0])  # each class in turn
-            images = self.gan.run("generator", net, self.latent, labels).float().clamp(-1, 1)
+            images = self.gan.run("generator", net, latent, labels).float().clamp(-1, 1)
         net.train(was_training)
-        return save_image_grid(images, path)
+        return save_image_grid(images, path, nrow=per_row)
 
     def _evaluate(self, step: int) -> dict[str, Any] | None:
         from ganzoo.evaluation.evaluate import evaluate_gan

@@ -1,9 +1,10 @@
 """Built-in adversarial losses: ``bce`` (non-saturating, with logits), ``wasserstein`` and
-``ragan`` (relativistic average), and the ``ragan`` variant.
+``ragan`` (relativistic average), ``hinge-margin``, and the ``ragan`` variant.
 
 Provenance: Goodfellow et al. 2014 (arXiv:1406.2661) for the non-saturating loss; Arjovsky,
 Chintala & Bottou 2017 (arXiv:1701.07875) for the Wasserstein critic loss; Jolicoeur-Martineau
-2018 (arXiv:1807.00734) for the relativistic average GAN.
+2018 (arXiv:1807.00734) for the relativistic average GAN; Lim & Ye 2017 (arXiv:1705.02894)
+and Miyato et al. 2018 (arXiv:1802.05957) for the hinge loss.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def register_losses(register):
              summary="relativistic average: real vs the mean fake and fake vs the mean real, both "
                      "players (G's loss uses real scores)",
              source=RAGAN_SOURCE)
+    # Not "hinge": the third-party example package ganzoo-lsgan already registers that name.
+    register("hinge-margin", lazy("ganzoo_plugins.losses.objectives:Hinge"), tags=("critic",),
+             summary="hinge: D minimises E[relu(1 − D(real))] + E[relu(1 + D(fake))]; G maximises E[D(fake)]",
+             source="Lim & Ye 2017, arXiv:1705.02894; Miyato et al. 2018 (SNGAN), arXiv:1802.05957")
 
 
 @hookimpl

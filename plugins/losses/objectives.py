@@ -36,6 +36,21 @@ class Wasserstein(Loss):
         return -fake_scores.mean()
 
 
+class Hinge(Loss):
+    """Hinge loss (Geometric GAN; SNGAN, BigGAN): D minimises E[max(0, 1 − D(x_r))] +
+    E[max(0, 1 + D(x_f))], a margin on either side; G minimises −E[D(x_f)]. Targets are unused;
+    the scores are unbounded margins, as a critic's (tagged ``critic``)."""
+
+    name = "hinge-margin"
+
+    def d_loss(self, real_scores: torch.Tensor, fake_scores: torch.Tensor,
+               real_labels: torch.Tensor, fake_labels: torch.Tensor) -> torch.Tensor:
+        return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
+
+    def g_loss(self, fake_scores: torch.Tensor) -> torch.Tensor:
+        return -fake_scores.mean()
+
+
 class RelativisticAverage(Loss):
     """Relativistic average GAN (RaGAN): each player judges whether real images look more
     realistic than the average fake, and fakes than the average real. With C the raw score,

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from ganzoo import StepState, Trick
 from ganzoo.errors import ConfigError
 
 
-def input_gradients(discriminator: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """∇ₓ D(x) per sample, flattened, with the graph kept so a penalty on it trains D."""
+def input_gradients(score: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> torch.Tensor:
+    """∇ₓ D(x) per sample, flattened, with the graph kept so a penalty on it trains D;
+    ``score`` is :attr:`ganzoo.StepState.score` (a conditional discriminator scores the images
+    as the classes of the update's real batch)."""
     images = images.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(discriminator(images).sum(), images, create_graph=True)
+    (grad,) = torch.autograd.grad(score(images).sum(), images, create_graph=True)
     return grad.flatten(1)
 
 
@@ -39,7 +43,7 @@ class GradientPenalty(Trick):
     def d_loss_term(self, real: torch.Tensor, fake: torch.Tensor,
                     state: StepState) -> torch.Tensor:
         mixed = self.interpolate(real.detach(), fake.detach())
-        norms = input_gradients(state.discriminator, mixed).norm(2, dim=1)
+        norms = input_gradients(state.score, mixed).norm(2, dim=1)
         penalty = self.weight * (norms - self.target).square().mean()
         state.report("gradient_penalty", penalty)
         return penalty
@@ -68,7 +72,7 @@ class R1Penalty(Trick):
                     state: StepState) -> torch.Tensor | None:
         if state.step % self.every:
             return None
-        grad = input_gradients(state.discriminator, real)
+        grad = input_gradients(state.score, real)
         penalty = (0.5 * self.gamma * self.every) * grad.square().sum(1).mean()
         state.report("r1_penalty", penalty)
         return penalty
