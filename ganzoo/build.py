@@ -6,7 +6,7 @@ This is the only core module that imports torch, and only when something is buil
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,9 @@ class TrainedGenerator:
     conditioned: frozenset[str] = field(default=frozenset(), kw_only=True)
     classifier: bool = field(default=False, kw_only=True)
     """Whether the discriminator also classifies (returns ``(scores, class logits)``)."""
+    class_names: tuple[str, ...] | None = field(default=None, kw_only=True)
+    """The name of each class (the data's: subfolder names, ``"0"`` … for numeric labels),
+    when known; set by whoever knows the data (the trainer, a run's checkpoint)."""
 
     @property
     def conditional(self) -> bool:
@@ -116,6 +119,23 @@ class TrainedGenerator:
         if outside.numel():
             raise ConfigError(f"class {int(outside[0])} is out of range: the run has classes 0..{self.num_classes - 1}")
         return wanted
+
+    def class_indices(self, wanted: Sequence[str]) -> list[int]:
+        """Class indices from names or indices (``["cat", "2"]``): a class name first, then an
+        integer; an unknown one is a one-line ConfigError listing the names."""
+        names = self.class_names or ()
+        indices = []
+        for item in wanted:
+            item = item.strip()
+            if item in names:
+                indices.append(names.index(item))
+                continue
+            try:
+                indices.append(int(item))
+            except ValueError:
+                known = f"the run's classes are {', '.join(names)}" if names else "give class indices"
+                raise ConfigError(f"class {item!r} is not a class name or index: {known}") from None
+        return indices
 
     def grid_labels(self, n: int) -> tuple[torch.Tensor | None, int | None]:
         """The classes of an ``n``-image sample grid and its images per row: for a conditional

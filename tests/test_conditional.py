@@ -146,7 +146,7 @@ def test_sample_a_class_from_the_command_line(conditional_plugin, tmp_path, caps
                  "--out", str(tmp_path / "s.png")]) == 0
     assert np.load(tmp_path / "s.npy").shape == (6, 1, 28, 28)
     capsys.readouterr()
-    for flag, message in (("12", "class 12 is out of range"), ("three", "--class three: give class indices")):
+    for flag, message in (("12", "class 12 is out of range"), ("three", "--class three: class 'three' is not a class name or index: the run's classes are 0, 1, 2")):
         assert main(["sample", str(run), "-n", "2", "--class", flag, "--out", str(tmp_path / "t.png")]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
@@ -160,8 +160,7 @@ def test_sample_a_class_from_the_command_line(conditional_plugin, tmp_path, caps
 def test_class_flag_gives_equal_blocks():
     from ganzoo.cli.train import _class_blocks
 
-    assert _class_blocks("3,5", 6) == [3, 3, 3, 5, 5, 5] and _class_blocks("7", 3) == [7, 7, 7]
-    assert _class_blocks(None, 4) is None
+    assert _class_blocks([3, 5], 6) == [3, 3, 3, 5, 5, 5] and _class_blocks([7], 3) == [7, 7, 7]
 
 
 # -- metrics of class-conditional samples ---------------------------------------------------------
@@ -309,3 +308,35 @@ def test_a_conditional_run_draws_its_grid_one_row_per_class(conditional_plugin, 
     assert sampler.grid_labels(25)[0].tolist() == [i // 3 for i in range(25)]
     assert main(["sample", str(run), "-n", "30", "--out", str(tmp_path / "s.png")]) == 0
     assert Image.open(tmp_path / "s.png").size == (side(3), side(10))
+
+
+def test_a_run_keeps_its_class_names_and_sampling_takes_them(conditional_plugin, tmp_path, capsys):
+    from PIL import Image
+
+    data = tmp_path / "pets"
+    for name in ("cat", "dog"):
+        (data / name).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(np.full((28, 28), 30 * i + (100 if name == "dog" else 0), dtype=np.uint8)).save(
+                data / name / f"{i}.png")
+    run = tmp_path / "run"
+    assert main(["train", "cond-test", "--steps", "1", "--data", str(data), "--device", "cpu", "--out", str(run)]) == 0
+    assert "2 classes: cat, dog" in capsys.readouterr().err
+    assert json.loads((run / "config.json").read_text())["class_names"] == ["cat", "dog"]
+    sampler, _ = ckpt.load_trained_gan(run, device="cpu")
+    assert sampler.class_names == ("cat", "dog") and sampler.class_indices(["dog", "0"]) == [1, 0]
+    assert main(["sample", str(run), "-n", "4", "--out", str(tmp_path / "all.png")]) == 0
+    assert "a row per class: cat, dog" in capsys.readouterr().out
+    assert main(["sample", str(run), "-n", "4", "--class", "dog", "--npz", str(tmp_path / "dogs.npz"),
+                 "--out", str(tmp_path / "dogs.png")]) == 0
+    assert np.load(tmp_path / "dogs.npz")["labels"].tolist() == [1] * 4
+    capsys.readouterr()
+    assert main(["sample", str(run), "-n", "4", "--class", "cow", "--out", str(tmp_path / "cow.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("--class cow: class 'cow' is not a class name or index: the run's classes are cat, dog"), err
+    # Untrusted: a checkpoint's class names are checked like the rest of it.
+    payload = ckpt.load_checkpoint(run / "checkpoints/last.pt", resume=True)
+    payload["class_names"] = ["cat"]
+    ckpt.save_checkpoint(tmp_path / "bad.pt", {k: v for k, v in payload.items() if k != "format"})
+    with pytest.raises(ganzoo.errors.CheckpointError, match="'class_names' is not 2 class names"):
+        ckpt.load_trained_gan(tmp_path / "bad.pt", device="cpu")

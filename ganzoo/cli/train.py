@@ -138,8 +138,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--npz", help="also write the samples (and a conditional run's classes, 'labels') as .npz")
     p.add_argument("--nrow", type=int, help="images per row in the grid")
     p.add_argument("--class", dest="classes", metavar="LABELS",
-                   help="conditional runs: the class(es) to draw, e.g. 7 or 3,5 (in equal blocks; "
-                        "default: every class, one grid row each)")
+                   help="conditional runs: the class(es) to draw, by index or name, e.g. 7, 3,5 or cat "
+                        "(in equal blocks; default: every class, one grid row each)")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler=sample_command)
 
@@ -259,14 +259,8 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _class_blocks(text: str | None, n: int) -> list[int] | None:
-    """``--class 3,5`` for ``n`` samples: the classes in equal consecutive blocks."""
-    if text is None:
-        return None
-    try:
-        classes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise ConfigError(f"--class {text}: give class indices separated by commas, e.g. 3,5") from None
+def _class_blocks(classes: list[int], n: int) -> list[int]:
+    """The classes of ``--class 3,5`` for ``n`` samples: in equal consecutive blocks."""
     return [classes[i * len(classes) // n] for i in range(n)]
 
 
@@ -282,13 +276,18 @@ def sample_command(args: argparse.Namespace) -> int:
     if args.classes is None:  # a conditional run's grid: one row per class
         labels, per_row = gan.grid_labels(args.num)
     else:
-        labels, per_row = gan.requested_labels(args.num, _class_blocks(args.classes, args.num)), None
+        try:
+            classes = gan.class_indices(args.classes.split(","))
+        except ConfigError as err:
+            raise ConfigError(f"--class {args.classes}: {err}") from None
+        labels, per_row = gan.requested_labels(args.num, _class_blocks(classes, args.num)), None
     images = gan.generate(args.num, seed=args.seed, labels=labels)
     grid = Path(args.out) if args.out else RunDir.folder_of(args.source) / f"samples-seed{args.seed}.png"
     if grid.suffix.lower() != ".png":
         raise ConfigError(f"--out {grid}: the grid is written as PNG; use a .png name (and --npy for arrays)")
     save_image_grid(images, grid, nrow=args.nrow or per_row)
-    output.stdout.print(f"wrote {args.num} samples to {grid}")
+    rows = f" (a row per class: {', '.join(gan.class_names)})" if per_row and gan.class_names else ""
+    output.stdout.print(f"wrote {args.num} samples to {grid}{rows}")
     if args.npy:
         save_images_npy(images, args.npy)
         output.stdout.print(f"wrote {args.num} samples to {args.npy}")

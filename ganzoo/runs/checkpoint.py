@@ -275,6 +275,17 @@ def _num_classes(payload: dict[str, Any], path: Path) -> int | None:
     return classes
 
 
+def _class_names(payload: dict[str, Any], path: Path, num_classes: int | None) -> tuple[str, ...] | None:
+    """The names of a conditional run's classes (untrusted: type-checked; absent in older runs)."""
+    names = payload.get("class_names")
+    if names is None:
+        return None
+    if (not isinstance(names, list) or len(names) != num_classes
+            or not all(isinstance(name, str) for name in names)):
+        raise CheckpointError(f"{path}: damaged checkpoint: 'class_names' is not {num_classes} class names")
+    return tuple(names)
+
+
 def _checkpoint_of(source: str | Path) -> Path:
     path = Path(source)
     if path.is_dir():
@@ -295,7 +306,9 @@ def load_gan(source: str | Path, device: str = "auto") -> tuple[GAN, dict[str, A
     payload = load_checkpoint(path, map_location="cpu")
     variant = read_variant(payload, path)
     require_installed(payload, path, variant.components())
-    gan = build_gan(variant, tuple(payload["image_shape"]), device, num_classes=_num_classes(payload, path))
+    classes = _num_classes(payload, path)
+    gan = build_gan(variant, tuple(payload["image_shape"]), device, num_classes=classes)
+    gan.class_names = _class_names(payload, path, classes)
     load_gan_state(gan, payload["state"], with_optimizers=False, source=path)
     return gan, payload
 
@@ -314,8 +327,10 @@ def load_trained_gan(source: str | Path, device: str = "auto") -> tuple[TrainedG
     tricks = [(index, name) for index, name in enumerate(variant.tricks)
               if recorded.get(("trick", name), {}).get("sampling", True)]
     require_installed(payload, path, [("generator", variant.generator), *(("trick", n) for _, n in tricks)])
+    classes = _num_classes(payload, path)
     sampler = build_generator(variant, tuple(payload["image_shape"]), device, tricks=[n for _, n in tricks],
-                              num_classes=_num_classes(payload, path))
+                              num_classes=classes)
+    sampler.class_names = _class_names(payload, path, classes)
     state = payload["state"]
     try:
         sampler.generator.load_state_dict(state["networks"]["generator"])

@@ -104,6 +104,11 @@ class Trainer:
             raise ConfigError(f"the run was trained on {_resume.get('num_classes')!r} classes and "
                               f"{self.data_description} has {classes}: resume it on the same data")
         self.gan = build_gan(variant, image_shape, self.device, registry, num_classes=classes)
+        if self.gan.num_classes:
+            self.gan.class_names = dataset.class_names
+            self.data_description += f", {classes} classes"
+            if dataset.class_names != tuple(map(str, range(classes))):  # names worth showing
+                self.data_description += f": {', '.join(dataset.class_names)}"
         if config.channels_last:
             self.data = to_channels_last(self.gan, self.data)
         self.variant = variant
@@ -263,7 +268,7 @@ class Trainer:
             "sampler": self.sampler.state_dict(),
             "config": self.config.to_dict(), "variant": self.variant.to_dict(),
             "image_shape": list(self.gan.image_shape), "num_classes": self.gan.num_classes,
-            "fixed_latent": self.latent.cpu(),
+            "class_names": list(self.gan.class_names or ()) or None, "fixed_latent": self.latent.cpu(),
             "versions": ckpt.component_versions(self.gan), "torch_threads": torch.get_num_threads(),
         }
         path = ckpt.save_checkpoint(self.run_dir.checkpoint, payload)
@@ -309,7 +314,7 @@ class Trainer:
             "world_size": world, "global_batch_size": self.variant.batch_size * world,
             "train": self.config.to_dict(), "variant": self.variant.to_dict(),
             "image_shape": list(self.gan.image_shape), "num_classes": self.gan.num_classes,
-            "device": str(self.device),
+            "class_names": list(self.gan.class_names or ()) or None, "device": str(self.device),
             "data": self.data_description, "versions": ckpt.component_versions(self.gan),
             "step_mode": {"mode": self.runner.mode, "eager_because": self.runner.fallback_reason,
                           "precision": self.runner.precision},
