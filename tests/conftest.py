@@ -4,12 +4,7 @@ tested by the same code."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-# Keep the test-suite's caches (e.g. the evaluation classifier) away from the user's.
-os.environ["GANZOO_CACHE_DIR"] = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".pytest_cache", "ganzoo"))
 
 
 @pytest.fixture(autouse=True)

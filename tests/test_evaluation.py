@@ -1,15 +1,9 @@
-"""Tests of ganzoo.evaluation: the cached digit classifier, the metrics and the reference baseline.
-
-The classifier is trained once per session (~35 s on 2 CPU cores) into a temporary cache
-directory, so the user's ``~/.cache/ganzoo`` is never touched.
-"""
+"""Tests of ganzoo.evaluation: the shipped digit classifier, the metrics and the reference baseline."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,13 +12,14 @@ import torch.nn.functional as F
 
 from ganzoo.data.builtin import builtin_mnist
 from ganzoo.errors import DataError
-from ganzoo.evaluation import classifier as clf_module
+from ganzoo.errors import GanzooError
 from ganzoo.evaluation.classifier import (
+    WEIGHTS_FILE,
+    WEIGHTS_SHA256,
     DigitClassifier,
-    cache_path,
     deterministic,
     get_digit_classifier,
-    load_cached_weights,
+    load_weights,
     save_weights,
     train_digit_net,
     weights_sha256,
@@ -41,14 +36,7 @@ from ganzoo.evaluation.reference import reference_images
 
 
 @pytest.fixture(scope="session")
-def isolated_cache() -> Path:
-    """The test session's cache folder: tests/conftest.py points GANZOO_CACHE_DIR away from the
-    user's cache, so the classifier is trained at most once per fresh checkout."""
-    return Path(os.environ["GANZOO_CACHE_DIR"])
-
-
-@pytest.fixture(scope="session")
-def classifier(isolated_cache) -> DigitClassifier:
+def classifier() -> DigitClassifier:
     return get_digit_classifier()
 
 
@@ -145,49 +133,38 @@ def test_deterministic_context_restores_global_state() -> None:
     assert (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()) == (threads, flag)
 
 
-# ---------------------------------------------------------------------------------- the cache
+# ---------------------------------------------------------------------------------- shipped weights
 
 
-def test_cache_round_trip(classifier: DigitClassifier, isolated_cache, tmp_path) -> None:
-    path = cache_path()
-    assert path.parent == isolated_cache and path.name == "digit-classifier-v1.pt"
-    cached = load_cached_weights(path)
-    assert cached is not None
-    assert cached.sha256 == classifier.weights_sha256 == weights_sha256(classifier.net.state_dict())
-    assert cached.test_accuracy == classifier.test_accuracy
-    assert not [p for p in isolated_cache.iterdir() if p.name.endswith(".tmp")]  # no temp file left
-    # Saving what was loaded reproduces the same hash in a fresh file.
-    assert save_weights(tmp_path / "copy.pt", cached.state_dict, test_accuracy=0.5, train_seconds=0.0) == cached.sha256
+def test_the_shipped_weights_are_the_ones_every_score_names(classifier: DigitClassifier, tmp_path) -> None:
+    # The file in the package hashes to the constant in the code, and that is what every
+    # evaluation reports, on any machine: nothing is trained on first use.
+    stored = load_weights(WEIGHTS_FILE)
+    assert stored.sha256 == WEIGHTS_SHA256 == weights_sha256(stored.state_dict)
+    assert classifier.weights_sha256 == WEIGHTS_SHA256 and stored.test_accuracy == classifier.test_accuracy
+    assert weights_sha256(classifier.net.state_dict()) == WEIGHTS_SHA256
+    # Saving what was loaded reproduces the same hash in a fresh file, and no temp file is left.
+    assert save_weights(tmp_path / "copy.pt", stored.state_dict, test_accuracy=0.5, train_seconds=0.0) == WEIGHTS_SHA256
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.pt"]
 
 
-def test_tampered_or_corrupt_cache_is_retrained(classifier, isolated_cache, tmp_path, monkeypatch) -> None:
-    payload = torch.load(cache_path(), weights_only=True)
+def test_damaged_or_foreign_weights_are_refused_in_one_line(tmp_path) -> None:
+    payload = torch.load(WEIGHTS_FILE, weights_only=True)
     payload["state_dict"]["head.bias"] = payload["state_dict"]["head.bias"] + 1.0  # hash left as it was
-    tampered = tmp_path / "tampered" / "digit-classifier-v1.pt"
-    tampered.parent.mkdir()
-    torch.save(payload, tampered)
-    assert load_cached_weights(tampered) is None
-
-    garbage = tmp_path / "garbage" / "digit-classifier-v1.pt"
-    garbage.parent.mkdir()
-    garbage.write_bytes(cache_path().read_bytes()[:5000])  # truncated
-    assert load_cached_weights(garbage) is None
-
-    # get_digit_classifier retrains (a cheap stand-in here) and replaces the bad file.
-    trained = []
-
-    def cheap_training() -> torch.nn.Module:
-        trained.append(True)
-        return train_digit_net(epochs=1, limit=128)
-
-    monkeypatch.setattr(clf_module, "train_digit_net", cheap_training)
-    for directory in (tampered.parent, garbage.parent):
-        monkeypatch.setenv("GANZOO_CACHE_DIR", str(directory))
-        retrained = get_digit_classifier()
-        assert retrained.weights_sha256 != classifier.weights_sha256
-        reloaded = load_cached_weights(directory / "digit-classifier-v1.pt")
-        assert reloaded is not None and reloaded.sha256 == retrained.weights_sha256
-    assert len(trained) == 2
+    torch.save(payload, tmp_path / "tampered.pt")
+    with pytest.raises(GanzooError, match=r"tampered\.pt: damaged digit-classifier weights \(its weights hash to"):
+        load_weights(tmp_path / "tampered.pt")
+    (tmp_path / "truncated.pt").write_bytes(WEIGHTS_FILE.read_bytes()[:5000])
+    with pytest.raises(GanzooError, match=r"truncated\.pt: damaged digit-classifier weights"):
+        load_weights(tmp_path / "truncated.pt")
+    # Consistent in itself, but not ganzoo's: other weights are another instrument.
+    retrained = train_digit_net(epochs=1, limit=128).state_dict()
+    save_weights(tmp_path / "other.pt", retrained, test_accuracy=0.5, train_seconds=0.0)
+    assert load_weights(tmp_path / "other.pt").sha256 == weights_sha256(retrained)
+    with pytest.raises(GanzooError, match=r"not ganzoo's 1154aab43c04…\); reinstall ganzoo"):
+        load_weights(tmp_path / "other.pt", WEIGHTS_SHA256)
+    with pytest.raises(GanzooError, match="weights are missing"):
+        load_weights(tmp_path / "absent.pt")
 
 
 # ---------------------------------------------------------------------------------- metrics

@@ -1,8 +1,8 @@
 """Offline evaluation of generated digits with ganzoo's own feature extractor.
 
-- :mod:`ganzoo.evaluation.classifier` — a small CNN digit classifier trained deterministically on
-  the built-in ``train`` split and cached on disk (``$GANZOO_CACHE_DIR``, default
-  ``~/.cache/ganzoo``); its penultimate layer is the feature space of the metrics.
+- :mod:`ganzoo.evaluation.classifier` — a small CNN digit classifier trained on the built-in
+  ``train`` split, its weights shipped with ganzoo and checked against a fixed hash; its
+  penultimate layer is the feature space of the metrics.
 - :mod:`ganzoo.evaluation.metrics` — Fréchet distance, classifier score, mode coverage, k-NN
   precision/recall and a classifier two-sample test.
 - :mod:`ganzoo.evaluation.reference` — the reference sets (``mnist:test-a`` …).
