@@ -277,3 +277,31 @@ def test_a_recipe_composed_from_flags_says_what_it_is(tmp_path, capsys):
     assert main(["train", "--batch-size", "4", "--steps", "1", "--data", "mnist:test-b",
                  "--out", str(tmp_path / "plain")]) == 0  # no component changed: still vanilla
     assert json.loads((tmp_path / "plain" / "config.json").read_text())["variant"]["name"] == "vanilla"
+
+
+def test_record_times_count_training_across_resumes_and_skip_evaluations(tmp_path, monkeypatch):
+    from ganzoo.training.config import TrainConfig
+    from ganzoo.training.trainer import Trainer
+    from ganzoo.runs import checkpoint as ckpt
+
+    config = TrainConfig(variant="vanilla", steps=4, data="mnist:test-b", device="cpu", out=str(tmp_path / "r"),
+                         log_every=2, checkpoint_every=2, eval_every=2, eval_samples=200,
+                         recipe={"batch_size": 8})
+    first = Trainer(config)
+    evaluate = first._evaluate
+    monkeypatch.setattr(first, "_evaluate", lambda step: (evaluate(step), time.sleep(2.0))[0])
+    began = time.monotonic()
+    first.run()
+    wall = time.monotonic() - began
+    records = [r for r in first.records if "time" in r]
+    evals = [r for r in records if "eval" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    # Two evaluations of at least 2 s each ran; the records' clock left them out.
+    assert wall - records[-1]["time"] >= 4.0, (wall, records[-1]["time"])
+    assert all(a["time"] <= b["time"] for a, b in zip(records, records[1:]))
+    saved = ckpt.load_checkpoint(tmp_path / "r/checkpoints/last.pt", resume=True)["train_seconds"]
+    assert saved == pytest.approx(records[-1]["time"], abs=0.05)
+    resumed = Trainer.resume(tmp_path / "r", steps=6)
+    resumed.run()
+    later = [r for r in resumed.records if "time" in r and r["step"] > 4]
+    assert later and all(r["time"] >= saved for r in later)

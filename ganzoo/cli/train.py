@@ -62,20 +62,8 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser(
-        "train", help="train a variant (or a free composition)",
-        description="Train a variant on the built-in MNIST digits or your own data. Flags override "
-                    "--config; recipe flags override the variant's defaults.")
-    p.add_argument("variant", nargs="?",
-                   help="variant name (default: the config's, else vanilla; a recipe changed by "
-                        "--generator/--discriminator/--loss/--trick without a variant is named 'custom')")
-    p.add_argument("--config", metavar="TOML", help="read settings from a TOML file")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
-    length = p.add_argument_group("length (the first limit reached stops the run)")
-    length.add_argument("--steps", type=int, help="generator steps (total, also when resuming)")
-    length.add_argument("--epochs", type=float, help="passes over the data")
-    length.add_argument("--minutes", type=float, help="wall-clock budget")
+def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
+    """The recipe and data flags (``ganzoo train``; ``ganzoo compare`` applies them to every variant)."""
     recipe = p.add_argument_group("recipe")
     recipe.add_argument("--batch-size", type=int)
     recipe.add_argument("--lr", type=float, help="learning rate of both optimizers")
@@ -102,6 +90,23 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                       help="class labels for --data: an IDX *-labels-idx1-ubyte[.gz] file or a .npy array")
     data.add_argument("--image-size", type=int, help="resize images to this height and width")
     data.add_argument("--channels", type=int, choices=(1, 3), help="convert images to 1 or 3 channels")
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train", help="train a variant (or a free composition)",
+        description="Train a variant on the built-in MNIST digits or your own data. Flags override "
+                    "--config; recipe flags override the variant's defaults.")
+    p.add_argument("variant", nargs="?",
+                   help="variant name (default: the config's, else vanilla; a recipe changed by "
+                        "--generator/--discriminator/--loss/--trick without a variant is named 'custom')")
+    p.add_argument("--config", metavar="TOML", help="read settings from a TOML file")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    length = p.add_argument_group("length (the first limit reached stops the run)")
+    length.add_argument("--steps", type=int, help="generator steps (total, also when resuming)")
+    length.add_argument("--epochs", type=float, help="passes over the data")
+    length.add_argument("--minutes", type=float, help="training-time budget (evaluations do not count)")
+    add_recipe_arguments(p)
     run = p.add_argument_group("run")
     run.add_argument("--seed", type=int)
     run.add_argument("--device", help="auto (CUDA when present), cpu, cuda, cuda:1 ...")
@@ -156,12 +161,13 @@ def config_from_args(args: argparse.Namespace) -> Any:
     from ganzoo.plugins import get_registry
     from ganzoo.training.config import BASE_VARIANT, TrainConfig, load_toml, merge_recipe
 
-    settings: dict[str, Any] = load_toml(args.config) if args.config else {}
-    origin = args.config or "flags"
+    config = getattr(args, "config", None)
+    settings: dict[str, Any] = load_toml(config) if config else {}
+    origin = config or "flags"
     if args.variant:
         settings["variant"] = args.variant
     for name in _RUN_FLAGS:
-        value = getattr(args, name)
+        value = getattr(args, name, None)  # a command without the flag (ganzoo compare) leaves it
         if value is not None:
             settings[name] = value
     recipe = dict(settings.get("recipe", {}))

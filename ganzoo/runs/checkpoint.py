@@ -15,6 +15,7 @@ nothing in it runs.
 from __future__ import annotations
 
 import io
+import math
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -273,6 +274,14 @@ def _num_classes(payload: dict[str, Any], path: Path) -> int | None:
     if classes is not None and (type(classes) is not int or classes < 1):
         raise CheckpointError(f"{path}: damaged checkpoint: 'num_classes' is {classes!r}")
     return classes
+
+
+def train_seconds(payload: dict[str, Any], path: Path) -> float:
+    """The training time a checkpoint recorded (untrusted: checked; 0 in older checkpoints)."""
+    seconds = payload.get("train_seconds", 0.0)
+    if type(seconds) not in (int, float) or not math.isfinite(seconds) or seconds < 0:
+        raise CheckpointError(f"{path}: damaged checkpoint: 'train_seconds' is {seconds!r}")
+    return float(seconds)
 
 
 def _class_names(payload: dict[str, Any], path: Path, num_classes: int | None) -> tuple[str, ...] | None:

@@ -59,7 +59,8 @@ class TrainConfig:
     epochs: float | None = None
     """Passes over the data, counted in discriminator batches."""
     minutes: float | None = None
-    """Wall-clock budget; the run stops at whichever limit comes first."""
+    """Training-time budget in minutes (evaluations during the run do not count); the run
+    stops at whichever limit comes first. A resumed run gets it afresh."""
     data: str | None = None
     """Data source (see ganzoo.data.load_images); None is the built-in MNIST digits."""
     labels: str | None = None

@@ -120,9 +120,14 @@ class Trainer:
         self._notices: list[str] = []
         self._progress: Any = None
         self.last_checkpoint_step = 0
+        # Training time so far (evaluations excluded), carried across resumes: the "time" of
+        # every record, so curves over time continue where the interrupted run left off.
+        self.trained_seconds = 0.0
+        self._segment: tuple[float, float] | None = None  # (loop start, evaluation seconds since)
         if _resume is not None:
             ckpt.load_gan_state(self.gan, _resume["state"], source=self.run_dir.checkpoint)
             self.last_checkpoint_step = _resume["step"]
+            self.trained_seconds = ckpt.train_seconds(_resume, self.run_dir.checkpoint)
             if self.is_main:
                 self.records = self.run_dir.truncate_metrics(_resume["step"])
         wrapped = distributed.wrap(self.gan, self.dist, config.sync_batchnorm) if self.dist else None
@@ -214,7 +219,14 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def _log(self, stats: StepStats, step: int, elapsed: float, interval_steps: int,
+    def train_seconds(self) -> float:
+        """Seconds spent training this run, across resumes, evaluations not counted."""
+        if self._segment is None:
+            return self.trained_seconds
+        started, evaluating = self._segment
+        return self.trained_seconds + time.monotonic() - started - evaluating
+
+    def _log(self, stats: StepStats, step: int, interval_steps: int,
              interval_seconds: float) -> dict[str, Any]:
         import torch
 
@@ -224,7 +236,7 @@ class Trainer:
         if self.dist is not None:
             values = distributed.mean_across_ranks(values)  # the whole global batch's figures
         world = self.dist.world_size if self.dist else 1
-        record = {"step": step, "time": round(elapsed, 3),
+        record = {"step": step, "time": round(self.train_seconds(), 3),
                   **{name: float(v) for name, v in zip(names, values.tolist())},
                   "steps_per_sec": round(speed, 3),
                   "images_per_sec": round(speed * self.variant.batch_size * world, 1)}
@@ -269,6 +281,7 @@ class Trainer:
             "config": self.config.to_dict(), "variant": self.variant.to_dict(),
             "image_shape": list(self.gan.image_shape), "num_classes": self.gan.num_classes,
             "class_names": list(self.gan.class_names or ()) or None, "fixed_latent": self.latent.cpu(),
+            "train_seconds": self.train_seconds(),
             "versions": ckpt.component_versions(self.gan), "torch_threads": torch.get_num_threads(),
         }
         path = ckpt.save_checkpoint(self.run_dir.checkpoint, payload)
@@ -300,8 +313,9 @@ class Trainer:
 
         if not self.is_main:
             return None
+        trained = round(self.train_seconds(), 3)
         report = evaluate_gan(self.gan, samples=self.config.eval_samples, seed=self.config.seed)
-        record = {"step": step, "eval": report.to_dict()}
+        record = {"step": step, "time": trained, "eval": report.to_dict()}
         self.run_dir.append_metrics(record)
         self.records.append(record)
         return record
@@ -373,6 +387,7 @@ class Trainer:
         config = self.config
         start = time.monotonic()
         deadline = start + config.minutes * 60 if config.minutes else math.inf
+        self._segment = (start, 0.0)
         last_log_time, last_log_step = start, self.step.step
         while self.step.step < self.steps_total:
             if self._out_of_time(deadline):
@@ -384,7 +399,7 @@ class Trainer:
             final = step >= self.steps_total
             if step % config.log_every == 0 or final:
                 now = time.monotonic()
-                record = self._log(stats, step, now - start, step - last_log_step, now - last_log_time)
+                record = self._log(stats, step, step - last_log_step, now - last_log_time)
                 last_log_time, last_log_step = now, step
                 self._check_finite(step)
                 progress.update(step, record)
@@ -396,7 +411,13 @@ class Trainer:
                 self.save_checkpoint()
             if config.eval_every and step % config.eval_every == 0:
                 self._check_finite(step)
+                began = time.monotonic()
                 self._evaluate(step)
+                # Scoring is not training: the budget and the clock of the records skip it.
+                spent = time.monotonic() - began
+                deadline += spent
+                last_log_time += spent
+                self._segment = (self._segment[0], self._segment[1] + spent)
         return "step limit"
 
     def _out_of_time(self, deadline: float) -> bool:

@@ -1,0 +1,135 @@
+"""Running a comparison's jobs, ``jobs`` at a time, each as its own process
+(:mod:`ganzoo.compare.job`) with its share of the CPU threads, and a live table of every run's
+state. Finished jobs are skipped; unfinished ones resume from their checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ganzoo.compare.job import DIVERGED
+from ganzoo.compare.plan import FINISHED, CompareDir, Job, Plan
+
+
+def threads_per_job(jobs: int, cores: int | None = None) -> int:
+    """CPU threads each of ``jobs`` concurrent trainings gets: the cores split evenly."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, jobs))
+
+
+def _last_record(run: Path) -> dict[str, Any] | None:
+    """The last complete line of a run's ``metrics.jsonl`` (read from its end)."""
+    path = run / "metrics.jsonl"
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 65536))
+            lines = handle.read().decode(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue
+    return None
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+class Runner:
+    """Runs the unfinished jobs of ``plan`` in ``folder`` (``jobs`` processes at a time)."""
+
+    def __init__(self, folder: CompareDir, plan: Plan, states: dict[str, dict[str, Any]], jobs: int,
+                 device: str = "cpu", on_change: Callable[[], None] | None = None) -> None:
+        self.folder, self.plan, self.states, self.jobs = folder, plan, states, jobs
+        self.device = device
+        self.on_change = on_change or (lambda: None)
+        self.running: dict[str, tuple[Job, subprocess.Popen[bytes], Any]] = {}
+
+    def pending(self) -> list[Job]:
+        return [job for job in self.plan.jobs() if self.states[job.key]["state"] not in FINISHED]
+
+    def _environment(self, index: int) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.device.startswith("cuda") and self.jobs > 1:
+            env["CUDA_VISIBLE_DEVICES"] = str(index)  # one job per device
+        else:
+            env["OMP_NUM_THREADS"] = str(threads_per_job(self.jobs))
+        return env
+
+    def _start(self, job: Job, slot: int) -> None:
+        run = self.folder.run_dir(job)
+        run.parent.mkdir(parents=True, exist_ok=True)
+        spec = {"run": str(run), "seed": job.seed, "config": dict(self.plan.configs[job.variant]),
+                "steps": self.plan.steps, "minutes": self.plan.minutes, "eval_samples": self.plan.eval_samples}
+        log = open(run.parent / f"seed-{job.seed}.log", "ab")  # noqa: SIM115 - closed when the job ends
+        process = subprocess.Popen([sys.executable, "-m", "ganzoo.compare.job", json.dumps(spec)],
+                                   stdout=log, stderr=subprocess.STDOUT, env=self._environment(slot))
+        self.running[job.key] = (job, process, log)
+        self.states[job.key] = {"state": "running", "slot": slot}
+        self._save()
+
+    def _finish(self, key: str, code: int) -> None:
+        job, _, log = self.running.pop(key)
+        log.close()
+        message = _last_line(self.folder.run_dir(job).parent / f"seed-{job.seed}.log")
+        if code == 0 and self.folder.final_file(job).is_file():
+            self.states[key] = {"state": "done"}
+        elif code == DIVERGED:
+            self.states[key] = {"state": "diverged", "message": message}
+        else:
+            self.states[key] = {"state": "failed", "message": message or f"exit status {code}"}
+        self._save()
+
+    def _save(self) -> None:
+        self.folder.save(self.plan, self.states)
+        self.on_change()
+
+    def progress(self, job: Job) -> dict[str, Any]:
+        """A job's state with its run's latest step and training time."""
+        row = dict(self.states[job.key])
+        record = _last_record(self.folder.run_dir(job))
+        if record is not None:
+            row.update(step=record.get("step"), time=record.get("time"))
+        return row
+
+    def run(self, poll: float = 0.5) -> None:
+        """Run every unfinished job; on an interrupt, stop the running ones (their checkpoints
+        stay: the same command continues them)."""
+        queue = self.pending()
+        try:
+            while queue or self.running:
+                busy = {state["slot"] for key, state in self.states.items()
+                        if key in self.running and "slot" in state}
+                while queue and len(self.running) < self.jobs:
+                    slot = min(set(range(self.jobs)) - busy)
+                    busy.add(slot)
+                    self._start(queue.pop(0), slot)
+                for key, (_, process, _) in list(self.running.items()):
+                    code = process.poll()
+                    if code is not None:
+                        self._finish(key, code)
+                self.on_change()
+                time.sleep(poll)
+        finally:
+            for key, (_, process, log) in list(self.running.items()):
+                process.terminate()
+                process.wait()
+                log.close()
+                self.states[key] = {"state": "queued"}
+            if self.running:
+                self.running.clear()
+                self.folder.save(self.plan, self.states)

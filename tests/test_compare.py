@@ -1,0 +1,143 @@
+"""ganzoo compare: a tiny comparison end to end (every file, its schema, the HTML), resuming
+after a kill, a diverging run, a changed plan refused, and the statistics against hand
+calculations."""
+
+from __future__ import annotations
+
+import base64
+import html.parser
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ganzoo.cli import main
+from ganzoo.compare.report import mean_std, rank
+from ganzoo.evaluation.classifier import WEIGHTS_SHA256
+
+TINY = ["--steps", "4", "--eval-every", "2", "--eval-samples", "50", "--batch-size", "8"]
+
+
+class _Page(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.tables = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tables += tag == "table"
+        if tag == "img":
+            self.images.append(dict(attrs)["src"])
+
+
+def test_a_tiny_comparison_writes_every_file(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", "vanilla", "vanilla-classic", "--seeds", "2", "--jobs", "2", "--out", str(out), *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "1. " in printed and "report: " in printed
+    for name in ("report.json", "report.md", "curves.png", "samples.png", "report.html", "compare.json"):
+        assert (out / name).is_file(), name
+    report = json.loads((out / "report.json").read_text())
+    assert report["extractor_sha256"] == WEIGHTS_SHA256 and report["num_samples"] == 50
+    assert report["reference"] == "mnist:test-a" and report["torch"] and report["machine"] and report["date"]
+    assert set(report["variants"]) == {"vanilla", "vanilla-classic"}
+    for variant in report["variants"].values():
+        assert (variant["done"], variant["diverged"], variant["failed"]) == (2, 0, 0)
+        assert set(variant["parameters"]) == {"generator", "discriminator"}
+        fd = variant["metrics"]["frechet-distance"]
+        assert fd["better"] == "lower" and fd["real_vs_real"] > 0
+        for section in ("end", "best", "equal_time", "equal_steps"):
+            assert fd[section]["n"] >= 1 and fd[section]["mean"] > 0, section
+        assert fd["end"]["n"] == 2 and fd["best"]["mean"] <= fd["end"]["mean"]
+        assert variant["steps"]["mean"] == 4
+    assert [r["variant"] for r in report["ranking"]] and len(report["runs"]) == 4
+    for run in report["runs"]:  # each (variant, seed) is an ordinary run folder, scored along the way
+        records = [json.loads(line) for line in (Path(run["run_dir"]) / "metrics.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in records if "eval" in r] == [2, 4]
+        assert json.loads((Path(run["run_dir"]) / "final.json").read_text())["step"] == 4
+    page = _Page()
+    page.feed((out / "report.html").read_text())
+    assert page.tables >= 4 and len(page.images) == 2
+    for src in page.images:  # embedded, so the page opens from disk anywhere
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    markdown = (out / "report.md").read_text()
+    assert "## At equal training time" in markdown and "## Ranking" in markdown and "1154aab43c04" in markdown
+
+    # The same command again: everything is finished, nothing retrains.
+    finals = {p: p.stat().st_mtime_ns for p in out.glob("*/seed-*/final.json")}
+    assert main(["compare", "vanilla", "vanilla-classic", "--seeds", "2", "--out", str(out), *TINY]) == 0
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/seed-*/final.json")} == finals
+    # Other settings into the same folder: refused in one line.
+    capsys.readouterr()
+    assert main(["compare", "vanilla", "vanilla-classic", "--seeds", "2", "--out", str(out), *TINY[:-1], "16"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "holds a comparison with other settings" in err and "batch_size" in err, err
+
+
+def test_a_diverging_run_is_reported_not_a_crash(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", "vanilla-classic", "--seeds", "1", "--out", str(out), "--lr", "1e30", *TINY]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["variants"]["vanilla-classic"]["diverged"] == 1
+    (run,) = report["runs"]
+    assert run["state"] == "diverged" and "training diverged" in run["message"]
+    assert "diverged" in (out / "report.md").read_text()
+
+
+def test_killed_halfway_the_same_command_continues(tmp_path):
+    out = tmp_path / "cmp"
+    command = [sys.executable, "-m", "ganzoo", "compare", "vanilla-classic", "--seeds", "2", "--steps", "40",
+               "--eval-every", "10", "--eval-samples", "50", "--batch-size", "8", "--out", str(out)]
+    first = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done, checkpoint = out / "vanilla-classic/seed-0/final.json", out / "vanilla-classic/seed-1/checkpoints/last.pt"
+    deadline = time.monotonic() + 240
+    while not (done.is_file() and checkpoint.is_file()) and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)  # the comparison and its running job, at once
+    first.wait()
+    assert done.is_file() and checkpoint.is_file()
+    finished = done.stat().st_mtime_ns
+    kept = [json.loads(line)["step"] for line in (checkpoint.parent.parent / "metrics.jsonl").read_text().splitlines()]
+    assert subprocess.run(command, capture_output=True).returncode == 0
+    assert done.stat().st_mtime_ns == finished  # a finished run is not trained again
+    records = [json.loads(line) for line in (checkpoint.parent.parent / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in records if "d_loss" in r]
+    assert steps == sorted(set(steps)) and steps[-1] == 40 and steps[0] == kept[0]  # continued, not restarted
+    times = [r["time"] for r in records if "d_loss" in r]
+    assert times == sorted(times)
+    assert json.loads((out / "compare.json").read_text())["jobs"]["vanilla-classic/seed-1"]["state"] == "done"
+
+
+def test_mean_std_and_ranking_against_hand_calculations():
+    stats = mean_std([1.0, 2.0, 4.0, float("nan"), None])
+    assert stats["n"] == 3 and stats["mean"] == pytest.approx(7 / 3)
+    assert stats["std"] == pytest.approx(math.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2))
+    assert mean_std([5.0]) == {"mean": 5.0, "std": 0.0, "n": 1, "values": [5.0]}
+
+    def variant(mean, std):
+        return {"metrics": {"frechet-distance": {"better": "lower", "end": {"mean": mean, "std": std, "n": 3}}}}
+
+    ranking = rank({"b": variant(10.0, 1.0), "a": variant(5.0, 1.0), "c": variant(11.0, 0.5)})
+    assert [r["variant"] for r in ranking] == ["a", "b", "c"]
+    assert ranking[0]["ahead_of_next_beyond_spread"] is True     # 5 vs 10: 5 apart > 1 + 1
+    assert ranking[1]["ahead_of_next_beyond_spread"] is False    # 10 vs 11: 1 apart < 1 + 0.5
+    assert "ahead_of_next_beyond_spread" not in ranking[2]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--budget", "ten"], "--budget ten: give a training time such as 10m"),
+    (["--steps", "4", "--jobs", "0"], "--jobs 0: give a positive number or auto"),
+    (["--steps", "4", "--seeds", "0"], "--seeds must be >= 1"),
+    (["--steps", "4", "--trick", "weight-clip"], "needs a loss tagged 'critic'"),
+])
+def test_bad_flags_are_one_line(tmp_path, capsys, flags, message):
+    assert main(["compare", "vanilla", "--out", str(tmp_path / "c"), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
