@@ -141,3 +141,33 @@ def test_bad_flags_are_one_line(tmp_path, capsys, flags, message):
     assert main(["compare", "vanilla", "--out", str(tmp_path / "c"), *flags]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_recorded_results_show_in_info_and_list(tmp_path, capsys, monkeypatch):
+    from ganzoo.compare.cards import cards_of, record
+
+    summary = {
+        "plan": {"minutes": None, "steps": 3000}, "date": "2026-12-03", "machine": "AMD EPYC (2 cores, 2 threads)",
+        "torch": "2.13.0+cpu", "ganzoo": "0.2.0", "extractor_sha256": WEIGHTS_SHA256,
+        "variants": {"vanilla": {
+            "done": 3, "steps": {"mean": 3000.0}, "steps_per_sec": {"mean": 17.25},
+            "metrics": {"frechet-distance": {"real_vs_real": 1.591, "end": {"mean": 12.5, "std": 0.75}},
+                        "two-sample": {"real_vs_real": 0.52, "end": {"mean": 0.81, "std": 0.02}}}}},
+    }
+    cards = tmp_path / "cards.csv"
+    monkeypatch.setenv("GANZOO_ZOO_CARDS", str(cards))
+    record(summary)
+    record(summary | {"date": "2026-12-04"})
+    (first, second) = cards_of("vanilla")
+    assert first["fd"] == 12.5 and first["fd_std"] == 0.75 and first["steps_per_sec"] == 17.25
+    assert first["class_accuracy"] is None and second["date"] == "2026-12-04"
+    assert first["extractor_sha256"] == WEIGHTS_SHA256[:12]
+    assert main(["info", "vanilla"]) == 0
+    shown = capsys.readouterr().out
+    assert "FD 12.5 ± 0.75, real 1.59" in shown and "3000 steps × 3 seeds" in shown and "2026-12-04" in shown
+    assert main(["list", "--results", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["vanilla"]["results"]["date"] == "2026-12-04" and rows["dcgan"]["results"] is None
+    cards.write_text(cards.read_text().replace("12.5", "twelve"))
+    assert main(["list", "--results"]) == 2
+    assert "fd is 'twelve', not a number" in capsys.readouterr().err

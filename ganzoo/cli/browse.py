@@ -30,6 +30,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", choices=COMPONENT_KINDS, help="with --components: only this kind")
     p.add_argument("--optimizers", action="store_true",
                    help="list optimizer names (torch.optim, and timm's as timm:NAME; imports both)")
+    p.add_argument("--results", action="store_true",
+                   help="with each variant, its latest recorded quality and speed (ganzoo compare --record)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=list_command)
 
@@ -108,18 +110,34 @@ def list_command(args: argparse.Namespace) -> int:
         return 0
 
     variants = [registry.variant(n) for n in registry.list_variants(filters, args.exclude, args.plugin)]
+    latest = {}
+    if args.results:
+        from ganzoo.compare.cards import read_cards
+
+        latest = {card["variant"]: card for card in read_cards()}  # the last recorded one wins
     if args.json:
-        output.print_json([_variant_row(v, bool(registry.conditioned_roles(v))) for v in variants])
+        rows = [_variant_row(v, bool(registry.conditioned_roles(v))) for v in variants]
+        if args.results:
+            for row in rows:
+                row["results"] = latest.get(row["name"])
+        output.print_json(rows)
         return 0
     table = Table(title="ganzoo variants", title_justify="left")
     for column in ("variant", "generator", "discriminator", "loss"):
         table.add_column(column, no_wrap=True)
     table.add_column("tricks", overflow="fold", min_width=16)
+    if args.results:
+        table.add_column("recorded results", overflow="fold", min_width=30)
     table.add_column("plugin", no_wrap=True)
     for v in variants:
         mark = " [dim](conditional)[/dim]" if registry.conditioned_roles(v) else ""
+        extra = []
+        if args.results:
+            from ganzoo.compare.cards import describe
+
+            extra = [describe(latest[v.name]) if v.name in latest else "-"]
         table.add_row(f"[bold]{v.name}[/bold]{mark}", v.generator, v.discriminator, v.loss,
-                      "\n".join(v.tricks) or "-", _distribution_label(v))
+                      "\n".join(v.tricks) or "-", *extra, _distribution_label(v))
     output.stdout.print(table)
     if not variants:
         output.warn("no variant matches" if filters or args.plugin else "no variants are registered")
@@ -197,7 +215,14 @@ def info_command(args: argparse.Namespace) -> int:
     image_shape = (args.channels, args.image_size, args.image_size)
     kind = _kind_of(registry, args.name, args.kind)
     if kind == "variant":
+        from ganzoo.compare.cards import cards_of, describe
+
         info = _variant_info(registry.variant(args.name), image_shape)
+        cards = cards_of(args.name)
+        if args.json:
+            info["results"] = cards
+        elif cards:
+            info["results"] = [describe(card) for card in cards]
     else:
         info = _component_info(registry.component(kind, args.name))
     title = f"{kind} {args.name}"
@@ -210,6 +235,8 @@ def info_command(args: argparse.Namespace) -> int:
     for key, value in info.items():
         if key == "parameters":
             value = ", ".join(f"{role} {count:,}" for role, count in value.items())
+        elif key == "results":  # recorded by ganzoo compare --record, one per line
+            value = "\n".join(value)
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
         elif isinstance(value, list):

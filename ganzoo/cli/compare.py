@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import copy
 import re
+from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import ConfigError
@@ -42,6 +43,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/compare", help="the comparison's folder (default runs/compare)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), help="as for ganzoo train")
+    p.add_argument("--record", nargs="?", const="", metavar="FILE",
+                   help="append each variant's results to the zoo cards ganzoo ships (or FILE), which "
+                        "ganzoo info VARIANT and ganzoo list --results show")
     add_recipe_arguments(p)
     p.set_defaults(handler=compare_command)
 
@@ -107,7 +111,7 @@ def compare_command(args: argparse.Namespace) -> int:
 
     from ganzoo.cli import output
     from ganzoo.compare.plan import CompareDir
-    from ganzoo.compare.report import write_report
+    from ganzoo.compare.report import ranking_lines, write_report
     from ganzoo.compare.runner import Runner
 
     output.warn_plugin_problems()
@@ -149,12 +153,15 @@ def compare_command(args: argparse.Namespace) -> int:
     finally:
         if live is not None:
             live.stop()
-    written = write_report(folder)
-    from ganzoo.compare.report import _ranking_lines, summarize
-
-    for line in _ranking_lines(summarize(folder, plan, runner.states)):
+    written, summary = write_report(folder)
+    for line in ranking_lines(summary):
         output.stdout.print(line)
     output.stdout.print(f"report: {written['report.md']} (and {', '.join(n for n in written if n != 'report.md')})")
+    if args.record is not None:
+        from ganzoo.compare.cards import record
+
+        path = record(summary, Path(args.record) if args.record else None)
+        output.stdout.print(f"recorded {len(summary['variants'])} zoo cards in {path}")
     failed = [f"{key}: {state.get('message')}" for key, state in runner.states.items() if state["state"] == "failed"]
     for line in failed:
         output.stderr.print(f"ganzoo compare: failed run {line}", highlight=False, markup=False)

@@ -189,7 +189,7 @@ def _tables(summary: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[
     return tables
 
 
-def _ranking_lines(summary: Mapping[str, Any]) -> list[str]:
+def ranking_lines(summary: Mapping[str, Any]) -> list[str]:
     lines = []
     for index, row in enumerate(summary["ranking"]):
         note = ""
@@ -219,7 +219,7 @@ def markdown(summary: Mapping[str, Any]) -> str:
         out += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(row) + " |" for row in rows]
         out.append("")
-    out += ["## Ranking", ""] + _ranking_lines(summary) + [""]
+    out += ["## Ranking", ""] + ranking_lines(summary) + [""]
     failed = [r for r in summary["runs"] if r["state"] in ("diverged", "failed")]
     if failed:
         out += ["## Runs that did not finish", ""]
@@ -311,7 +311,7 @@ def html_page(summary: Mapping[str, Any], images: Mapping[str, bytes | None]) ->
         parts += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows]
         parts.append("</table>")
     parts.append("<h2>Ranking</h2><ol>" + "".join(f"<li>{esc(line.split('. ', 1)[1])}</li>"
-                                                 for line in _ranking_lines(summary)) + "</ol>")
+                                                 for line in ranking_lines(summary)) + "</ol>")
     for name, data in images.items():
         if data:
             parts.append(f"<h2>{esc(name)}</h2><img alt='{esc(name)}' src='data:image/png;base64,"
@@ -320,8 +320,9 @@ def html_page(summary: Mapping[str, Any], images: Mapping[str, bytes | None]) ->
     return "\n".join(parts)
 
 
-def write_report(folder: CompareDir) -> dict[str, Path]:
-    """Write every report file into the comparison's folder; returns their paths by name."""
+def write_report(folder: CompareDir) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Write every report file into the comparison's folder; returns their paths by name and
+    the summary (``report.json``)."""
     plan, states = folder.load()
     summary = summarize(folder, plan, states)
     images = {"curves": curves_png(folder, plan, states), "samples": samples_png(folder, plan)}
@@ -334,4 +335,4 @@ def write_report(folder: CompareDir) -> dict[str, Path]:
     for name, data in files.items():
         if data is not None:
             written[name] = write_atomically(folder.path / name, lambda handle, data=data: handle.write(data))
-    return written
+    return written, summary

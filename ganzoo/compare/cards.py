@@ -1,0 +1,119 @@
+"""Zoo cards: the recorded results of comparisons (``ganzoo compare --record``), one CSV row
+per variant per comparison, shipped with ganzoo like timm's results CSVs, and shown by
+``ganzoo info VARIANT`` and ``ganzoo list --results``. Reading them never imports torch.
+
+``$GANZOO_ZOO_CARDS`` points both reading and recording at another file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ganzoo.atomic import write_atomically
+from ganzoo.errors import DataError
+
+CARDS_FILE = Path(__file__).with_name("zoo-cards.csv")
+"""The cards shipped with ganzoo."""
+FIELDS = ("variant", "date", "machine", "torch", "ganzoo", "budget", "seeds", "steps", "steps_per_sec",
+          "fd", "fd_std", "fd_real_vs_real", "two_sample", "two_sample_std", "class_accuracy",
+          "class_accuracy_std", "extractor_sha256", "compared_with")
+NUMBERS = ("seeds", "steps", "steps_per_sec", "fd", "fd_std", "fd_real_vs_real", "two_sample", "two_sample_std",
+           "class_accuracy", "class_accuracy_std")
+
+
+def cards_file() -> Path:
+    return Path(os.environ.get("GANZOO_ZOO_CARDS") or CARDS_FILE)
+
+
+def read_cards(path: Path | None = None) -> list[dict[str, Any]]:
+    """Every recorded card, oldest first (numbers as floats, missing ones None)."""
+    path = path or cards_file()
+    if not path.is_file():
+        return []
+    try:
+        rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    except (OSError, csv.Error, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: unreadable zoo cards ({err})") from None
+    cards = []
+    for row in rows:
+        card: dict[str, Any] = {key: row.get(key) or None for key in FIELDS}
+        for key in NUMBERS:
+            try:
+                card[key] = None if card[key] is None else float(card[key])
+            except ValueError:
+                raise DataError(f"{path}: zoo card of {card['variant']!r}: {key} is {card[key]!r}, not a number") from None
+        cards.append(card)
+    return cards
+
+
+def cards_of(variant: str, path: Path | None = None) -> list[dict[str, Any]]:
+    return [card for card in read_cards(path) if card["variant"] == variant]
+
+
+def cards_from_report(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One card per variant of a comparison's ``report.json``."""
+    plan = summary["plan"]
+    budget = f"{plan['minutes']:g} min" if plan["minutes"] else f"{plan['steps']} steps"
+    cards = []
+    for name, variant in summary["variants"].items():
+        metrics = variant["metrics"]
+
+        def end(metric: str, key: str = "mean") -> Any:
+            return metrics.get(metric, {}).get("end", {}).get(key)
+
+        cards.append({
+            "variant": name, "date": summary["date"], "machine": summary["machine"], "torch": summary["torch"],
+            "ganzoo": summary["ganzoo"], "budget": budget, "seeds": variant["done"],
+            "steps": variant["steps"]["mean"], "steps_per_sec": variant["steps_per_sec"]["mean"],
+            "fd": end("frechet-distance"), "fd_std": end("frechet-distance", "std"),
+            "fd_real_vs_real": metrics.get("frechet-distance", {}).get("real_vs_real"),
+            "two_sample": end("two-sample"), "two_sample_std": end("two-sample", "std"),
+            "class_accuracy": end("class-accuracy.overall"), "class_accuracy_std": end("class-accuracy.overall", "std"),
+            "extractor_sha256": (summary.get("extractor_sha256") or "")[:12],
+            "compared_with": " ".join(v for v in summary["variants"] if v != name),
+        })
+    return cards
+
+
+def record(summary: Mapping[str, Any], path: Path | None = None) -> Path:
+    """Append a comparison's cards to the cards file (written atomically)."""
+    path = path or cards_file()
+    existing = path.read_text() if path.is_file() else ""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
+    if not existing:
+        writer.writeheader()
+    for card in cards_from_report(summary):
+        writer.writerow({key: _format(card[key]) for key in FIELDS})
+    text = existing + buffer.getvalue()
+    return write_atomically(path, lambda handle: handle.write(text.encode()))
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def describe(card: Mapping[str, Any]) -> str:
+    """One line: the card's quality and speed, with its budget, machine and date."""
+    parts = []
+    if card["fd"] is not None:
+        real = f", real {card['fd_real_vs_real']:.3g}" if card["fd_real_vs_real"] is not None else ""
+        parts.append(f"FD {card['fd']:.3g} ± {card['fd_std'] or 0:.2g}{real}")
+    if card["two_sample"] is not None:
+        parts.append(f"two-sample {card['two_sample']:.3f} ± {card['two_sample_std'] or 0:.2g}")
+    if card["class_accuracy"] is not None:
+        parts.append(f"class accuracy {card['class_accuracy']:.3f}")
+    if card["steps_per_sec"] is not None:
+        parts.append(f"{card['steps_per_sec']:.1f} steps/s")
+    seeds = int(card["seeds"]) if card["seeds"] is not None else "?"
+    return (f"{', '.join(parts)} — {card['budget']} × {seeds} seeds, {card['machine']}, torch {card['torch']}, "
+            f"{card['date']}")
