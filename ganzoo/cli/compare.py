@@ -153,7 +153,7 @@ def compare_command(args: argparse.Namespace) -> int:
     finally:
         if live is not None:
             live.stop()
-    written, summary = write_report(folder)
+    written, summary = write_report(folder, jobs)
     for line in ranking_lines(summary):
         output.stdout.print(line)
     output.stdout.print(f"report: {written['report.md']} (and {', '.join(n for n in written if n != 'report.md')})")

@@ -67,7 +67,9 @@ def cards_from_report(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
             return metrics.get(metric, {}).get("end", {}).get(key)
 
         cards.append({
-            "variant": name, "date": summary["date"], "machine": summary["machine"], "torch": summary["torch"],
+            "variant": name, "date": summary["date"], "torch": summary["torch"],
+            "machine": summary["machine"] + (f"; {summary['jobs']} at a time, {summary['threads_per_job']} "
+                                             f"thread(s) each" if summary.get("jobs") else ""),
             "ganzoo": summary["ganzoo"], "budget": budget, "seeds": variant["done"],
             "steps": variant["steps"]["mean"], "steps_per_sec": variant["steps_per_sec"]["mean"],
             "fd": end("frechet-distance"), "fd_std": end("frechet-distance", "std"),

@@ -83,8 +83,10 @@ def _parameters(run: str) -> dict[str, int]:
     return {role: sum(p.numel() for p in net.parameters()) for role, net in gan.networks.items()}
 
 
-def summarize(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Everything ``report.json`` holds."""
+def summarize(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str, Any]],
+              jobs: int | None = None) -> dict[str, Any]:
+    """Everything ``report.json`` holds (``jobs``: how many runs trained at once, which
+    steps/s depend on)."""
     import torch
 
     from ganzoo.benchmarking import machine_name
@@ -124,6 +126,7 @@ def summarize(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str, 
         "plan": plan.to_dict(),
         "date": datetime.date.today().isoformat(),
         "machine": machine_name(torch.device("cuda" if torch.cuda.is_available() else "cpu")),
+        "jobs": jobs, "threads_per_job": None if jobs is None else _threads(jobs),
         "torch": torch.__version__, "ganzoo": __version__,
         "extractor": provenance.get("extractor"), "extractor_sha256": provenance.get("extractor_sha256"),
         "reference": provenance.get("reference"), "num_samples": provenance.get("num_samples"),
@@ -135,6 +138,12 @@ def summarize(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str, 
                     "message": states[f"{r['variant']}/seed-{r['seed']}"].get("message")}
                  for r in runs],
     }
+
+
+def _threads(jobs: int) -> int:
+    from ganzoo.compare.runner import threads_per_job
+
+    return threads_per_job(jobs)
 
 
 def rank(variants: Mapping[str, Any], metric: str = RANK_METRIC) -> list[dict[str, Any]]:
@@ -209,8 +218,14 @@ def _provenance_line(summary: Mapping[str, Any]) -> str:
     return (f"{len(plan['variants'])} variants × seeds {', '.join(map(str, plan['seeds']))}, {budget} each, "
             f"scored every {plan['eval_every']:,} steps and at the end on {summary['num_samples']} samples against "
             f"{summary['reference']} (features: {summary['extractor']} sha256 {sha}…; real vs real: "
-            f"{summary['baseline']}). {summary['machine']}, torch {summary['torch']}, ganzoo {summary['ganzoo']}, "
-            f"{summary['date']}.")
+            f"{summary['baseline']}). {summary['machine']}{_jobs_note(summary)}, torch {summary['torch']}, "
+            f"ganzoo {summary['ganzoo']}, {summary['date']}.")
+
+
+def _jobs_note(summary: Mapping[str, Any]) -> str:
+    if not summary.get("jobs"):
+        return ""
+    return f"; {summary['jobs']} run(s) at a time, {summary['threads_per_job']} CPU thread(s) each"
 
 
 def markdown(summary: Mapping[str, Any]) -> str:
@@ -252,7 +267,7 @@ def curves_png(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str,
     for row, metric in enumerate(metrics):
         for column, (axis, label) in enumerate(((1, "training time (s)"), (0, "steps"))):
             ax = axes[row][column]
-            for name in plan.variants:
+            for index, name in enumerate(plan.variants):
                 curves = [[(p[axis], p[2][metric]["value"]) for p in r["points"] if metric in p[2] and p[axis] is not None]
                           for r in runs if r["variant"] == name]
                 curves = [c for c in curves if c]
@@ -262,8 +277,9 @@ def curves_png(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str,
                 grid = np.unique(np.concatenate([[x for x, _ in c if x <= end] for c in curves]))
                 values = np.array([np.interp(grid, [x for x, _ in c], [y for _, y in c]) for c in curves])
                 mean, std = values.mean(0), values.std(0, ddof=1) if len(curves) > 1 else np.zeros(len(grid))
-                (line,) = ax.plot(grid, mean, marker="o", markersize=3, label=f"{name} ({len(curves)} seeds)")
-                ax.fill_between(grid, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+                color = f"C{index % 10}"  # one colour per variant in every panel
+                ax.plot(grid, mean, marker="o", markersize=3, color=color, label=f"{name} ({len(curves)} seeds)")
+                ax.fill_between(grid, mean - std, mean + std, color=color, alpha=0.2)
             ax.set_xlabel(label)
             ax.set_ylabel(metric)
             if metric == "frechet-distance":
@@ -320,11 +336,11 @@ def html_page(summary: Mapping[str, Any], images: Mapping[str, bytes | None]) ->
     return "\n".join(parts)
 
 
-def write_report(folder: CompareDir) -> tuple[dict[str, Path], dict[str, Any]]:
+def write_report(folder: CompareDir, jobs: int | None = None) -> tuple[dict[str, Path], dict[str, Any]]:
     """Write every report file into the comparison's folder; returns their paths by name and
     the summary (``report.json``)."""
     plan, states = folder.load()
-    summary = summarize(folder, plan, states)
+    summary = summarize(folder, plan, states, jobs)
     images = {"curves": curves_png(folder, plan, states), "samples": samples_png(folder, plan)}
     files = {"report.json": (json.dumps(summary, indent=2, allow_nan=True) + "\n").encode(),
              "report.md": markdown(summary).encode(),
