@@ -300,7 +300,7 @@ def test_record_times_count_training_across_resumes_and_skip_evaluations(tmp_pat
     assert wall - records[-1]["time"] >= 4.0, (wall, records[-1]["time"])
     assert all(a["time"] <= b["time"] for a, b in zip(records, records[1:]))
     saved = ckpt.load_checkpoint(tmp_path / "r/checkpoints/last.pt", resume=True)["train_seconds"]
-    assert saved == pytest.approx(records[-1]["time"], abs=0.05)
+    assert records[-1]["time"] <= saved < records[-1]["time"] + 1.0  # the checkpoint came after the last score
     resumed = Trainer.resume(tmp_path / "r", steps=6)
     resumed.run()
     later = [r for r in resumed.records if "time" in r and r["step"] > 4]

@@ -407,8 +407,6 @@ class Trainer:
                 self._check_finite(step)
                 if self.is_main:
                     self.save_samples(self.run_dir.sample_grid(step))
-            if step % config.checkpoint_every == 0:
-                self.save_checkpoint()
             if config.eval_every and step % config.eval_every == 0:
                 self._check_finite(step)
                 began = time.monotonic()
@@ -418,6 +416,9 @@ class Trainer:
                 deadline += spent
                 last_log_time += spent
                 self._segment = (self._segment[0], self._segment[1] + spent)
+            # After the evaluation: a resumed run's clock starts past every record it keeps.
+            if step % config.checkpoint_every == 0:
+                self.save_checkpoint()
         return "step limit"
 
     def _out_of_time(self, deadline: float) -> bool:
