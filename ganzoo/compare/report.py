@@ -83,16 +83,20 @@ def _parameters(run: str) -> dict[str, int]:
     return {role: sum(p.numel() for p in net.parameters()) for role, net in gan.networks.items()}
 
 
-def summarize(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str, Any]],
+def read_runs(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`read_run` of every job, in the plan's order."""
+    return [read_run(folder, job, states[job.key]["state"]) for job in plan.jobs()]
+
+
+def summarize(runs: Sequence[Mapping[str, Any]], plan: Plan, states: Mapping[str, Mapping[str, Any]],
               jobs: int | None = None) -> dict[str, Any]:
-    """Everything ``report.json`` holds (``jobs``: how many runs trained at once, which
-    steps/s depend on)."""
+    """Everything ``report.json`` holds, from :func:`read_runs` (``jobs``: how many runs
+    trained at once, which steps/s depend on)."""
     import torch
 
     from ganzoo.benchmarking import machine_name
     from ganzoo.version import __version__
 
-    runs = [read_run(folder, job, states[job.key]["state"]) for job in plan.jobs()]
     done = [r for r in runs if r["final"] is not None]
     equal_time = min((r["time"] for r in done), default=None)
     equal_steps = min((r["steps"] for r in done), default=None)
@@ -252,7 +256,7 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def curves_png(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str, Any]]) -> bytes:
+def curves_png(runs: Sequence[Mapping[str, Any]], plan: Plan) -> bytes:
     """Each curve metric against training time and against steps: one line per variant (the
     mean over seeds) with a band of ± one std."""
     import matplotlib
@@ -261,7 +265,6 @@ def curves_png(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str,
     import numpy as np
     from matplotlib import pyplot as plt
 
-    runs = [read_run(folder, job, states[job.key]["state"]) for job in plan.jobs()]
     metrics = [m for m in CURVE_METRICS if any(m in p[2] for r in runs for p in r["points"])]
     figure, axes = plt.subplots(max(1, len(metrics)), 2, figsize=(11, 3.2 * max(1, len(metrics))), squeeze=False)
     for row, metric in enumerate(metrics):
@@ -340,8 +343,9 @@ def write_report(folder: CompareDir, jobs: int | None = None) -> tuple[dict[str,
     """Write every report file into the comparison's folder; returns their paths by name and
     the summary (``report.json``)."""
     plan, states = folder.load()
-    summary = summarize(folder, plan, states, jobs)
-    images = {"curves": curves_png(folder, plan, states), "samples": samples_png(folder, plan)}
+    runs = read_runs(folder, plan, states)  # the run folders are read once, for every file
+    summary = summarize(runs, plan, states, jobs)
+    images = {"curves": curves_png(runs, plan), "samples": samples_png(folder, plan)}
     files = {"report.json": (json.dumps(summary, indent=2, allow_nan=True) + "\n").encode(),
              "report.md": markdown(summary).encode(),
              "curves.png": images["curves"], "samples.png": images["samples"],

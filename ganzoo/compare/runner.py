@@ -57,7 +57,7 @@ class Runner:
         self.folder, self.plan, self.states, self.jobs = folder, plan, states, jobs
         self.device = device
         self.on_change = on_change or (lambda: None)
-        self.running: dict[str, tuple[Job, subprocess.Popen[bytes], Any]] = {}
+        self.running: dict[str, tuple[Job, subprocess.Popen[bytes], Any, int]] = {}  # key → (job, process, log, slot)
 
     def pending(self) -> list[Job]:
         return [job for job in self.plan.jobs() if self.states[job.key]["state"] not in FINISHED]
@@ -78,12 +78,12 @@ class Runner:
         log = open(run.parent / f"seed-{job.seed}.log", "ab")  # noqa: SIM115 - closed when the job ends
         process = subprocess.Popen([sys.executable, "-m", "ganzoo.compare.job", json.dumps(spec)],
                                    stdout=log, stderr=subprocess.STDOUT, env=self._environment(slot))
-        self.running[job.key] = (job, process, log)
-        self.states[job.key] = {"state": "running", "slot": slot}
+        self.running[job.key] = (job, process, log, slot)
+        self.states[job.key] = {"state": "running"}
         self._save()
 
     def _finish(self, key: str, code: int) -> None:
-        job, _, log = self.running.pop(key)
+        job, _, log, _ = self.running.pop(key)
         log.close()
         message = _last_line(self.folder.run_dir(job).parent / f"seed-{job.seed}.log")
         if code == 0 and self.folder.final_file(job).is_file():
@@ -112,20 +112,19 @@ class Runner:
         queue = self.pending()
         try:
             while queue or self.running:
-                busy = {state["slot"] for key, state in self.states.items()
-                        if key in self.running and "slot" in state}
+                busy = {slot for *_, slot in self.running.values()}
                 while queue and len(self.running) < self.jobs:
                     slot = min(set(range(self.jobs)) - busy)
                     busy.add(slot)
                     self._start(queue.pop(0), slot)
-                for key, (_, process, _) in list(self.running.items()):
+                for key, (_, process, _, _) in list(self.running.items()):
                     code = process.poll()
                     if code is not None:
                         self._finish(key, code)
                 self.on_change()
                 time.sleep(poll)
         finally:
-            for key, (_, process, log) in list(self.running.items()):
+            for key, (_, process, log, _) in list(self.running.items()):
                 process.terminate()
                 process.wait()
                 log.close()
