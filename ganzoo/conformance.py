@@ -69,6 +69,23 @@ def check_generator(name: str, image_shape: tuple[int, int, int], latent_dim: in
         f"generator {name!r}: output range [{out.min():.3f}, {out.max():.3f}] is outside [-1, 1]"
 
 
+def check_export(name: str, image_shape: tuple[int, int, int] = (1, 28, 28), latent_dim: int = 16,
+                 formats: tuple[str, ...] | None = None) -> None:
+    """The generator (in eval mode) exports as a torch.export program and as ONNX, and each,
+    loaded back by its own runtime, reproduces it within :data:`ganzoo.export.TOLERANCE` at a
+    batch of 1 and of 7 (``torch.export``'s rules: no data-dependent Python control flow in
+    ``forward``). ONNX needs ``pip install 'ganzoo[export]'``."""
+    from ganzoo.errors import GanzooError
+    from ganzoo.export import FORMATS, export_check
+
+    spec = get_registry().component("generator", name)
+    net = spec.create(image_shape, latent_dim, *((KIT_CLASSES,) if spec.conditional else ()))
+    try:
+        export_check(net, latent_dim, KIT_CLASSES if spec.conditional else None, formats or tuple(FORMATS))
+    except GanzooError as err:
+        raise AssertionError(f"generator {name!r}: {err}") from None
+
+
 def _out_of_range_fails(call: Callable[[], torch.Tensor], kind: str, name: str) -> None:
     try:
         call()

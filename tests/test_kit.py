@@ -67,6 +67,14 @@ def test_generated_tests_pass_for_builtin_plugins(pytester):
     result.assert_outcomes(passed=2)
 
 
+def test_export_check_is_opt_in_and_passes_for_builtin_generators(pytester):
+    assert "test_ganzoo_generator_export" not in conformance_tests({"__name__": "t"}, distribution="mlp")
+    pytester.makepyfile(test_plugin=ONE_LINE.format("mlp").removesuffix(")") + ", export=True)")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "export", "-v")
+    result.assert_outcomes(passed=len(ganzoo.list_components("generator", plugin="mlp")))
+    assert "test_ganzoo_generator_export[mlp] PASSED" in "\n".join(result.outlines)
+
+
 class _FakeDistribution:
     def __init__(self, name: str, module: str) -> None:
         self.metadata = {"name": name}

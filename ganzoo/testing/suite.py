@@ -95,7 +95,7 @@ def check_plugin_loads(distribution: str) -> None:
 
 def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
                       image_shapes: Sequence[tuple[int, int, int]] = IMAGE_SHAPES,
-                      checkpoints: bool = True) -> list[str]:
+                      checkpoints: bool = True, export: bool = False) -> list[str]:
     """Add ganzoo's conformance tests for ``distribution`` to a test module's ``namespace``
     (pass ``globals()``); returns the names of the test functions added.
 
@@ -113,7 +113,10 @@ def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
     - ``test_ganzoo_variant_step[NAME-HxWxC]``: one training step on CPU: every phase runs its
       repeats, every trained role changes, finite statistics;
     - ``test_ganzoo_variant_checkpoint[NAME]`` (unless ``checkpoints=False``): saving and
-      loading the state continues training identically.
+      loading the state continues training identically;
+    - ``test_ganzoo_generator_export[NAME]`` (with ``export=True``): the generator exports as
+      ONNX and as a torch.export program that reproduce it (``ganzoo export``; needs
+      ``pip install 'ganzoo[export]'``).
     """
     names = components_of(distribution)
     shapes = [tuple(int(x) for x in shape) for shape in image_shapes]
@@ -126,6 +129,14 @@ def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
     for kind in KINDS:
         if names[kind]:
             tests[f"test_ganzoo_{kind}"] = _component_test(kind, names[kind], shapes)
+
+    if export and names["generator"]:
+        @pytest.mark.parametrize("name", names["generator"])
+        def test_ganzoo_generator_export(name: str) -> None:
+            from ganzoo import conformance
+
+            conformance.check_export(name, shapes[0] if shapes else (1, 28, 28))
+        tests["test_ganzoo_generator_export"] = test_ganzoo_generator_export
 
     if names["variant"]:
         @pytest.mark.parametrize("name", names["variant"])
