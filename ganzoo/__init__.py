@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from ganzoo.build import (GAN, TrainedGenerator, build_gan, build_generator, compose_variant, create_variant,
                           resolve_variant)
-from ganzoo.components import Batch, Loss, StepContext, StepState, Trick, Update
+from ganzoo.components import Batch, Logger, Loss, RunInfo, StepContext, StepState, Trick, Update, record_scalars
 from ganzoo.errors import (CheckpointError, ComponentBuildError, CompositionError, ConfigError, DataError,
                            DuplicateNameError, GanzooError, PluginError, StorageError, UnknownNameError)
 from ganzoo.factories import lazy
@@ -56,7 +56,7 @@ __all__ = [
     "__version__", "Batch", "build_gan", "build_generator", "CheckpointError", "ComponentBuildError",
     "ComponentSpec", "compose_variant", "CompositionError", "ConfigError", "create_variant",
     "DataError", "DuplicateNameError", "GAN", "GanzooError", "get_component", "get_variant",
-    "hookimpl", "lazy", "list_components", "load_gan", "list_variants", "Loss", "OptimizerSettings",
-    "Phase", "PluginError", "resolve_variant", "Role", "StepContext", "StepState", "StorageError",
+    "hookimpl", "lazy", "list_components", "load_gan", "list_variants", "Logger", "Loss", "OptimizerSettings",
+    "Phase", "PluginError", "record_scalars", "resolve_variant", "Role", "RunInfo", "StepContext", "StepState", "StorageError",
     "TrainedGenerator", "Trick", "UnknownNameError", "Update", "Variant",
 ]

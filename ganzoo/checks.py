@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ganzoo.components import Loss, Trick, Update
+from ganzoo.components import Logger, Loss, Trick, Update
 from ganzoo.errors import ComponentBuildError, GanzooError
 from ganzoo.factories import describe_value, parameter_problem
 from ganzoo.latent import sample_latent
@@ -36,6 +36,8 @@ def _check_result(spec: ComponentSpec, result: Any) -> None:
         wanted, ok = "a ganzoo.Trick", isinstance(result, Trick)
     elif spec.kind == "update":
         wanted, ok = "a ganzoo.Update", isinstance(result, Update)
+    elif spec.kind == "logger":
+        wanted, ok = "a ganzoo.Logger", isinstance(result, Logger)
     else:
         return
     if not ok:

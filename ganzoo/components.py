@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -304,3 +305,59 @@ class Update:
         """Run one update; returns detached scalar statistics by name (the built-in updates
         give :data:`STEP_STATS`), which reach the progress line and ``metrics.jsonl``."""
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a logger is told when a run starts (or resumes)."""
+
+    folder: Path
+    """The run folder; a logger writes its files inside it."""
+    metrics_file: Path
+    """The run's own record, ``metrics.jsonl``: what ``--resume``, the loss plot and ``ganzoo
+    compare`` read back (the built-in ``jsonl`` logger writes it)."""
+    config: Mapping[str, Any]
+    """The run's resolved settings and recipe, as ``config.json`` holds them."""
+    resumed_from: int | None = None
+    """For a resumed run, the step of the checkpoint it continues from: records logged after it
+    by the interrupted run are void (a logger with its own files drops or supersedes them)."""
+
+
+class Logger:
+    """Somewhere a run's records go: ``metrics.jsonl`` (the built-in ``jsonl`` logger, always
+    on), a CSV file, TensorBoard, an experiment tracker. Chosen per run with ``--logger NAME``.
+
+    Called on the main process only, in this order: :meth:`open` once, then :meth:`log` and
+    :meth:`log_image` as the run goes, then :meth:`close` once (also when training fails). An
+    exception from any of them turns this logger off for the rest of the run with one line;
+    training and ``metrics.jsonl`` go on. Loggers run between steps: keep them quick.
+    """
+
+    name: str = "logger"
+
+    def open(self, run: RunInfo) -> None:
+        """The run starts (or resumes): create files, connect, record ``run.config``."""
+
+    def log(self, record: Mapping[str, Any]) -> None:
+        """One record, exactly as ``metrics.jsonl`` gets it: a training record (``step``,
+        ``time``, the step's statistics, ``steps_per_sec``, ``images_per_sec``) every
+        ``--log-every`` steps, or an evaluation record (``step``, ``time``, ``eval``: the
+        report). :func:`record_scalars` gives the numbers of either by name."""
+
+    def log_image(self, name: str, path: Path, step: int) -> None:
+        """A PNG the run just wrote (``name`` ``"samples"``: the fixed-latent sample grid at
+        ``step``)."""
+
+    def close(self) -> None:
+        """The run ends: flush and release."""
+
+
+def record_scalars(record: Mapping[str, Any]) -> dict[str, float]:
+    """The numbers of a run record by name: a training record's statistics, time and speed
+    (``d_loss``, ``time``, ``steps_per_sec`` ...; not ``step``); an evaluation record's metric
+    values as ``eval/METRIC`` (numeric ones; a histogram is left out)."""
+    if "eval" in record:
+        return {f"eval/{item['metric']}": float(item["value"]) for item in record["eval"].get("metrics", [])
+                if isinstance(item.get("value"), (int, float)) and not isinstance(item["value"], bool)}
+    return {name: float(value) for name, value in record.items()
+            if name != "step" and isinstance(value, (int, float)) and not isinstance(value, bool)}

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ganzoo.build import GAN, create_variant
-from ganzoo.components import Batch, StepState, Trick, Update
+from ganzoo.components import Batch, Logger, StepState, Trick, Update
 from ganzoo.plugins import get_registry
 from ganzoo.training.step import TrainingStep
 
@@ -246,6 +246,36 @@ def check_network(name: str, image_shape: tuple[int, int, int], latent_dim: int 
     net = spec.create(image_shape, latent_dim)
     assert isinstance(net, nn.Module), f"network {name!r}: factory returned {type(net).__name__}, not an nn.Module"
     assert any(True for _ in net.parameters()), f"network {name!r} has no parameters to train"
+
+
+def check_logger(name: str) -> None:
+    """The logger builds with its defaults into a :class:`ganzoo.Logger` and takes a run as the
+    trainer gives it one: open, training and evaluation records, a sample grid, close; then a
+    second instance resumes the same folder from an earlier step. Nothing may raise (a logger
+    that raises in a real run is turned off)."""
+    import tempfile
+    from pathlib import Path
+
+    from ganzoo.components import RunInfo
+    from ganzoo.images import save_image_grid
+
+    spec = get_registry().component("logger", name)
+    config = {"variant": {"name": "kit"}, "train": {"seed": 0}}
+    with tempfile.TemporaryDirectory() as folder:
+        run = Path(folder)
+        grid = save_image_grid(real_batch((1, 28, 28), 4), run / "samples.png")
+        for resumed_from, steps in ((None, (10, 20, 30)), (20, (30, 40))):
+            logger = spec.create()
+            assert isinstance(logger, Logger), f"logger {name!r}: factory returned {type(logger).__name__}, not a ganzoo.Logger"
+            logger.open(RunInfo(run, run / "metrics.jsonl", config, resumed_from))
+            for step in steps:
+                logger.log({"step": step, "time": step / 10, "d_loss": 1.0, "g_loss": float("nan"),
+                            "d_real": 0.5, "d_fake": -0.5, "steps_per_sec": 10.0, "images_per_sec": 640.0})
+                logger.log_image("samples", grid, step)
+            logger.log({"step": steps[-1], "time": 4.0, "eval": {"provenance": {}, "metrics": [
+                {"metric": "frechet-distance", "value": 12.5, "better": "lower"},
+                {"metric": "coverage.histogram", "value": [1, 2], "better": "higher"}]}})
+            logger.close()
 
 
 def check_update(name: str) -> Update:

@@ -4,7 +4,7 @@ A plugin is a module (or object) exposed through an entry point in the ``ganzoo`
 decorated with :data:`ganzoo.hookimpl`. The built-in plugins in ``plugins/`` use nothing but
 this contract. Hooks are called once per process, when the registry is first needed (``ganzoo
 list``, ``create_variant`` ...), in this order: generators, discriminators, networks, losses,
-tricks, updates, metrics, variants. Each receives a ``register`` callback; call it once per thing you provide.
+tricks, updates, metrics, loggers, variants. Each receives a ``register`` callback; call it once per thing you provide.
 Registration must stay cheap: import torch inside factories, never at module level.
 """
 
@@ -185,6 +185,31 @@ def register_metrics(register: RegisterComponent) -> None:
         ``conditional=True`` the metric scores class-conditional samples: it runs only for
         conditional runs, and gets ``context.sample_labels`` (the class each sample was drawn
         as) and ``context.reference_labels``.
+
+    :return: nothing; results are passed through ``register``.
+    """
+
+
+# -------------------------------------------------------------------------
+# Where a run's records go
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def register_loggers(register: RegisterComponent) -> None:
+    """Register loggers: destinations for a run's records and sample grids (a file format,
+    TensorBoard, an experiment tracker), chosen per run with ``--logger NAME[:k=v,...]``.
+
+    Called once when plugins are loaded, after :func:`register_metrics`.
+
+    :param register:
+        ``register(name: str, factory, *, summary: str = "", source: str = "")``.
+        ``factory(**params) -> ganzoo.Logger``; ``params`` come from ``--logger NAME:k=v`` or
+        the TOML ``[loggers.NAME]`` table. The trainer calls ``open(ganzoo.RunInfo)``, then
+        ``log(record)`` with every record ``metrics.jsonl`` gets and ``log_image(name, path,
+        step)`` with every sample grid, then ``close()``, on the main process only. A logger
+        that raises (a missing package, a full disk) is turned off with one line; training and
+        ``metrics.jsonl`` go on.
 
     :return: nothing; results are passed through ``register``.
     """

@@ -45,6 +45,7 @@ COMPONENT_HOOKS: dict[str, str] = {
     "register_tricks": "trick",
     "register_updates": "update",
     "register_metrics": "metric",
+    "register_loggers": "logger",
 }
 HOOK_NAMES: tuple[str, ...] = (*COMPONENT_HOOKS, "register_variants")
 

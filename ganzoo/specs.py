@@ -15,10 +15,11 @@ from typing import Any
 from ganzoo.errors import ConfigError
 
 COMPONENT_KINDS: tuple[str, ...] = ("generator", "discriminator", "network", "loss", "trick", "update",
-                                     "metric")
+                                     "metric", "logger")
 """The kinds of component, in the order ``ganzoo list --components`` shows them: the networks
 (``network``: any further role a variant declares, e.g. an encoder), what trains them (losses,
-tricks, and the updates a step's phases run), and the sample-quality metrics."""
+tricks, and the updates a step's phases run), the sample-quality metrics, and where a run's
+records go (loggers)."""
 
 BASE_ROLES: tuple[str, ...] = ("generator", "discriminator")
 """The networks every GAN has. A variant may declare more (:attr:`Variant.roles`); everything

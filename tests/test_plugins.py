@@ -294,10 +294,13 @@ def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
     def register_metrics(register):
         register("t-metric", lambda context: float(context.samples.mean()), better="higher")
 
+    def register_loggers(register):
+        register("t-logger", ganzoo.Logger)
+
     def register_variants(register):
         register(ganzoo.Variant(name="t-variant", generator="mlp", discriminator="mlp", loss="bce"))
 
-    impl = {"register_metrics": register_metrics, "register_generators": register_generators, "register_discriminators": register_discriminators,
+    impl = {"register_metrics": register_metrics, "register_loggers": register_loggers, "register_generators": register_generators, "register_discriminators": register_discriminators,
             "register_losses": register_losses, "register_tricks": register_tricks,
             "register_networks": register_networks, "register_updates": register_updates,
             "register_variants": register_variants}[hook]
@@ -310,7 +313,7 @@ def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
     else:
         kind = plugins.COMPONENT_HOOKS[hook]
         name = {"generator": "t-gen", "discriminator": "t-disc", "loss": "t-loss", "trick": "t-trick",
-                "metric": "t-metric", "network": "t-net", "update": "t-update"}[kind]
+                "metric": "t-metric", "network": "t-net", "update": "t-update", "logger": "t-logger"}[kind]
         assert registry.component(kind, name).plugin.distribution == "ganzoo-hook"
     assert plugins.get_host().plugins["hook"].hooks == [hook]
 

@@ -29,6 +29,10 @@ def test_trick_builds_with_defaults(trick_name):
     assert isinstance(trick, ganzoo.Trick)
 
 
+def test_logger_takes_a_run_and_a_resume(logger_name):
+    conformance.check_logger(logger_name)
+
+
 def test_update_builds_with_defaults_and_names_its_roles(update_name):
     conformance.check_update(update_name)
 

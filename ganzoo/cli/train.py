@@ -115,6 +115,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--sample-every", type=int, help="write a sample grid every N steps (default 500)")
     run.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default 500)")
     run.add_argument("--eval-every", type=int, help="evaluate sample quality every N steps (default never)")
+    run.add_argument("--logger", action="append", default=[], type=_named_arg, metavar="NAME[:k=v,...]",
+                     help="also send records and sample grids to this logger (repeatable): csv, tensorboard, "
+                          "or a plugin's (metrics.jsonl is always written); with --resume, replaces the run's")
     fast = p.add_argument_group("speed")
     fast.add_argument("--graph", choices=("auto", "on", "off"),
                       help="capture the whole step as a CUDA graph: auto (default: when the step allows "
@@ -170,6 +173,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         value = getattr(args, name, None)  # a command without the flag (ganzoo compare) leaves it
         if value is not None:
             settings[name] = value
+    if getattr(args, "logger", None):
+        settings["loggers"] = dict(args.logger)
     recipe = dict(settings.get("recipe", {}))
     changes = {field: getattr(args, flag) for flag, field in _RECIPE_FLAGS.items()
                if getattr(args, flag) is not None}
@@ -246,7 +251,8 @@ def train_command(args: argparse.Namespace) -> int:
                                  sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
                                  eval_every=args.eval_every, dist_timeout=args.dist_timeout,
                                  graph=args.graph, precision=args.precision,
-                                 channels_last=args.channels_last)
+                                 channels_last=args.channels_last,
+                                 loggers=dict(args.logger) if args.logger else None)
     else:
         trainer = Trainer(config_from_args(args))
     result = trainer.run()

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ganzoo.atomic import stale_temporaries, storage_error, write_atomically
+from ganzoo.atomic import stale_temporaries, write_atomically
 from ganzoo.errors import CheckpointError, ConfigError
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -106,13 +106,6 @@ class RunDir:
     def write_config(self, data: dict[str, Any]) -> None:
         text = json.dumps(data, indent=2, default=str) + "\n"
         write_atomically(self.config, lambda handle: handle.write(text.encode()))
-
-    def append_metrics(self, record: dict[str, Any]) -> None:
-        try:
-            with self.metrics.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record, allow_nan=True) + "\n")
-        except OSError as err:
-            raise storage_error(self.metrics, err) from None
 
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics.is_file():

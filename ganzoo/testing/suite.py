@@ -55,6 +55,7 @@ _CHECKS: dict[str, tuple[str, bool]] = {
     "generator": ("check_generator", True), "discriminator": ("check_discriminator", True),
     "network": ("check_network", True), "loss": ("check_loss_signs", False),
     "trick": ("check_trick", False), "update": ("check_update", False), "metric": ("check_metric", False),
+    "logger": ("check_logger", False),
 }
 
 
@@ -109,6 +110,7 @@ def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
     - ``test_ganzoo_loss[NAME]``: the sign convention of D and G losses;
     - ``test_ganzoo_trick[NAME]``: builds with defaults; a gradient penalty is per-sample;
     - ``test_ganzoo_metric[NAME]``: finite and deterministic;
+    - ``test_ganzoo_logger[NAME]``: builds with defaults, takes a run's records, grids and a resume;
     - ``test_ganzoo_variant_recipe[NAME]``: summary, plugin, composition rules;
     - ``test_ganzoo_variant_step[NAME-HxWxC]``: one training step on CPU: every phase runs its
       repeats, every trained role changes, finite statistics;

@@ -89,6 +89,10 @@ class TrainConfig:
     autocast on CUDA or the CPU; weights and optimizers stay float32)."""
     channels_last: bool = False
     """Convolutional networks and data in channels-last memory format (CUDA)."""
+    loggers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Where the run's records go besides ``metrics.jsonl``: logger name → its parameters
+    (``--logger csv --logger tensorboard:flush_secs=5``; in TOML ``loggers = ["csv"]`` or a
+    ``[loggers.tensorboard]`` table)."""
 
     def __post_init__(self) -> None:
         if self.variant is not None and (not isinstance(self.variant, str) or not self.variant):
@@ -116,6 +120,7 @@ class TrainConfig:
         check_modes(self.graph, self.precision)
         if not isinstance(self.channels_last, bool):
             raise ConfigError(f"--channels-last must be true or false, got {self.channels_last!r}")
+        self.loggers = _logger_table(self.loggers)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"--seed must be an integer, got {self.seed!r}")
 
@@ -132,6 +137,16 @@ class TrainConfig:
             return cls(**dict(data))
         except TypeError as err:
             raise ConfigError(f"{origin}: {err}") from None
+
+
+def _logger_table(value: Any) -> dict[str, dict[str, Any]]:
+    """``loggers`` as name → parameters, from a list of names or a table of tables."""
+    if isinstance(value, (list, tuple)) and all(isinstance(name, str) for name in value):
+        return {name: {} for name in value}
+    if isinstance(value, Mapping) and all(isinstance(name, str) and isinstance(params, Mapping)
+                                          for name, params in value.items()):
+        return {name: dict(params) for name, params in value.items()}
+    raise ConfigError(f"loggers must be a list of logger names or a table of [loggers.NAME] tables, got {value!r}")
 
 
 def _flag(name: str) -> str:

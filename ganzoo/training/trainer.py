@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.build import GAN, build_gan, resolve_variant
+from ganzoo.components import RunInfo
 from ganzoo.latent import sample_latent
 from ganzoo.errors import ConfigError, DivergenceError, StorageError
 from ganzoo.plugins import get_registry
@@ -19,6 +20,7 @@ from ganzoo.runs import checkpoint as ckpt
 from ganzoo.training import distributed
 from ganzoo.training.capture import assemble_step, check_settings, to_channels_last
 from ganzoo.training.config import BASE_VARIANT, TrainConfig, apply_recipe
+from ganzoo.training.loggers import RunLoggers
 from ganzoo.training.progress import make_progress
 from ganzoo.runs.rundir import RunDir, plot_losses
 from ganzoo.training.step import StepStats
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 # Settings a resumed run may change; everything else must match the checkpoint.
 RESUMABLE_SETTINGS = ("steps", "epochs", "minutes", "log_every", "sample_every",
                       "checkpoint_every", "eval_every", "eval_samples", "device", "dist_timeout",
-                      "graph", "precision", "channels_last")
+                      "graph", "precision", "channels_last", "loggers")
 
 
 @dataclass
@@ -119,6 +121,8 @@ class Trainer:
         self.records: list[dict[str, Any]] = []
         self._notices: list[str] = []
         self._progress: Any = None
+        self.loggers = RunLoggers(config.loggers, registry, self._notice)
+        self.resumed_from: int | None = None if _resume is None else _resume["step"]
         self.last_checkpoint_step = 0
         # Training time so far (evaluations excluded), carried across resumes: the "time" of
         # every record, so curves over time continue where the interrupted run left off.
@@ -241,7 +245,7 @@ class Trainer:
                   "steps_per_sec": round(speed, 3),
                   "images_per_sec": round(speed * self.variant.batch_size * world, 1)}
         if self.is_main:
-            self.run_dir.append_metrics(record)
+            self.loggers.log(record)
             self.records.append(record)
         return record
 
@@ -316,15 +320,13 @@ class Trainer:
         trained = round(self.train_seconds(), 3)
         report = evaluate_gan(self.gan, samples=self.config.eval_samples, seed=self.config.seed)
         record = {"step": step, "time": trained, "eval": report.to_dict()}
-        self.run_dir.append_metrics(record)
+        self.loggers.log(record)
         self.records.append(record)
         return record
 
-    def _write_config(self) -> None:
-        if not self.is_main:
-            return
+    def _write_config(self) -> dict[str, Any]:
         world = self.dist.world_size if self.dist else 1
-        self.run_dir.write_config({
+        settings = {
             "world_size": world, "global_batch_size": self.variant.batch_size * world,
             "train": self.config.to_dict(), "variant": self.variant.to_dict(),
             "image_shape": list(self.gan.image_shape), "num_classes": self.gan.num_classes,
@@ -332,12 +334,15 @@ class Trainer:
             "data": self.data_description, "versions": ckpt.component_versions(self.gan),
             "step_mode": {"mode": self.runner.mode, "eager_because": self.runner.fallback_reason,
                           "precision": self.runner.precision},
-        })
+        }
+        if self.is_main:
+            self.run_dir.write_config(settings)
+        return settings
 
     def run(self) -> RunResult:
         """Train until the step/epoch/time limit; returns where everything was written."""
         config = self.config
-        self._write_config()
+        settings = self._write_config()
         progress = make_progress(None if math.isinf(self.steps_total) else int(self.steps_total),
                                  start=self.step.step, quiet=not self.is_main)
         where = f"{self.dist.world_size} processes ({self.dist.backend})" if self.dist else str(self.device)
@@ -354,6 +359,8 @@ class Trainer:
         for notice in self._notices:
             progress.message(notice)
         self._progress = progress
+        if self.is_main:
+            self.loggers.open(RunInfo(self.run_dir.path, self.run_dir.metrics, settings, self.resumed_from))
         try:
             stopped = self._loop(progress)
             checkpoint = (self.run_dir.checkpoint if self.last_checkpoint_step == self.step.step
@@ -361,6 +368,8 @@ class Trainer:
             samples = self.run_dir.sample_grid()
             if self.is_main:
                 self.save_samples(samples)
+                if self.step.step % config.sample_every:  # else this step's grid is logged already
+                    self.loggers.log_image("samples", samples, self.step.step)
             if self.dist is not None:
                 # Leave together: a rank that tears its connections down while rank 0 is still
                 # finishing can make gloo abort the other side.
@@ -373,6 +382,7 @@ class Trainer:
             self._progress = None
             progress.close()
             if self.is_main:
+                self.loggers.close()
                 try:
                     plot_losses(self.records, self.run_dir.loss_plot)
                 except StorageError:
@@ -406,7 +416,8 @@ class Trainer:
             if step % config.sample_every == 0:
                 self._check_finite(step)
                 if self.is_main:
-                    self.save_samples(self.run_dir.sample_grid(step))
+                    grid = self.save_samples(self.run_dir.sample_grid(step))
+                    self.loggers.log_image("samples", grid, step)
             if config.eval_every and step % config.eval_every == 0:
                 self._check_finite(step)
                 began = time.monotonic()
