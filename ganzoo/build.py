@@ -157,9 +157,12 @@ class TrainedGenerator:
     def latent_dim(self) -> int:
         return self.variant.latent_dim
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` latent vectors from the variant's latent distribution, on the GAN's device."""
-        return sample_latent(n, self.latent_dim, self.variant.latent_distribution, self.device, generator)
+    def sample_latent(self, n: int, generator: torch.Generator | None = None,
+                      truncation: float | None = None) -> torch.Tensor:
+        """``n`` latent vectors from the variant's latent distribution, on the GAN's device
+        (truncated at ``truncation``: see :func:`ganzoo.latent.sample_latent`)."""
+        return sample_latent(n, self.latent_dim, self.variant.latent_distribution, self.device, generator,
+                             truncation)
 
     def sampling_generator(self) -> nn.Module:
         """The generator to draw samples from: a trick's (e.g. EMA) if one provides it, with its
@@ -175,10 +178,11 @@ class TrainedGenerator:
         return self.generator
 
     def generate(self, n: int, seed: int | None = None, batch_size: int = 500,
-                 labels: Any = None) -> torch.Tensor:
+                 labels: Any = None, truncation: float | None = None) -> torch.Tensor:
         """``n`` samples in [-1, 1] on the CPU, in eval mode; reproducible with ``seed``. A
         conditional generator draws the classes in ``labels`` (one for all, or one per sample;
-        default: each class in turn)."""
+        default: each class in turn). ``truncation``: the truncation trick (see
+        :func:`ganzoo.latent.sample_latent`)."""
         import torch
 
         wanted = self.requested_labels(n, labels)
@@ -186,12 +190,20 @@ class TrainedGenerator:
         if seed is not None:
             rng = torch.Generator(device=self.device)
             rng.manual_seed(seed)
+        return self.draw(self.sample_latent(n, generator=rng, truncation=truncation), wanted, batch_size)
+
+    def draw(self, latents: torch.Tensor, labels: torch.Tensor | None = None,
+             batch_size: int = 500) -> torch.Tensor:
+        """The sampling generator's images (in [-1, 1], on the CPU, eval mode) of given
+        ``latents`` (and, when conditional, ``labels``: one class per latent)."""
+        import torch
+
         net = self.sampling_generator()
         chunks = []
         with torch.no_grad(), _eval_mode(net):
-            for start in range(0, n, batch_size):
-                z = self.sample_latent(min(batch_size, n - start), generator=rng)
-                chunk = None if wanted is None else wanted[start:start + z.shape[0]]
+            for start in range(0, latents.shape[0], batch_size):
+                z = latents[start:start + batch_size].to(self.device)
+                chunk = None if labels is None else labels[start:start + z.shape[0]].to(self.device)
                 chunks.append(self.run("generator", net, z, chunk).float().clamp_(-1, 1).cpu())
         return torch.cat(chunks) if chunks else torch.empty(0, *self.image_shape)
 

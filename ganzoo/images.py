@@ -115,3 +115,34 @@ def load_samples(
     if path is None or not str(path):
         raise DataError("no sample file or folder given")
     return load_images(Path(path), image_size=image_size, channels=channels, limit=limit)
+
+
+def save_gif(frames: list[np.ndarray], path: str | os.PathLike, milliseconds: int = 100) -> Path:
+    """An animated GIF (looping) of uint8 ``H×W×C`` frames of one size (e.g. :func:`make_grid`
+    results), written atomically; returns the path."""
+    import io
+
+    from PIL import Image
+
+    if not frames:
+        raise DataError("no frames to write")
+    images = [Image.fromarray(frame.squeeze(-1) if frame.shape[-1] == 1 else frame) for frame in frames]
+    buffer = io.BytesIO()
+    # Every frame whole (no delta optimisation); PIL merges identical consecutive frames into one
+    # shown for their summed time.
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=milliseconds,
+                   loop=0, optimize=False, disposal=1)
+    return write_atomically(path, lambda handle: handle.write(buffer.getvalue()))
+
+
+def read_png(path: str | os.PathLike) -> np.ndarray:
+    """A PNG as a uint8 ``H×W×C`` array (a one-line DataError naming an unreadable file)."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            array = np.asarray(image.convert("L" if image.mode in ("L", "1", "P") else "RGB"))
+    except (OSError, UnidentifiedImageError) as err:
+        raise DataError(f"{path}: cannot read this image ({err})") from None
+    return array[..., None] if array.ndim == 2 else array

@@ -158,7 +158,7 @@ def test_sample_a_class_from_the_command_line(conditional_plugin, tmp_path, caps
 
 
 def test_class_flag_gives_equal_blocks():
-    from ganzoo.cli.train import _class_blocks
+    from ganzoo.cli.sample import _class_blocks
 
     assert _class_blocks([3, 5], 6) == [3, 3, 3, 5, 5, 5] and _class_blocks([7], 3) == [7, 7, 7]
 

@@ -52,7 +52,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 def _optional_modules() -> list[str]:
     # Commands added by later parts of the tool register here; missing ones are skipped.
-    return ["ganzoo.cli.train", "ganzoo.cli.evaluate", "ganzoo.cli.bench", "ganzoo.cli.compare",
+    return ["ganzoo.cli.train", "ganzoo.cli.sample", "ganzoo.cli.evaluate", "ganzoo.cli.bench", "ganzoo.cli.compare",
             "ganzoo.cli.export", "ganzoo.cli.new_plugin"]
 
 

@@ -1,9 +1,8 @@
-"""``ganzoo train`` and ``ganzoo sample``."""
+"""``ganzoo train``."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import ConfigError
@@ -135,22 +134,6 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     dist.add_argument("--dist-timeout", type=float, help="seconds a collective may wait (default 600)")
     p.set_defaults(handler=train_command)
 
-    p = subparsers.add_parser("sample", help="draw samples from a trained run",
-                              description="Write samples of a run or checkpoint as a PNG grid and/or .npy "
-                                          "(EMA weights when the run has them).")
-    p.add_argument("source", metavar="RUN_OR_CHECKPOINT")
-    p.add_argument("-n", "--num", type=int, default=64, help="number of samples (default 64)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="PNG grid to write (default RUN/samples-seedS.png)")
-    p.add_argument("--npy", help="also write the samples as a .npy array")
-    p.add_argument("--npz", help="also write the samples (and a conditional run's classes, 'labels') as .npz")
-    p.add_argument("--nrow", type=int, help="images per row in the grid")
-    p.add_argument("--class", dest="classes", metavar="LABELS",
-                   help="conditional runs: the class(es) to draw, by index or name, e.g. 7, 3,5 or cat "
-                        "(in equal blocks; default: every class, one grid row each)")
-    p.add_argument("--device", default="auto")
-    p.set_defaults(handler=sample_command)
-
 
 _RECIPE_FLAGS = {"batch_size": "batch_size", "critic_steps": "critic_steps", "latent_dim": "latent_dim",
                  "generator": "generator", "discriminator": "discriminator", "loss": "loss"}
@@ -268,42 +251,4 @@ def train_command(args: argparse.Namespace) -> int:
                         f"  ganzoo sample {run} -n 100 --seed 1   # more samples\n"
                         f"  ganzoo eval {run}                     # score sample quality\n"
                         f"  ganzoo train --resume {run} --steps {result.steps * 2}   # keep training")
-    return 0
-
-
-def _class_blocks(classes: list[int], n: int) -> list[int]:
-    """The classes of ``--class 3,5`` for ``n`` samples: in equal consecutive blocks."""
-    return [classes[i * len(classes) // n] for i in range(n)]
-
-
-def sample_command(args: argparse.Namespace) -> int:
-    from ganzoo.cli import output
-    from ganzoo.images import save_image_grid, save_images_npy, save_images_npz
-    from ganzoo.runs.checkpoint import load_trained_gan
-    from ganzoo.runs.rundir import RunDir
-
-    if args.num < 1:
-        raise ConfigError(f"-n/--num must be >= 1, got {args.num}")
-    gan, _ = load_trained_gan(args.source, device=args.device)
-    if args.classes is None:  # a conditional run's grid: one row per class
-        labels, per_row = gan.grid_labels(args.num)
-    else:
-        try:
-            classes = gan.class_indices(args.classes.split(","))
-        except ConfigError as err:
-            raise ConfigError(f"--class {args.classes}: {err}") from None
-        labels, per_row = gan.requested_labels(args.num, _class_blocks(classes, args.num)), None
-    images = gan.generate(args.num, seed=args.seed, labels=labels)
-    grid = Path(args.out) if args.out else RunDir.folder_of(args.source) / f"samples-seed{args.seed}.png"
-    if grid.suffix.lower() != ".png":
-        raise ConfigError(f"--out {grid}: the grid is written as PNG; use a .png name (and --npy for arrays)")
-    save_image_grid(images, grid, nrow=args.nrow or per_row)
-    rows = f" (a row per class: {', '.join(gan.class_names)})" if per_row and gan.class_names else ""
-    output.stdout.print(f"wrote {args.num} samples to {grid}{rows}")
-    if args.npy:
-        save_images_npy(images, args.npy)
-        output.stdout.print(f"wrote {args.num} samples to {args.npy}")
-    if args.npz:
-        save_images_npz(images, args.npz, labels)
-        output.stdout.print(f"wrote {args.num} samples{' and their classes' if labels is not None else ''} to {args.npz}")
     return 0

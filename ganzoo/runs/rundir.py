@@ -7,6 +7,7 @@
       metrics.jsonl        one JSON object per logged step (losses, D outputs, speed, metrics)
       samples/step-*.png   grids from a fixed latent batch, at intervals
       samples.png          the final grid
+      timelapse.gif        the sample grids across training, one frame each (written at the end)
       loss.png             loss curves, written at the end
       checkpoints/last.pt  the latest checkpoint (written atomically)
 """
@@ -99,9 +100,22 @@ class RunDir:
     def sample_grid(self, step: int | None = None) -> Path:
         return self.path / "samples.png" if step is None else self.path / "samples" / f"step-{step:06d}.png"
 
+    def sample_grids(self, up_to: int | None = None) -> list[tuple[int, Path]]:
+        """``(step, path)`` of the grids written along the way, by step (those up to ``up_to``)."""
+        grids = []
+        for path in (self.path / "samples").glob("step-*.png"):
+            step = path.stem.removeprefix("step-")
+            if step.isdigit() and (up_to is None or int(step) <= up_to):
+                grids.append((int(step), path))
+        return sorted(grids)
+
     @property
     def loss_plot(self) -> Path:
         return self.path / "loss.png"
+
+    @property
+    def timelapse(self) -> Path:
+        return self.path / "timelapse.gif"
 
     def write_config(self, data: dict[str, Any]) -> None:
         text = json.dumps(data, indent=2, default=str) + "\n"
@@ -167,3 +181,26 @@ def plot_losses(records: Iterable[dict[str, Any]], path: Path) -> Path | None:
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return write_atomically(path, lambda handle: handle.write(buffer.getvalue()))
+
+
+TIMELAPSE_FRAMES = 120
+"""At most this many frames in ``timelapse.gif`` (a long run's grids are thinned evenly, keeping
+the first and the last)."""
+
+
+def write_timelapse(run: RunDir, final_step: int, milliseconds: int = 200) -> Path | None:
+    """``timelapse.gif``: the run's sample grids up to ``final_step``, then the final grid when
+    no grid was written at that step (nothing if there is no grid at all)."""
+    from ganzoo.images import read_png, save_gif
+
+    paths = [path for _, path in run.sample_grids(final_step)]
+    if not any(step == final_step for step, _ in run.sample_grids(final_step)) and run.sample_grid().is_file():
+        paths.append(run.sample_grid())
+    if not paths:
+        return None
+    if len(paths) > TIMELAPSE_FRAMES:
+        last = len(paths) - 1
+        paths = [paths[round(i * last / (TIMELAPSE_FRAMES - 1))] for i in range(TIMELAPSE_FRAMES)]
+    frames = [read_png(path) for path in paths]
+    frames = [frame for frame in frames if frame.shape == frames[-1].shape]  # a grid of another size is skipped
+    return save_gif(frames, run.timelapse, milliseconds)

@@ -22,7 +22,7 @@ from ganzoo.training.capture import assemble_step, check_settings, to_channels_l
 from ganzoo.training.config import BASE_VARIANT, TrainConfig, apply_recipe
 from ganzoo.training.loggers import RunLoggers
 from ganzoo.training.progress import make_progress
-from ganzoo.runs.rundir import RunDir, plot_losses
+from ganzoo.runs.rundir import RunDir, plot_losses, write_timelapse
 from ganzoo.training.step import StepStats
 
 if TYPE_CHECKING:
@@ -370,6 +370,7 @@ class Trainer:
                 self.save_samples(samples)
                 if self.step.step % config.sample_every:  # else this step's grid is logged already
                     self.loggers.log_image("samples", samples, self.step.step)
+                write_timelapse(self.run_dir, self.step.step)
             if self.dist is not None:
                 # Leave together: a rank that tears its connections down while rank 0 is still
                 # finishing can make gloo abort the other side.

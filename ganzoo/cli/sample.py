@@ -1,0 +1,166 @@
+"""``ganzoo sample``: draw from a trained run: a grid and arrays, or interpolations between
+random latents as a grid and an animated GIF."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ganzoo.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+    from ganzoo.build import TrainedGenerator
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("sample", help="draw samples from a trained run",
+                              description="Write samples of a run or checkpoint as a PNG grid and/or .npy "
+                                          "(EMA weights when the run has them); with --interpolate, walks "
+                                          "between random latents and writes a grid and an animated GIF.")
+    p.add_argument("source", metavar="RUN_OR_CHECKPOINT")
+    p.add_argument("-n", "--num", type=int,
+                   help="number of samples (default 64); with --interpolate, of paths (default 8; a "
+                        "conditional run walks one path per class)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="PNG grid to write (default RUN/samples-seedS.png, RUN/interpolation-seedS.png)")
+    p.add_argument("--npy", help="also write the samples as a .npy array")
+    p.add_argument("--npz", help="also write the samples (and a conditional run's classes, 'labels') as .npz")
+    p.add_argument("--nrow", type=int, help="images per row in the grid")
+    p.add_argument("--class", dest="classes", metavar="LABELS",
+                   help="conditional runs: the class(es) to draw, by index or name, e.g. 7, 3,5 or cat "
+                        "(in equal blocks; default: every class, one grid row each)")
+    p.add_argument("--truncation", type=float, metavar="T",
+                   help="the truncation trick: latent values beyond ±T are drawn again (less variety, "
+                        "more typical samples; e.g. 0.7)")
+    p.add_argument("--interpolate", type=int, metavar="K",
+                   help="walk through K random latents per path (spherical interpolation): a grid with a "
+                        "row per path and an animated GIF")
+    p.add_argument("--frames", type=int, default=8, help="with --interpolate: steps from one latent to the next (default 8)")
+    p.add_argument("--gif", help="with --interpolate: the GIF to write (default: --out with .gif)")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(handler=sample_command)
+
+
+def _class_blocks(classes: list[int], n: int) -> list[int]:
+    """The classes of ``--class 3,5`` for ``n`` samples: in equal consecutive blocks."""
+    return [classes[i * len(classes) // n] for i in range(n)]
+
+
+def _classes(gan: TrainedGenerator, text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return gan.class_indices(text.split(","))
+    except ConfigError as err:
+        raise ConfigError(f"--class {text}: {err}") from None
+
+
+def sample_command(args: argparse.Namespace) -> int:
+    from ganzoo.runs.checkpoint import load_trained_gan
+
+    if args.num is not None and args.num < 1:
+        raise ConfigError(f"-n/--num must be >= 1, got {args.num}")
+    if args.interpolate is not None and args.interpolate < 2:
+        raise ConfigError(f"--interpolate must be at least 2 (latents to walk through), got {args.interpolate}")
+    if args.frames < 1:
+        raise ConfigError(f"--frames must be >= 1, got {args.frames}")
+    if args.truncation is not None and not args.truncation > 0:
+        raise ConfigError(f"--truncation must be a positive number, got {args.truncation}")
+    if args.gif and args.interpolate is None:
+        raise ConfigError("--gif goes with --interpolate")
+    gan, _ = load_trained_gan(args.source, device=args.device)
+    if args.interpolate is not None:
+        return _interpolation(gan, args)
+    return _samples(gan, args)
+
+
+def _samples(gan: TrainedGenerator, args: argparse.Namespace) -> int:
+    from ganzoo.cli import output
+    from ganzoo.images import save_image_grid, save_images_npy, save_images_npz
+    from ganzoo.runs.rundir import RunDir
+
+    num = args.num or 64
+    classes = _classes(gan, args.classes)
+    if classes is None:  # a conditional run's grid: one row per class
+        labels, per_row = gan.grid_labels(num)
+    else:
+        labels, per_row = gan.requested_labels(num, _class_blocks(classes, num)), None
+    images = gan.generate(num, seed=args.seed, labels=labels, truncation=args.truncation)
+    grid = _png(args.out, RunDir.folder_of(args.source) / f"samples-seed{args.seed}.png")
+    save_image_grid(images, grid, nrow=args.nrow or per_row)
+    rows = f" (a row per class: {', '.join(gan.class_names)})" if per_row and gan.class_names else ""
+    output.stdout.print(f"wrote {num} samples to {grid}{rows}")
+    if args.npy:
+        save_images_npy(images, args.npy)
+        output.stdout.print(f"wrote {num} samples to {args.npy}")
+    if args.npz:
+        save_images_npz(images, args.npz, labels)
+        output.stdout.print(f"wrote {num} samples{' and their classes' if labels is not None else ''} to {args.npz}")
+    return 0
+
+
+def _png(given: str | None, default: Path) -> Path:
+    grid = Path(given) if given else default
+    if grid.suffix.lower() != ".png":
+        raise ConfigError(f"--out {grid}: the grid is written as PNG; use a .png name (and --npy for arrays)")
+    return grid
+
+
+def interpolation_inputs(gan: TrainedGenerator, keyframes: int, frames: int, paths: int, seed: int,
+                         classes: list[int] | None = None, truncation: float | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, int]:
+    """``(latents, labels, keyframe latents, rows)`` of an interpolation, row by row, each row a
+    path of ``(keyframes − 1)·frames + 1`` latents. Unconditional: ``paths`` rows, each through its
+    own random latents. Conditional: a row per class (``classes``, default all), all walking the
+    same latents, so a row shows its class while the latent moves."""
+    import torch
+
+    from ganzoo.latent import interpolate_latents
+
+    rng = torch.Generator(device=gan.device).manual_seed(seed)
+    distribution = gan.variant.latent_distribution
+    if gan.conditional:
+        assert gan.num_classes is not None
+        rows = classes if classes is not None else list(range(gan.num_classes))
+        keys = gan.sample_latent(keyframes, generator=rng, truncation=truncation).unsqueeze(0)
+        path = interpolate_latents(keys[0], frames, distribution)
+        latents = path.repeat(len(rows), 1)
+        labels = torch.tensor(rows, device=gan.device).repeat_interleave(path.shape[0])
+        return latents, labels, keys.expand(len(rows), -1, -1), len(rows)
+    if classes is not None:
+        gan.requested_labels(1, classes[:1])  # the one-line refusal for an unconditional run
+    keys = gan.sample_latent(paths * keyframes, generator=rng, truncation=truncation).view(paths, keyframes, -1)
+    latents = torch.cat([interpolate_latents(row, frames, distribution) for row in keys])
+    return latents, None, keys, paths
+
+
+def _interpolation(gan: TrainedGenerator, args: argparse.Namespace) -> int:
+    from ganzoo.cli import output
+    from ganzoo.images import make_grid, save_gif, save_image_grid
+    from ganzoo.runs.rundir import RunDir
+
+    latents, labels, _, rows = interpolation_inputs(gan, args.interpolate, args.frames, args.num or 8, args.seed,
+                                                    _classes(gan, args.classes), args.truncation)
+    images = gan.draw(latents, labels)
+    length = images.shape[0] // rows
+    grid = _png(args.out, RunDir.folder_of(args.source) / f"interpolation-seed{args.seed}.png")
+    gif = Path(args.gif) if args.gif else grid.with_suffix(".gif")
+    if gif.suffix.lower() != ".gif":
+        raise ConfigError(f"--gif {gif}: the animation is written as GIF; use a .gif name")
+    save_image_grid(images, grid, nrow=length)
+    per_frame = images.view(rows, length, *images.shape[1:])
+    columns = args.nrow or math.ceil(math.sqrt(rows))
+    save_gif([make_grid(per_frame[:, t], nrow=columns) for t in range(length)], gif, milliseconds=80)
+    what = f"a row per class ({', '.join(_row_names(gan, labels, length))})" if labels is not None else f"{rows} paths"
+    output.stdout.print(f"wrote {what} through {args.interpolate} latents, {length} images each, to {grid}; "
+                        f"the animation ({length} frames) to {gif}", highlight=False, markup=False, soft_wrap=True)
+    return 0
+
+
+def _row_names(gan: TrainedGenerator, labels: Any, length: int) -> list[str]:
+    names = gan.class_names or tuple(map(str, range(gan.num_classes or 0)))
+    return [names[int(label)] for label in labels[::length]]
