@@ -78,3 +78,35 @@ def test_user_mistakes_are_one_line_errors_with_status_2(args, message):
 def test_version():
     result = run("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"ganzoo {ganzoo.__version__}"
+
+
+def test_plugin_text_with_brackets_is_shown_as_written(fresh_plugins, capsys):
+    """Regression: summaries, names and problems went through rich markup, so a plugin summary
+    such as "[/bold]" crashed `ganzoo list --components` and "[x]" vanished."""
+    import types
+
+    from ganzoo import hookimpl
+
+    summary = "uses pip install 'pkg[extra]' and [/bold] brackets"
+    plugin = types.SimpleNamespace(
+        register_losses=hookimpl(lambda register: register("bracket-loss", ganzoo.Loss, summary=summary)),
+        register_variants=hookimpl(lambda register: register(ganzoo.Variant(
+            name="bracket[v]", generator="mlp", discriminator="mlp", loss="bracket-loss", summary=summary))))
+    fresh_plugins.get_host().add_plugin(plugin, "bracket-plugin", distribution="ganzoo-[odd]")
+    assert main(["list", "--components", "--kind", "loss"]) == 0
+    out = capsys.readouterr().out
+    assert "[/bold] brackets" in out and "pkg[extra]" in out and "ganzoo-[odd]" in out
+    assert main(["info", "bracket-loss"]) == 0
+    assert "pkg[extra]" in capsys.readouterr().out
+    assert main(["list", "bracket*"]) == 0
+    assert "bracket[v]" in capsys.readouterr().out
+    assert main(["plugins"]) == 0
+    assert "ganzoo-[odd]" in capsys.readouterr().out
+
+
+def test_plugin_problem_warnings_keep_their_brackets(capsys):
+    from ganzoo.cli import output
+
+    output.warn("plugin x (ganzoo-x 1.0): register_losses raised TypeError: list[int] expected [/red]")
+    assert capsys.readouterr().err.strip() == ("warning: plugin x (ganzoo-x 1.0): register_losses raised "
+                                                "TypeError: list[int] expected [/red]")

@@ -9,6 +9,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
+from rich.text import Text
 
 from ganzoo.cli import output
 from ganzoo.errors import ConfigError
@@ -105,7 +106,7 @@ def list_command(args: argparse.Namespace) -> int:
         table.add_column("summary", overflow="fold")
         table.add_column("plugin", no_wrap=True)
         for spec in specs:
-            table.add_row(spec.kind, f"[bold]{spec.name}[/bold]", spec.summary, _distribution_label(spec))
+            table.add_row(spec.kind, Text(spec.name, style="bold"), Text(spec.summary), Text(_distribution_label(spec)))
         output.stdout.print(table)
         return 0
 
@@ -130,14 +131,16 @@ def list_command(args: argparse.Namespace) -> int:
         table.add_column("recorded results", overflow="fold", min_width=30)
     table.add_column("plugin", no_wrap=True)
     for v in variants:
-        mark = " [dim](conditional)[/dim]" if registry.conditioned_roles(v) else ""
+        name = Text(v.name, style="bold")
+        if registry.conditioned_roles(v):
+            name.append(" (conditional)", style="dim")
         extra = []
         if args.results:
             from ganzoo.compare.cards import describe
 
             extra = [describe(latest[v.name]) if v.name in latest else "-"]
-        table.add_row(f"[bold]{v.name}[/bold]{mark}", v.generator, v.discriminator, v.loss,
-                      "\n".join(v.tricks) or "-", *extra, _distribution_label(v))
+        cells = [v.generator, v.discriminator, v.loss, "\n".join(v.tricks) or "-", *extra, _distribution_label(v)]
+        table.add_row(name, *map(Text, cells))
     output.stdout.print(table)
     if not variants:
         output.warn("no variant matches" if filters or args.plugin else "no variants are registered")
@@ -241,7 +244,7 @@ def info_command(args: argparse.Namespace) -> int:
             value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value) or "-"
-        table.add_row(key.replace("_", " "), str(value))
+        table.add_row(key.replace("_", " "), Text(str(value)))
     output.stdout.print(table)
     return 0
 
@@ -260,8 +263,8 @@ def plugins_command(args: argparse.Namespace) -> int:
         table.add_column(column, overflow="fold")
     for row in rows:
         problems = "; ".join(row["problems"])
-        table.add_row(row["name"], row["distribution"] or "-", row["version"] or "-",
-                      ", ".join(h.removeprefix("register_") for h in row["hooks"]) or "-",
-                      f"[red]{problems}[/red]" if problems else "-")
+        cells = [row["name"], row["distribution"] or "-", row["version"] or "-",
+                 ", ".join(h.removeprefix("register_") for h in row["hooks"]) or "-"]
+        table.add_row(*map(Text, cells), Text(problems, style="red") if problems else "-")
     output.stdout.print(table)
     return 0

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 # When piped (CI logs, grep) rich would wrap tables at 80 columns; a wider page reads better.
 stdout = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
@@ -19,7 +20,8 @@ def print_json(data: Any) -> None:
 
 
 def warn(message: str) -> None:
-    stderr.print(f"[yellow]warning:[/yellow] {message}", markup=True, soft_wrap=True)
+    # Text, not markup: messages quote plugin names, summaries and errors, which may hold brackets.
+    stderr.print(Text.assemble(("warning:", "yellow"), " ", message), soft_wrap=True)
 
 
 def warn_plugin_problems() -> None:

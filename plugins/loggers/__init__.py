@@ -15,5 +15,6 @@ def register_loggers(register):
     register("csv", lazy(f"{PACKAGE}.files:CsvLogger"),
              summary="metrics.csv (training records) and eval.csv (metric values), one row per record")
     register("tensorboard", lazy(f"{PACKAGE}.tensorboard:TensorBoardLogger"),
-             summary="TensorBoard event files in RUN/tensorboard: scalars, sample grids, the config",
-             source="needs: pip install 'ganzoo[tensorboard]'")
+             summary="TensorBoard event files in RUN/tensorboard: scalars, sample grids, the config "
+                     "(pip install 'ganzoo[tensorboard]')",
+             source="TensorBoard's event files, written by torch.utils.tensorboard")
