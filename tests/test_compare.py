@@ -171,3 +171,56 @@ def test_recorded_results_show_in_info_and_list(tmp_path, capsys, monkeypatch):
     cards.write_text(cards.read_text().replace("12.5", "twelve"))
     assert main(["list", "--results"]) == 2
     assert "fd is 'twelve', not a number" in capsys.readouterr().err
+
+
+def test_a_budget_scores_at_doubling_steps_so_every_variant_shares_points():
+    import argparse
+
+    from ganzoo.cli.compare import build_plan
+    from ganzoo.training.config import TrainConfig
+
+    config = TrainConfig(eval_every=50, eval_doubling=True)
+    assert [s for s in range(1, 1700) if config.evaluates_at(s)] == [50, 100, 200, 400, 800, 1600]
+    assert [s for s in range(1, 200) if TrainConfig(eval_every=50).evaluates_at(s)] == [50, 100, 150]
+    assert not any(TrainConfig().evaluates_at(s) for s in range(1, 100))
+
+    def plan(*flags):
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        from ganzoo.cli import compare
+
+        compare.add_parsers(sub)
+        return build_plan(parser.parse_args(["compare", "vanilla", *flags]))
+
+    budget = plan("--budget", "2m")
+    assert (budget.eval_every, budget.eval_doubling) == (50, True)
+    assert budget.configs["vanilla"]["eval_doubling"] is True and budget.configs["vanilla"]["checkpoint_every"] == 250
+    assert budget.schedule() == "scored at 50, 100, 200 … steps (doubling)"
+    steps = plan("--steps", "3000")
+    assert (steps.eval_every, steps.eval_doubling, steps.schedule()) == (300, False, "scored every 300 steps")
+    assert plan("--budget", "2m", "--eval-every", "100").eval_doubling is False
+
+
+def test_under_a_budget_equal_time_is_each_runs_last_evaluation(monkeypatch):
+    from ganzoo.compare.plan import Plan
+    from ganzoo.compare.report import summarize
+
+    def run(variant, seed, points):
+        final = points[-1][2]
+        return {"variant": variant, "seed": seed, "state": "done", "steps": points[-1][0], "time": points[-1][1],
+                "steps_per_sec": 1.0, "points": points, "final": final, "run_dir": "", "provenance": {}}
+
+    def fd(value):
+        return {"frechet-distance": {"value": value, "better": "lower"}}
+
+    # fast: evaluated at 50, 100, 200 and its end (400 steps, 61 s); slow: at 50 and its end (90 steps, 60.5 s)
+    runs = [run("fast", 0, [(50, 8.0, fd(40.0)), (100, 16.0, fd(30.0)), (200, 31.0, fd(20.0)), (400, 61.0, fd(10.0))]),
+            run("slow", 0, [(50, 34.0, fd(50.0)), (90, 60.5, fd(45.0))])]
+    plan = Plan(("fast", "slow"), (0,), None, 1.0, 50, 100, {}, True)
+    monkeypatch.setattr("ganzoo.compare.report._parameters", lambda run_dir: {})
+    summary = summarize(runs, plan, {"fast/seed-0": {"state": "done"}, "slow/seed-0": {"state": "done"}})
+    assert summary["equal_time_seconds"] == 60 and summary["equal_time_is_budget"]
+    metric = lambda name, section: summary["variants"][name]["metrics"]["frechet-distance"][section]["mean"]  # noqa: E731
+    assert (metric("fast", "equal_time"), metric("slow", "equal_time")) == (10.0, 45.0)  # both ends, not 20 and 50
+    assert summary["equal_steps"] == 90
+    assert (metric("fast", "equal_steps"), metric("slow", "equal_steps")) == (40.0, 45.0)  # at 50 (≤ 90) and 90

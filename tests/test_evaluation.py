@@ -349,3 +349,12 @@ def test_train_eval_every_appends_metrics(tmp_path, classifier) -> None:
     rows = {row["metric"]: row for row in evals[0]["eval"]["metrics"]}
     assert rows["coverage.classes"]["num_samples"] == 64
     assert rows["frechet-distance"]["extractor_sha256"] == classifier.weights_sha256
+
+
+def test_train_eval_doubling_scores_at_doubling_steps(tmp_path, classifier, capsys) -> None:
+    from ganzoo.cli import main
+    from ganzoo.runs.rundir import RunDir
+
+    assert main(["train", "vanilla", "--steps", "13", "--batch-size", "4", "--eval-every", "3", "--eval-doubling",
+                 "--log-every", "50", "--out", str(tmp_path / "run")]) == 0
+    assert [r["step"] for r in RunDir(tmp_path / "run").read_metrics() if "eval" in r] == [3, 6, 12]

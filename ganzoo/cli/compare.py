@@ -36,7 +36,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                         help="training time per run: 10m, 90s, 1h (evaluations do not count)")
     length.add_argument("--steps", type=int, help="generator steps per run")
     p.add_argument("--seeds", type=int, default=3, help="seeds per variant: 0 … K−1 (default 3)")
-    p.add_argument("--eval-every", type=int, help="score every N steps (default: a tenth of --steps; 500 with --budget)")
+    p.add_argument("--eval-every", type=int, help="score every N steps (default: a tenth of --steps; with --budget, at 50, 100, 200, 400 … steps)")
     p.add_argument("--eval-samples", type=int, default=1000, help="samples per score (default 1000)")
     p.add_argument("--jobs", default="1", help="runs at once: N or auto (CPU: the cores split between them; "
                                                "CUDA: one per device) (default 1)")
@@ -81,7 +81,11 @@ def build_plan(args: argparse.Namespace) -> Any:
         raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
     if args.steps is not None and args.steps < 1:
         raise ConfigError(f"--steps must be >= 1, got {args.steps}")
-    eval_every = args.eval_every or (max(1, args.steps // 10) if args.steps else 500)
+    # A time budget gives variants of very different speeds very different lengths: score them
+    # at 50, 100, 200 … steps, so every pair shares evaluation points (the equal-steps table).
+    doubling = args.budget is not None and args.eval_every is None
+    eval_every = args.eval_every or (max(1, args.steps // 10) if args.steps else 50)
+    keep_every = 250 if doubling else eval_every  # checkpoints and grids
     if eval_every < 1 or args.eval_samples < 4:
         raise ConfigError("--eval-every must be >= 1 and --eval-samples >= 4")
     registry = get_registry()
@@ -93,14 +97,14 @@ def build_plan(args: argparse.Namespace) -> Any:
         base = registry.variant(name)
         resolve_variant(base, **apply_recipe(base, config.recipe))  # a bad composition: one line, now
         settings = config.to_dict()
-        settings.update(eval_every=eval_every, checkpoint_every=eval_every, sample_every=eval_every,
-                        log_every=min(50, eval_every), eval_samples=args.eval_samples)
+        settings.update(eval_every=eval_every, eval_doubling=doubling, checkpoint_every=keep_every,
+                        sample_every=keep_every, log_every=min(50, eval_every), eval_samples=args.eval_samples)
         for key in ("seed", "out", "steps", "minutes", "epochs"):
             settings.pop(key, None)
         configs[name] = settings
     minutes = None if args.budget is None else parse_budget(args.budget)
     return Plan(tuple(configs), tuple(range(args.seeds)), args.steps, minutes, eval_every,
-                args.eval_samples, configs)
+                args.eval_samples, configs, doubling)
 
 
 def compare_command(args: argparse.Namespace) -> int:

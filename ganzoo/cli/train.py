@@ -114,6 +114,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--sample-every", type=int, help="write a sample grid every N steps (default 500)")
     run.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps (default 500)")
     run.add_argument("--eval-every", type=int, help="evaluate sample quality every N steps (default never)")
+    run.add_argument("--eval-doubling", action="store_true", default=None,
+                     help="evaluate at --eval-every × 1, 2, 4, 8 … steps instead of every --eval-every")
     run.add_argument("--logger", action="append", default=[], type=_named_arg, metavar="NAME[:k=v,...]",
                      help="also send records and sample grids to this logger (repeatable): csv, tensorboard, "
                           "or a plugin's (metrics.jsonl is always written); with --resume, replaces the run's")
@@ -138,7 +140,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 _RECIPE_FLAGS = {"batch_size": "batch_size", "critic_steps": "critic_steps", "latent_dim": "latent_dim",
                  "generator": "generator", "discriminator": "discriminator", "loss": "loss"}
 _RUN_FLAGS = ("steps", "epochs", "minutes", "data", "labels", "image_size", "channels", "seed", "device", "out",
-              "log_every", "sample_every", "checkpoint_every", "eval_every", "sync_batchnorm", "dist_timeout",
+              "log_every", "sample_every", "checkpoint_every", "eval_every", "eval_doubling", "sync_batchnorm",
+              "dist_timeout",
               "graph", "precision", "channels_last")
 
 
@@ -232,7 +235,8 @@ def train_command(args: argparse.Namespace) -> int:
         trainer = Trainer.resume(args.resume, steps=args.steps, epochs=args.epochs, minutes=args.minutes,
                                  device=args.device, log_every=args.log_every,
                                  sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-                                 eval_every=args.eval_every, dist_timeout=args.dist_timeout,
+                                 eval_every=args.eval_every, eval_doubling=args.eval_doubling,
+                                 dist_timeout=args.dist_timeout,
                                  graph=args.graph, precision=args.precision,
                                  channels_last=args.channels_last,
                                  loggers=dict(args.logger) if args.logger else None)

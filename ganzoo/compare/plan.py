@@ -43,8 +43,8 @@ class Job:
 class Plan:
     """Every (variant, seed) trains with its variant's ``configs`` entry (a
     :class:`~ganzoo.training.config.TrainConfig` as a dict, seed and folder left out) for
-    ``steps`` steps or ``minutes`` of training, scored every ``eval_every`` steps and at the end
-    on ``eval_samples`` samples."""
+    ``steps`` steps or ``minutes`` of training, scored every ``eval_every`` steps (at
+    ``eval_every`` × 1, 2, 4 … with ``eval_doubling``) and at the end on ``eval_samples`` samples."""
 
     variants: tuple[str, ...]
     seeds: tuple[int, ...]
@@ -53,6 +53,14 @@ class Plan:
     eval_every: int
     eval_samples: int
     configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    eval_doubling: bool = False
+
+    def schedule(self) -> str:
+        """When runs are scored, in words."""
+        if self.eval_doubling:
+            steps = ", ".join(f"{self.eval_every * 2 ** k:,}" for k in range(3))
+            return f"scored at {steps} … steps (doubling)"
+        return f"scored every {self.eval_every:,} steps"
 
     def jobs(self) -> list[Job]:
         return [Job(v, s) for v in self.variants for s in self.seeds]
@@ -66,7 +74,8 @@ class Plan:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Plan:
         return cls(tuple(data["variants"]), tuple(int(s) for s in data["seeds"]), data["steps"], data["minutes"],
-                   int(data["eval_every"]), int(data["eval_samples"]), dict(data["configs"]))
+                   int(data["eval_every"]), int(data["eval_samples"]), dict(data["configs"]),
+                   bool(data.get("eval_doubling", False)))
 
 
 def _first_difference(old: Any, new: Any, where: str = "") -> str | None:

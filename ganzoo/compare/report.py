@@ -69,6 +69,15 @@ def _at(points: Sequence[tuple[int, float, dict[str, Any]]], axis: int, limit: f
     return kept[-1][2][metric]["value"] if kept else None
 
 
+def _within(points: Sequence[tuple[int, float, dict[str, Any]]], budget: float | None
+            ) -> Sequence[tuple[int, float, dict[str, Any]]]:
+    """``points`` with the last one's time capped at ``budget`` (a time-budget run's end)."""
+    if budget is None or not points:
+        return points
+    step, seconds, values = points[-1]
+    return [*points[:-1], (step, min(seconds, budget) if seconds is not None else budget, values)]
+
+
 def _best(points: Sequence[tuple[int, float, dict[str, Any]]], metric: str, better: str) -> float | None:
     values = [p[2][metric]["value"] for p in points if metric in p[2] and math.isfinite(p[2][metric]["value"])]
     if not values:
@@ -98,7 +107,10 @@ def summarize(runs: Sequence[Mapping[str, Any]], plan: Plan, states: Mapping[str
     from ganzoo.version import __version__
 
     done = [r for r in runs if r["final"] is not None]
-    equal_time = min((r["time"] for r in done), default=None)
+    budget = plan.minutes * 60 if plan.minutes else None
+    # Under a time budget every run trained the budget: its last evaluation is at equal time
+    # (it stopped at the first step past the budget, a step's time later).
+    equal_time = budget if budget else min((r["time"] for r in done), default=None)
     equal_steps = min((r["steps"] for r in done), default=None)
     variants: dict[str, Any] = {}
     for name in plan.variants:
@@ -113,7 +125,7 @@ def summarize(runs: Sequence[Mapping[str, Any]], plan: Plan, states: Mapping[str
                 "better": better, "real_vs_real": rows[0].get("real_vs_real"),
                 "end": mean_std([row["value"] for row in rows]),
                 "best": mean_std([_best(r["points"], metric, better) for r in finished]),
-                "equal_time": mean_std([_at(r["points"], 1, equal_time, metric) for r in finished]),
+                "equal_time": mean_std([_at(_within(r["points"], budget), 1, equal_time, metric) for r in finished]),
                 "equal_steps": mean_std([_at(r["points"], 0, equal_steps, metric) for r in finished]),
             }
         variants[name] = {
@@ -135,7 +147,7 @@ def summarize(runs: Sequence[Mapping[str, Any]], plan: Plan, states: Mapping[str
         "extractor": provenance.get("extractor"), "extractor_sha256": provenance.get("extractor_sha256"),
         "reference": provenance.get("reference"), "num_samples": provenance.get("num_samples"),
         "baseline": provenance.get("baseline"),
-        "equal_time_seconds": equal_time, "equal_steps": equal_steps,
+        "equal_time_seconds": equal_time, "equal_time_is_budget": budget is not None, "equal_steps": equal_steps,
         "variants": variants, "ranking": rank(variants),
         "runs": [{k: r[k] for k in ("variant", "seed", "state", "steps", "time", "steps_per_sec", "run_dir")}
                  | {"final": {m: row["value"] for m, row in (r["final"] or {}).items()},
@@ -192,7 +204,9 @@ def _tables(summary: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[
                     + [_cell(v["metrics"].get(m, {}).get("end")) for m in shown])
     tables.append(("At the end (mean ± std over seeds)", header, rows))
     titles = {"best": "At its best (each seed's best evaluation)",
-              "equal_time": f"At equal training time ({summary['equal_time_seconds'] or 0:.0f} s: the shortest run's)",
+              "equal_time": (f"At equal training time ({summary['equal_time_seconds'] or 0:.0f} s: "
+                             + ("the budget, so each run's last evaluation)" if summary.get("equal_time_is_budget")
+                                else "the shortest run's)")),
               "equal_steps": f"At equal steps ({summary['equal_steps'] or 0:,}: the shortest run's)"}
     for section, title in titles.items():
         rows = [[name] + [_cell(v["metrics"].get(m, {}).get(section)) for m in shown] for name, v in variants.items()]
@@ -220,7 +234,7 @@ def _provenance_line(summary: Mapping[str, Any]) -> str:
     budget = f"{plan['minutes']:g} min of training" if plan["minutes"] else f"{plan['steps']:,} steps"
     sha = (summary["extractor_sha256"] or "")[:12]
     return (f"{len(plan['variants'])} variants × seeds {', '.join(map(str, plan['seeds']))}, {budget} each, "
-            f"scored every {plan['eval_every']:,} steps and at the end on {summary['num_samples']} samples against "
+            f"{Plan.from_dict(plan).schedule()} and at the end on {summary['num_samples']} samples against "
             f"{summary['reference']} (features: {summary['extractor']} sha256 {sha}…; real vs real: "
             f"{summary['baseline']}). {summary['machine']}{_jobs_note(summary)}, torch {summary['torch']}, "
             f"ganzoo {summary['ganzoo']}, {summary['date']}.")

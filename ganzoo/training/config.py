@@ -76,6 +76,10 @@ class TrainConfig:
     checkpoint_every: int = 500
     eval_every: int = 0
     """Evaluate sample quality every N steps (0: never)."""
+    eval_doubling: bool = False
+    """Evaluate at ``eval_every`` × 1, 2, 4, 8 … steps instead of every ``eval_every``: a few
+    points on a log scale whatever the run's length (``ganzoo compare --budget`` uses it, so
+    variants of very different speeds are scored at common step counts)."""
     eval_samples: int = 1000
     samples_in_grid: int = 64
     sync_batchnorm: bool = False
@@ -107,6 +111,8 @@ class TrainConfig:
                 raise ConfigError(f"{_flag(name)} must be a positive integer, got {value!r}")
         if self.eval_every < 0:
             raise ConfigError(f"--eval-every must be >= 0, got {self.eval_every}")
+        if not isinstance(self.eval_doubling, bool):
+            raise ConfigError(f"--eval-doubling must be true or false, got {self.eval_doubling!r}")
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"--channels must be 1 or 3, got {self.channels}")
         for name in ("epochs", "minutes"):
@@ -123,6 +129,13 @@ class TrainConfig:
         self.loggers = _logger_table(self.loggers)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"--seed must be an integer, got {self.seed!r}")
+
+    def evaluates_at(self, step: int) -> bool:
+        """Whether sample quality is scored after ``step`` (see ``eval_every``, ``eval_doubling``)."""
+        if not self.eval_every or step % self.eval_every:
+            return False
+        multiple = step // self.eval_every
+        return not self.eval_doubling or multiple & (multiple - 1) == 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

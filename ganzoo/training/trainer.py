@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 # Settings a resumed run may change; everything else must match the checkpoint.
 RESUMABLE_SETTINGS = ("steps", "epochs", "minutes", "log_every", "sample_every",
-                      "checkpoint_every", "eval_every", "eval_samples", "device", "dist_timeout",
+                      "checkpoint_every", "eval_every", "eval_doubling", "eval_samples", "device", "dist_timeout",
                       "graph", "precision", "channels_last", "loggers")
 
 
@@ -419,7 +419,7 @@ class Trainer:
                 if self.is_main:
                     grid = self.save_samples(self.run_dir.sample_grid(step))
                     self.loggers.log_image("samples", grid, step)
-            if config.eval_every and step % config.eval_every == 0:
+            if config.evaluates_at(step):
                 self._check_finite(step)
                 began = time.monotonic()
                 self._evaluate(step)
