@@ -133,3 +133,13 @@ def test_bad_sampling_flags_are_one_line(runs, capsys, args, message, tmp_path, 
     assert main(["sample", str(runs / "vanilla"), *args]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_a_damaged_grid_costs_the_timelapse_a_frame_not_the_run(runs, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(runs / "vanilla", run)
+    (run / "samples" / "step-000020.png").write_bytes(b"not a png")
+    assert main(["train", "--resume", str(run), "--steps", "38"]) == 0
+    assert len(_gif_frames(run / "timelapse.gif")) == 3  # 10, 30 and the final grid

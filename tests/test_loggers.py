@@ -184,3 +184,16 @@ def test_the_run_log_failing_stops_the_run_with_one_line(tmp_path, capsys, monke
     assert line.startswith("ganzoo train: ") and line.endswith(
         "metrics.jsonl: cannot write (No space left on device); training stopped at step 10; "
         "no checkpoint was written yet")
+
+
+class _FailsToClose(ganzoo.Logger):
+    def close(self):
+        raise OSError(5, "Input/output error")
+
+
+def test_a_logger_failing_to_finish_is_said_not_swallowed(fresh_plugins, tmp_path, capsys):
+    """Regression: close() ran after the progress display was gone, so its notice was lost."""
+    plugin = types.SimpleNamespace(register_loggers=hookimpl(lambda register: register("no-close", _FailsToClose)))
+    fresh_plugins.get_host().add_plugin(plugin, "no-close-logger")
+    assert main([*TRAIN, "--steps", "10", "--out", str(tmp_path / "run"), "--logger", "no-close"]) == 0
+    assert "logger 'no-close' failed to finish (Input/output error)" in capsys.readouterr().err

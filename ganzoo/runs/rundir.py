@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.atomic import stale_temporaries, write_atomically
-from ganzoo.errors import CheckpointError, ConfigError
+from ganzoo.errors import CheckpointError, ConfigError, DataError
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
 
@@ -201,6 +201,11 @@ def write_timelapse(run: RunDir, final_step: int, milliseconds: int = 200) -> Pa
     if len(paths) > TIMELAPSE_FRAMES:
         last = len(paths) - 1
         paths = [paths[round(i * last / (TIMELAPSE_FRAMES - 1))] for i in range(TIMELAPSE_FRAMES)]
-    frames = [read_png(path) for path in paths]
+    frames = []
+    for path in paths:
+        try:
+            frames.append(read_png(path))
+        except DataError:
+            continue  # a damaged grid costs the timelapse a frame, not the run its ending
     frames = [frame for frame in frames if frame.shape == frames[-1].shape]  # a grid of another size is skipped
-    return save_gif(frames, run.timelapse, milliseconds)
+    return save_gif(frames, run.timelapse, milliseconds) if frames else None

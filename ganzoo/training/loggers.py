@@ -50,7 +50,8 @@ class RunLoggers:
 
     def _drop(self, name: str, when: str, err: BaseException) -> None:
         self.loggers.pop(name, None)
-        message = " ".join(str(err).split()) or type(err).__name__
+        text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        message = " ".join(text.split()) or type(err).__name__
         self.notify(f"ganzoo: logger {name!r} {when} ({message}); it is off for the rest of the run, "
                     f"training goes on and metrics.jsonl keeps every record")
 

@@ -380,10 +380,11 @@ class Trainer:
                                f"{self._last_good()}") from None
         finally:
             failing = sys.exc_info()[0] is not None
+            if self.is_main:
+                self.loggers.close()  # while the progress display can still say a logger failed
             self._progress = None
             progress.close()
             if self.is_main:
-                self.loggers.close()
                 try:
                     plot_losses(self.records, self.run_dir.loss_plot)
                 except StorageError:
