@@ -35,3 +35,25 @@ def test_the_data_files_the_code_loads_are_declared():
     for path in (WEIGHTS_FILE, CARDS_FILE):
         package = ".".join(path.parent.relative_to(ROOT).parts)
         assert path.is_file() and path.name in data.get(package, []), path
+
+
+def test_every_declared_package_is_a_tracked_regular_package():
+    """Regression: ganzoo/runs/__init__.py was hidden from git by a `runs/` ignore rule, so a
+    clone had ganzoo.runs as an implicit namespace package. Every declared package's
+    __init__.py must be in git, and no ignore rule may cover the package folders."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    config = _setuptools()
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                                 check=True).stdout.splitlines())
+    for package in config["packages"]:
+        top, *rest = package.split(".")
+        init = Path(config["package-dir"][top], *rest, "__init__.py").as_posix()
+        assert init in tracked, f"{init} is not in git"
+        ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", init], cwd=ROOT)
+        assert ignored.returncode != 0, f"an ignore rule covers {init}"
