@@ -29,6 +29,43 @@ def fresh_plugins(monkeypatch):
     plugins.reset()
 
 
+@pytest.fixture(scope="module")
+def example_install(request, tmp_path_factory):
+    """The test module's ``EXAMPLE`` (a plugin package folder) really pip-installed, with no
+    network, into a :class:`ganzoo.testing.ScratchEnv` layered over this environment, so the
+    one running the suite never changes: (the environment, the copy pip built from, tests
+    included)."""
+    from ganzoo.testing import ScratchEnv
+
+    example = request.module.EXAMPLE
+    # One thread per subprocess: batches of 4 gain nothing from more, and on a busy two-core
+    # machine OpenMP threads waiting for each other make steps 10x slower.
+    scratch = ScratchEnv(tmp_path_factory.mktemp(example.name) / "env", env={"OMP_NUM_THREADS": "1"})
+    [source] = scratch.install(example)
+    yield scratch, source
+    scratch.remove()
+
+
+@pytest.fixture(scope="module")
+def example_env(example_install):
+    """The environment of :func:`example_install`."""
+    return example_install[0]
+
+
+@pytest.fixture(scope="module")
+def example_kit_passed(example_install) -> set[str]:
+    """The example package's own tests (its one-line ``conformance_tests``) run in its
+    environment: the names of those that passed. Any failure or skip fails the test using it;
+    an unknown-marker warning is an error because the marker comes from ganzoo's pytest11
+    entry point, which must have loaded."""
+    env, source = example_install
+    result = env.run("-m", "pytest", "-v", "-p", "no:cacheprovider", "-W",
+                     "error::pytest.PytestUnknownMarkWarning", "tests", cwd=source)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " SKIPPED" not in result.stdout
+    return {line.split(" ")[0].split("::")[-1] for line in result.stdout.splitlines() if " PASSED" in line}
+
+
 def pytest_generate_tests(metafunc):
     import ganzoo
 

@@ -224,3 +224,17 @@ def test_new_plugin_scaffold_installs_and_passes_its_own_tests(ganzoo_scratch_en
     assert "passed" in result.stdout.splitlines()[-1] and "skipped" not in result.stdout.splitlines()[-1]
     env.uninstall("ganzoo-scaffolded")
     assert env.ganzoo("list", "--plugin", "ganzoo-scaffolded", "--json").stdout.strip() == "[]"
+
+
+def test_a_failing_command_in_a_scratch_env_says_why(ganzoo_scratch_env):
+    """check=True raises with the command's output in the message (CalledProcessError alone
+    names only the exit status, so a failing test would not say what went wrong)."""
+    from ganzoo.testing import CommandFailed
+
+    with pytest.raises(CommandFailed) as failed:
+        ganzoo_scratch_env.ganzoo("train", "no-such-variant", check=True)
+    assert failed.value.returncode == 2
+    message = str(failed.value)
+    assert "exit status 2" in message
+    assert "--- stderr" in message and "unknown variant 'no-such-variant'; run 'ganzoo list'" in message
+    assert ganzoo_scratch_env.ganzoo("list", "--json", check=True).stdout.startswith("[")

@@ -9,98 +9,69 @@ environment running the suite never changes (not even for other test runs sharin
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ganzoo.testing import ScratchEnv
-
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ganzoo-lsgan"
 DIST = "ganzoo-lsgan"
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(the scratch environment, the copy of the example pip built from, tests included)."""
-    # One thread per subprocess: batches of 4 gain nothing from more, and on a busy two-core
-    # machine OpenMP threads waiting for each other make steps 10× slower.
-    scratch = ScratchEnv(tmp_path_factory.mktemp("third-party") / "env", env={"OMP_NUM_THREADS": "1"})
-    [source] = scratch.install(EXAMPLE)
-    yield scratch, source
-    if scratch.has(DIST):
-        scratch.uninstall(DIST)
-    scratch.remove()
-
-
-@pytest.fixture(scope="module")
-def env(installed):
-    return installed[0]
-
-
-def _ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def _json(result: subprocess.CompletedProcess):
-    return json.loads(_ok(result).stdout)
-
-
-def test_this_environment_is_untouched(env):
+def test_this_environment_is_untouched(example_env):
     """The install went into the scratch environment only (this one may have its own copy)."""
     import importlib.metadata
 
     for dist in importlib.metadata.distributions(name=DIST):
-        assert env.path not in Path(str(dist.locate_file(""))).resolve().parents
-    assert env.has(DIST)
+        assert example_env.path not in Path(str(dist.locate_file(""))).resolve().parents
+    assert example_env.has(DIST)
 
 
-def test_scratch_env_sees_this_environment_but_installs_apart(env):
+def test_scratch_env_sees_this_environment_but_installs_apart(example_env):
     code = "import sys, ganzoo, pip; print(sys.prefix)"
-    prefix = _ok(env.run("-c", code)).stdout.strip()
-    assert Path(prefix) == env.path and Path(sys.prefix) != env.path
+    prefix = example_env.run("-c", code, check=True).stdout.strip()
+    assert Path(prefix) == example_env.path and Path(sys.prefix) != example_env.path
 
 
-def test_list_shows_the_variants_with_their_distribution(env):
-    rows = {row["name"]: row for row in _json(env.ganzoo("list", "--json"))}
+def test_list_shows_the_variants_with_their_distribution(example_env):
+    rows = {row["name"]: row for row in json.loads(example_env.ganzoo("list", "--json", check=True).stdout)}
     for name in ("lsgan", "hinge-sn"):
         row = rows[name]
         assert (row["distribution"], row["version"], row["plugin"]) == (DIST, "0.1.0", "lsgan")
     assert rows["hinge-sn"]["tricks"] == ["spectral-norm"] and rows["hinge-sn"]["critic_steps"] == 5
     assert rows["dcgan"]["distribution"] == "ganzoo"  # built-ins are still there
-    table = _ok(env.ganzoo("list")).stdout
+    table = example_env.ganzoo("list", check=True).stdout
     assert any("lsgan" in line and f"{DIST} 0.1.0" in line for line in table.splitlines())
-    assert not env.ganzoo("list").stderr.strip(), "no plugin problems expected"
+    assert not example_env.ganzoo("list").stderr.strip(), "no plugin problems expected"
 
 
-def test_components_and_plugin_are_listed(env):
-    rows = {r["name"]: r for r in _json(env.ganzoo("list", "--components", "--plugin", DIST, "--json"))}
+def test_components_and_plugin_are_listed(example_env):
+    listed = example_env.ganzoo("list", "--components", "--plugin", DIST, "--json", check=True)
+    rows = {r["name"]: r for r in json.loads(listed.stdout)}
     assert set(rows) == {"least-squares", "hinge", "spectral-norm"}
     assert rows["least-squares"]["tags"] == ["labels"] and rows["hinge"]["tags"] == ["critic"]
     assert rows["spectral-norm"]["conflicts"] == ["weight-clip"]
-    plugins = {r["name"]: r for r in _json(env.ganzoo("plugins", "--json"))}
+    plugins = {r["name"]: r for r in json.loads(example_env.ganzoo("plugins", "--json", check=True).stdout)}
     assert plugins["lsgan"]["distribution"] == DIST and plugins["lsgan"]["problems"] == []
     assert plugins["lsgan"]["hooks"] == ["register_losses", "register_tricks", "register_variants"]
 
 
-def test_train_lsgan_from_the_command_line(env, tmp_path):
+def test_train_lsgan_from_the_command_line(example_env, tmp_path):
     run = tmp_path / "run"
-    _ok(env.ganzoo("train", "lsgan", "--steps", "2", "--batch-size", "4", "--out", run, "--seed", "1"))
+    example_env.ganzoo("train", "lsgan", "--steps", "2", "--batch-size", "4", "--out", run, "--seed", "1", check=True)
     config = json.loads((run / "config.json").read_text())
     assert config["variant"]["loss"] == "least-squares"
     assert config["versions"]["plugins"]["lsgan"] == f"{DIST} 0.1.0"
     assert (run / "checkpoints" / "last.pt").is_file() and (run / "samples.png").is_file()
 
 
-def test_hinge_sn_checkpoint_resumes(env, tmp_path):
+def test_hinge_sn_checkpoint_resumes(example_env, tmp_path):
     """Spectral norm reparametrizes D in Trick.setup(); a resumed run must load into it."""
     run = tmp_path / "run"
     code = ("import sys; from ganzoo.cli import main; "
             f"a = main(['train', 'hinge-sn', '--steps', '1', '--batch-size', '4', '--out', {str(run)!r}]); "
             f"b = main(['train', '--resume', {str(run)!r}, '--steps', '2']); sys.exit(a or b)")
-    _ok(env.run("-c", code))
+    example_env.run("-c", code, check=True)
     import torch
 
     payload = torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
@@ -110,39 +81,31 @@ def test_hinge_sn_checkpoint_resumes(env, tmp_path):
     assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
 
 
-def test_the_package_passes_its_own_kit_tests(installed):
+def test_the_package_passes_its_own_kit_tests(example_kit_passed):
     """examples/ganzoo-lsgan/tests uses ganzoo.testing.conformance_tests (one line)."""
-    env, source = installed
-    # The marker comes from ganzoo's pytest plugin: an unknown-marker warning would mean the
-    # pytest11 entry point did not load.
-    result = env.run("-m", "pytest", "-v", "-p", "no:cacheprovider", "-W",
-                     "error::pytest.PytestUnknownMarkWarning", "tests", cwd=source)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    passed = {line.split(" ")[0].split("::")[-1] for line in result.stdout.splitlines() if " PASSED" in line}
     assert {"test_ganzoo_plugin_loads", "test_ganzoo_loss[least-squares]", "test_ganzoo_loss[hinge]",
             "test_ganzoo_trick[spectral-norm]", "test_ganzoo_variant_step[lsgan-28x28x1]",
             "test_ganzoo_variant_step[hinge-sn-32x32x3]", "test_ganzoo_variant_checkpoint[hinge-sn]",
-            "test_spectral_norm_parametrizes_every_layer_before_the_optimizer_exists"} <= passed
-    assert " SKIPPED" not in result.stdout
+            "test_spectral_norm_parametrizes_every_layer_before_the_optimizer_exists"} <= example_kit_passed
 
 
-def test_bench_measures_the_plugin_variants(env):
-    rows = _json(env.ganzoo("bench", "lsgan", "hinge-sn", "--steps", "1", "--warmup", "0",
-                            "--batch-size", "4", "--json"))
+def test_bench_measures_the_plugin_variants(example_env):
+    rows = json.loads(example_env.ganzoo("bench", "lsgan", "hinge-sn", "--steps", "1", "--warmup", "0",
+                                         "--batch-size", "4", "--json", check=True).stdout)
     assert [row["variant"] for row in rows] == ["hinge-sn", "lsgan"]
     assert all(row["steps_per_sec"] > 0 and row["ratio_vs_plain"] > 0 for row in rows)
 
 
-def test_uninstalling_removes_the_variants(env):
+def test_uninstalling_removes_the_variants(example_env):
     """Last in this file: uninstall with pip, and ganzoo forgets the plugin."""
     import importlib.metadata
 
     if any(True for _ in importlib.metadata.distributions(name=DIST)):
         pytest.skip(f"{DIST} is also installed in the environment running the tests")
-    env.uninstall(DIST)
-    assert not env.has(DIST)
-    names = [row["name"] for row in _json(env.ganzoo("list", "--json"))]
+    example_env.uninstall(DIST)
+    assert not example_env.has(DIST)
+    names = [row["name"] for row in json.loads(example_env.ganzoo("list", "--json", check=True).stdout)]
     assert "lsgan" not in names and "hinge-sn" not in names and "dcgan" in names
-    assert "lsgan" not in {r["name"] for r in _json(env.ganzoo("plugins", "--json"))}
-    assert _json(env.ganzoo("list", "--components", "--plugin", DIST, "--json")) == []
+    assert "lsgan" not in {r["name"] for r in json.loads(example_env.ganzoo("plugins", "--json", check=True).stdout)}
+    assert json.loads(example_env.ganzoo("list", "--components", "--plugin", DIST, "--json", check=True).stdout) == []
 

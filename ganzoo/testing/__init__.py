@@ -16,8 +16,8 @@ Nothing here imports torch until a test runs.
 
 from __future__ import annotations
 
-from ganzoo.testing.env import InstallError, ScratchEnv, write_plugin_package
+from ganzoo.testing.env import CommandFailed, InstallError, ScratchEnv, write_plugin_package
 from ganzoo.testing.suite import IMAGE_SHAPES, check_plugin_loads, components_of, conformance_tests
 
-__all__ = ["IMAGE_SHAPES", "InstallError", "ScratchEnv", "check_plugin_loads", "components_of",
+__all__ = ["IMAGE_SHAPES", "CommandFailed", "InstallError", "ScratchEnv", "check_plugin_loads", "components_of",
            "conformance_tests", "write_plugin_package"]

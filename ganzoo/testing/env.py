@@ -29,6 +29,20 @@ class InstallError(RuntimeError):
     """pip failed; the message carries its output."""
 
 
+class CommandFailed(subprocess.CalledProcessError):
+    """A command run with ``check=True`` exited non-zero; unlike its base class, the message
+    carries the ends of its output, so a failing test says why."""
+
+    TAIL = 3000  # characters of stdout and of stderr in the message
+
+    def __str__(self) -> str:
+        parts = [super().__str__()]
+        for name, text in (("stdout", self.stdout), ("stderr", self.stderr)):
+            if text and text.strip():
+                parts.append(f"--- {name} (last {self.TAIL} characters) ---\n{text[-self.TAIL:].rstrip()}")
+        return "\n".join(parts)
+
+
 def _site_dirs() -> list[str]:
     """The running interpreter's site directories (a venv's, or the system's), then any other
     site directory on sys.path (those a ScratchEnv chains, when one runs inside another)."""
@@ -75,14 +89,14 @@ class ScratchEnv:
     def run(self, *args: str | os.PathLike[str], cwd: str | os.PathLike[str] | None = None,
             env: dict[str, str] | None = None, check: bool = False,
             timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """``python ARGS`` in this environment, output captured as text."""
+        """``python ARGS`` in this environment, output captured as text; ``check=True``
+        raises :class:`CommandFailed` (its message ends with the output) on a non-zero exit."""
         environ = self.environ()
         environ.update(env or {})
         result = subprocess.run([str(self.python), *map(str, args)], cwd=cwd, env=environ,
                                 capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
-            raise subprocess.CalledProcessError(result.returncode, result.args, result.stdout,
-                                                result.stderr)
+            raise CommandFailed(result.returncode, result.args, result.stdout, result.stderr)
         return result
 
     def ganzoo(self, *args: str | os.PathLike[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
