@@ -290,7 +290,40 @@ def test_empty_and_zero_image_files(tmp_path: Path) -> None:
     garbage.write_bytes(b"definitely not numpy")
     with pytest.raises(DataError) as excinfo:
         load_images(garbage)
-    assert_one_line_error(excinfo, garbage.name)
+    assert "not a NumPy file (it has no .npy or .npz header)" in assert_one_line_error(excinfo, garbage.name)
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".npy.gz"])
+def test_object_arrays_are_refused_without_unpickling(tmp_path: Path, suffix: str) -> None:
+    """Regression: numpy's own message told the user to load the file unsafely if they trust it;
+    ganzoo says it never unpickles a data file (and the payload never runs)."""
+    import gzip
+    import io
+
+    ran = tmp_path / "payload-ran"
+    objects = np.array([_Payload(str(ran)), None], dtype=object)
+    path = tmp_path / f"objects{suffix}"
+    buffer = io.BytesIO()
+    if suffix == ".npz":
+        np.savez(buffer, images=objects)
+    else:
+        np.save(buffer, objects, allow_pickle=True)
+    path.write_bytes(gzip.compress(buffer.getvalue()) if suffix.endswith(".gz") else buffer.getvalue())
+    with pytest.raises(DataError) as excinfo:
+        load_images(path)
+    message = assert_one_line_error(excinfo, path.name)
+    assert "array of Python objects, which ganzoo never unpickles" in message and "trust" not in message
+    assert not ran.exists()
+
+
+class _Payload:
+    """Unpickling this creates a file: proof that a data file's code ran."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
 
 
 # --- sample images ---------------------------------------------------------------------------

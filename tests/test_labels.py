@@ -84,6 +84,8 @@ def test_bad_idx_label_files_are_one_line(tmp_path: Path, name, content, message
     (np.array(["a", "b", "c", "d"]), "must be integers"),
     (np.zeros((4, 2), dtype=np.int64), "one integer per image"),
     (np.array([0, 1, 2]), "3 labels for 4 images"),
+    # regression: object labels (stored pickled by np.savez) were a traceback from np.load
+    (np.array([1, 2, 3, None], dtype=object), "array of Python objects"),
 ])
 def test_bad_npz_labels_are_one_line(tmp_path: Path, labels, message):
     np.savez(tmp_path / "bad.npz", images=np.zeros((4, 1, 5, 5), dtype=np.float32), labels=labels)

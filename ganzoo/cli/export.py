@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ganzoo.errors import ConfigError
 
 _FORMATS = ("onnx", "pt2")  # ganzoo.export.FORMATS, spelled here so --help imports no torch
 

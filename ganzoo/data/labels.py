@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganzoo.data.builtin import builtin_mnist
-from ganzoo.data.loaders import (_builtin_split, _classify, _fail, _image_files, _load_array,
-                                 _read_bytes, _sniff, load_images)
+from ganzoo.data.loaders import (_NPY_MAGIC, _builtin_split, _classify, _fail, _image_files, _load_array,
+                                 _open_numpy, _read_bytes, _reading_numpy, load_images)
 from ganzoo.errors import DataError
 
 if TYPE_CHECKING:
@@ -78,8 +78,6 @@ def load_dataset(source: str | os.PathLike | None = None, *, labels: str | os.Pa
 def _source_labels(source: str | os.PathLike | None,
                    limit: int | None) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
     """The labels a source carries itself, and class names where it has them."""
-    import numpy as np
-
     split = _builtin_split(source)
     if split is not None:
         return builtin_mnist(split)[1], tuple(str(digit) for digit in range(10))
@@ -87,10 +85,7 @@ def _source_labels(source: str | os.PathLike | None,
     if kind == "folder":
         return _folder_labels(path, limit)
     if kind == "npz":
-        import io
-
-        gzipped = _sniff(path, 2) == b"\x1f\x8b"
-        with np.load(io.BytesIO(_read_bytes(path)) if gzipped else path, allow_pickle=False) as archive:
+        with _reading_numpy(path), _open_numpy(path) as archive:
             if _NPZ_LABEL_KEY in archive.files:
                 return archive[_NPZ_LABEL_KEY], None
     return None, None
@@ -117,7 +112,7 @@ def _read_label_file(path: Path) -> np.ndarray:
     if path.is_dir():
         raise _fail(path, "is a folder; --labels takes an IDX label file or a .npy array")
     head = _read_bytes(path)
-    if head[:6] == b"\x93NUMPY" or path.suffix == ".npy":
+    if head.startswith(_NPY_MAGIC) or path.suffix == ".npy":
         return _load_array(path)
     if len(head) < 8:
         raise _fail(path, f"truncated IDX label file: {len(head)} bytes, too short for the 8-byte header")

@@ -14,6 +14,7 @@ that importing this module (e.g. for ``ganzoo --help``) stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import math
 import numbers
@@ -21,8 +22,9 @@ import os
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ganzoo.data.builtin import SPLITS, builtin_mnist
 from ganzoo.errors import DataError
@@ -41,6 +43,7 @@ _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
 _IDX_IMAGE_MAGIC = 0x00000803  # type 0x08 (unsigned byte), 3 dimensions
 _GZIP_MAGIC = b"\x1f\x8b"
 _NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # an .npz archive; the second is an empty one
 _NPZ_KEYS = ("images", "x", "arr_0")
 _LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2, the weights PIL's convert("L") uses
 _RANGE_TOL = 1e-4  # float round-off must not turn a valid [-1, 1] array into an error
@@ -191,15 +194,41 @@ def _load_idx(path: Path, limit: int | None) -> np.ndarray:
     return pixels.reshape(keep, 1, height, width)
 
 
-def _load_array(path: Path) -> np.ndarray:
-    """The image array of a ``.npy`` or ``.npz`` file (plain or gzipped; decided by content)."""
+@contextlib.contextmanager
+def _reading_numpy(path: Path) -> Iterator[None]:
+    """Turn what numpy raises on a bad file (ValueError, OSError, EOFError, BadZipFile...) into
+    a one-line DataError; the arrays of an .npz are read lazily, so wrap their use too."""
+    try:
+        yield
+    except DataError:
+        raise
+    except Exception as err:
+        if isinstance(err, ValueError) and "allow_pickle" in str(err):
+            raise _fail(path, "holds an array of Python objects, which ganzoo never unpickles from a data "
+                              "file; save a numeric array") from err
+        raise _fail(path, f"cannot read as a NumPy array ({type(err).__name__}: {err})") from err
+
+
+def _open_numpy(path: Path) -> Any:
+    """``np.load`` of a .npy or .npz file (plain or gzipped; decided by content), refusing
+    pickles: an ndarray or an NpzFile. Call it inside :func:`_reading_numpy`."""
     import io
 
     import numpy as np
 
-    try:
-        gzipped = _sniff(path, 2) == _GZIP_MAGIC
-        loaded = np.load(io.BytesIO(_read_bytes(path)) if gzipped else path, allow_pickle=False)
+    if not _sniff(path).startswith((_NPY_MAGIC, *_ZIP_MAGICS)):
+        # np.load would try it as a pickle, and say "if you trust the file, load it unsafely"
+        raise _fail(path, "not a NumPy file (it has no .npy or .npz header)")
+    gzipped = _sniff(path, 2) == _GZIP_MAGIC
+    return np.load(io.BytesIO(_read_bytes(path)) if gzipped else path, allow_pickle=False)
+
+
+def _load_array(path: Path) -> np.ndarray:
+    """The image array of a ``.npy`` or ``.npz`` file (plain or gzipped; decided by content)."""
+    import numpy as np
+
+    with _reading_numpy(path):
+        loaded = _open_numpy(path)
         if isinstance(loaded, np.ndarray):
             return loaded
         with loaded as archive:
@@ -212,10 +241,6 @@ def _load_array(path: Path) -> np.ndarray:
                 raise _fail(path, f"cannot tell which array holds the images (keys: {listed}); "
                                   "name it 'images', 'x' or 'arr_0'")
             return archive[key]
-    except DataError:
-        raise
-    except Exception as err:  # numpy raises ValueError, OSError, EOFError, BadZipFile... on bad files
-        raise _fail(path, f"cannot read as a NumPy array ({type(err).__name__}: {err})") from err
 
 
 def _to_nchw(array: np.ndarray, path: object) -> np.ndarray:
