@@ -57,10 +57,17 @@ def test_eval_refuses_samples_of_another_shape_than_the_reference(capsys, tmp_pa
         f"ganzoo eval: error: {path}: samples are 3×5×7 images, the reference set mnist:test-a is 1×28×28; ")
 
 
-def test_info_refuses_a_name_registered_under_several_kinds(capsys) -> None:
+def test_info_shows_every_kind_of_a_shared_name_and_json_asks_for_one(capsys) -> None:
     # dcgan is a built-in variant, generator and discriminator.
-    assert main(["info", "dcgan"]) == 2
+    assert main(["info", "dcgan"]) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("'dcgan' is a variant, a generator and a discriminator; each is shown")
+    assert shown.index("variant dcgan") < shown.index("generator dcgan") < shown.index("discriminator dcgan")
+    assert main(["info", "dcgan", "--json"]) == 2
     assert _one_line(capsys) == ("ganzoo info: error: 'dcgan' is a variant, a generator and a discriminator; "
                                  "add --kind variant|generator|discriminator")
     assert main(["info", "dcgan", "--kind", "discriminator", "--json"]) == 0
     assert '"kind": "discriminator"' in capsys.readouterr().out
+    assert main(["info", "dcgan", "--kind", "generator"]) == 0
+    shown = capsys.readouterr().out
+    assert "generator dcgan" in shown and "variant dcgan" not in shown and "each is shown" not in shown

@@ -189,49 +189,44 @@ def _component_info(spec: ComponentSpec) -> dict[str, Any]:
     return row
 
 
-def _kind_of(registry: Registry, name: str, kind: str | None) -> str:
-    """The one kind ``name`` is registered as (``kind`` when given); never a silent pick."""
+def _kinds_of(registry: Registry, name: str, kind: str | None) -> list[str]:
+    """The kinds ``name`` is registered as (just ``kind`` when given), in registry order."""
     if kind == "variant":
         registry.variant(name)  # UnknownNameError with "did you mean" when it is not one
-        return kind
+        return [kind]
     if kind is not None:
         registry.component(kind, name)
-        return kind
+        return [kind]
     # has_component also resolves family names such as timm:resnet18.
     found = {"variant": name in registry.list_variants(),
              **{k: registry.has_component(k, name) for k in COMPONENT_KINDS}}
     kinds = [k for k, present in found.items() if present]
     if not kinds:
         registry.variant(name)  # raises UnknownNameError, suggesting close variant names
-    if len(kinds) > 1:
-        named = [f"{'an' if k[0] in 'aeiou' else 'a'} {k}" for k in kinds]
-        raise ConfigError(f"{name!r} is {', '.join(named[:-1])} and {named[-1]}; "
-                          f"add --kind {'|'.join(kinds)}")
-    return kinds[0]
+    return kinds
 
 
-def info_command(args: argparse.Namespace) -> int:
-    from ganzoo.plugins import get_registry
+def _several_kinds(name: str, kinds: list[str]) -> str:
+    named = [f"{'an' if k[0] in 'aeiou' else 'a'} {k}" for k in kinds]
+    return f"{name!r} is {', '.join(named[:-1])} and {named[-1]}"
 
-    registry = get_registry()
-    output.warn_plugin_problems()
-    image_shape = (args.channels, args.image_size, args.image_size)
-    kind = _kind_of(registry, args.name, args.kind)
-    if kind == "variant":
-        from ganzoo.compare.cards import cards_of, describe
 
-        info = _variant_info(registry.variant(args.name), image_shape)
-        cards = cards_of(args.name)
-        if args.json:
-            info["results"] = cards
-        elif cards:
-            info["results"] = [describe(card) for card in cards]
-    else:
-        info = _component_info(registry.component(kind, args.name))
-    title = f"{kind} {args.name}"
-    if args.json:
-        output.print_json(info)
-        return 0
+def _info(registry: Registry, kind: str, name: str, image_shape: tuple[int, int, int],
+          as_json: bool) -> dict[str, Any]:
+    if kind != "variant":
+        return _component_info(registry.component(kind, name))
+    from ganzoo.compare.cards import cards_of, describe
+
+    info = _variant_info(registry.variant(name), image_shape)
+    cards = cards_of(name)
+    if as_json:
+        info["results"] = cards
+    elif cards:
+        info["results"] = [describe(card) for card in cards]
+    return info
+
+
+def _info_table(title: str, info: dict[str, Any]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
@@ -245,7 +240,28 @@ def info_command(args: argparse.Namespace) -> int:
         elif isinstance(value, list):
             value = ", ".join(str(v) for v in value) or "-"
         table.add_row(key.replace("_", " "), Text(str(value)))
-    output.stdout.print(table)
+    return table
+
+
+def info_command(args: argparse.Namespace) -> int:
+    from ganzoo.plugins import get_registry
+
+    registry = get_registry()
+    output.warn_plugin_problems()
+    image_shape = (args.channels, args.image_size, args.image_size)
+    kinds = _kinds_of(registry, args.name, args.kind)
+    if args.json:
+        # One object per call keeps the JSON's shape independent of what else shares the name.
+        if len(kinds) > 1:
+            raise ConfigError(f"{_several_kinds(args.name, kinds)}; add --kind {'|'.join(kinds)}")
+        output.print_json(_info(registry, kinds[0], args.name, image_shape, as_json=True))
+        return 0
+    if len(kinds) > 1:
+        output.stdout.print(Text(f"{_several_kinds(args.name, kinds)}; each is shown "
+                                 f"(--kind {'|'.join(kinds)} shows one)"))
+    for kind in kinds:
+        info = _info(registry, kind, args.name, image_shape, as_json=False)
+        output.stdout.print(_info_table(f"{kind} {args.name}", info))
     return 0
 
 
