@@ -104,7 +104,8 @@ class StepState:
     def report(self, name: str, value: torch.Tensor) -> None:
         """A statistic of this step, e.g. ``state.report("gradient_penalty", term)``: its mean,
         detached, appears in the progress line, ``metrics.jsonl`` and the loss plot under
-        ``name`` (no host synchronisation; the last value of a step counts). Names are
+        ``name`` (no host synchronisation; the last value of a step counts, and each record
+        holds the latest value since the previous one). Names are
         ``lower_snake_case`` and may not be one of the step's own (``d_loss`` ...)."""
         if not isinstance(name, str) or not name.isidentifier() or name != name.lower() or name in RESERVED_STATS:
             raise ValueError(f"report(): {name!r} is not a free lower_snake_case statistic name "

@@ -305,3 +305,20 @@ def test_a_recipe_names_its_changed_step_and_roles():
     assert changed.changes_from(base) == [
         "encoder=latent-encoder", "phases=discriminator + generator + lazy-r1 every 3 steps"]
     assert base.replace(phases=base.step_phases()).changes_from(base) == []  # the default, spelled out
+
+
+def test_a_phase_that_skips_steps_reaches_every_record_with_its_latest_value(tmp_path, capsys):
+    """Regression: records held only the logged step's own statistics, so lazy R1 every 16 steps
+    with records every 50 never logged its penalty (a record's step is never one where it runs)."""
+    config = tmp_path / "r1.toml"
+    config.write_text('variant = "vanilla"\n[recipe]\nbatch_size = 8\nphases = [{update = "discriminator"}, '
+                      '{update = "generator"}, {update = "lazy-r1", every = 16}]\n')
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(config), "--steps", "100", "--log-every", "50", "--sample-every", "1000",
+                 "--out", str(out)]) == 0
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    train = [r for r in records if "d_loss" in r]
+    assert [r["step"] for r in train] == [50, 100]
+    assert all(isinstance(r.get("r1_penalty"), float) for r in train), train
+    assert train[0]["r1_penalty"] != train[1]["r1_penalty"]  # each record's own latest, not a stale one
+    capsys.readouterr()

@@ -401,17 +401,21 @@ class Trainer:
         deadline = start + config.minutes * 60 if config.minutes else math.inf
         self._segment = (start, 0.0)
         last_log_time, last_log_step = start, self.step.step
+        # Each statistic's latest value since the last record: a phase that skips steps (lazy
+        # R1 every 16) would otherwise reach the log only when it happens to run on a logged step.
+        since_log: dict[str, Any] = {}
         while self.step.step < self.steps_total:
             if self._out_of_time(deadline):
                 return "time limit"
             # No host sync until the next log or checkpoint: the step accumulates a
             # non-finite flag on the device.
-            stats = self.runner()
+            since_log.update(self.runner().values)
             step = self.step.step
             final = step >= self.steps_total
             if step % config.log_every == 0 or final:
                 now = time.monotonic()
-                record = self._log(stats, step, step - last_log_step, now - last_log_time)
+                record = self._log(StepStats(since_log), step, step - last_log_step, now - last_log_time)
+                since_log = {}
                 last_log_time, last_log_step = now, step
                 self._check_finite(step)
                 progress.update(step, record)
