@@ -38,7 +38,7 @@ def list_variants(filter: str | Sequence[str] | None = None,
 def list_components(kind: str, filter: str | Sequence[str] | None = None,
                     exclude_filters: str | Sequence[str] | None = None,
                     plugin: str | None = None) -> list[str]:
-    """Registered component names of ``kind`` (generator, discriminator, loss or trick)."""
+    """Registered component names of ``kind`` (one of :data:`ganzoo.specs.COMPONENT_KINDS`)."""
     return get_registry().list_components(kind, filter, exclude_filters, plugin)
 
 

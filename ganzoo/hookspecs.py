@@ -173,7 +173,7 @@ def register_updates(register: RegisterComponent) -> None:
 def register_metrics(register: RegisterComponent) -> None:
     """Register sample-quality metrics for ``ganzoo eval`` and ``ganzoo train --eval-every``.
 
-    Called once when plugins are loaded, after :func:`register_tricks`.
+    Called once when plugins are loaded, after :func:`register_updates`.
 
     :param register:
         ``register(name: str, compute, *, summary: str = "", source: str = "",

@@ -74,11 +74,11 @@ class PluginInfo:
 class PluginProblem:
     """Something wrong with one plugin, reported instead of raised (unless strict)."""
 
-    plugin: PluginRef
+    plugin: PluginRef | None  # None: a plugin setting (GANZOO_LOAD_PLUGINS ...), not one plugin
     message: str
 
     def __str__(self) -> str:
-        return f"plugin {self.plugin}: {self.message}"
+        return f"plugin {self.plugin}: {self.message}" if self.plugin else self.message
 
 
 def _env_names(variable: str) -> set[str] | None:
@@ -129,18 +129,25 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
         self.plugins: dict[str, PluginInfo] = {}
+        self.skipped: list[PluginInfo] = []  # entry points not loaded because their name was taken
         self.problems: list[PluginProblem] = []
         self._collected: set[str] = set()
 
     # -- problems ----------------------------------------------------------------------------
 
-    def _report(self, info: PluginInfo, message: str) -> None:
+    def _report(self, info: PluginInfo | None, message: str) -> None:
         message = " ".join(message.split())  # pluggy's own messages span lines: one line each
-        problem = PluginProblem(info.ref, message)
+        problem = PluginProblem(info.ref if info else None, message)
         if self.strict:
             raise PluginError(f"{problem} (GANZOO_STRICT_PLUGINS is set)")
-        info.problems.append(message)
+        if info:
+            info.problems.append(message)
         self.problems.append(problem)
+
+    @property
+    def every_plugin(self) -> list[PluginInfo]:
+        """Every entry point found, loaded or not, in load order (``ganzoo plugins``)."""
+        return [*self.plugins.values(), *self.skipped]
 
     # -- adding plugins ----------------------------------------------------------------------
 
@@ -149,13 +156,16 @@ class PluginHost:
         :func:`load_order`: ganzoo's own first, so no installed package can take their names."""
         only = _env_names("GANZOO_LOAD_PLUGINS")
         disabled = _env_names("GANZOO_DISABLE_PLUGINS") or set()
+        installed: set[str] = set()
         for dist_name, version, ep in load_order(_distributions()):
             names = {ep.name, dist_name}
+            installed |= names
             if (only is not None and not names & only) or names & disabled:
                 continue
             info = PluginInfo(ep.name, dist_name, version, ep.value)
             if ep.name in self.plugins:
                 other = self.plugins[ep.name]
+                self.skipped.append(info)
                 self._report(info, f"entry point name {ep.name!r} is already used by "
                                    f"{other.distribution}; skipped")
                 continue
@@ -166,6 +176,10 @@ class PluginHost:
                 self._report(info, f"failed to import {ep.value!r}: {type(err).__name__}: {err}")
                 continue
             self._register(plugin, info)
+        for variable, wanted in (("GANZOO_LOAD_PLUGINS", only or set()), ("GANZOO_DISABLE_PLUGINS", disabled)):
+            if unknown := sorted(wanted - installed):
+                self._report(None, f"{variable} names {', '.join(map(repr, unknown))}, which no installed plugin "
+                                   f"has as entry-point or distribution name (ganzoo plugins lists them)")
 
     def add_plugin(self, plugin: object, name: str, distribution: str | None = None,
                    version: str | None = None) -> PluginInfo:
@@ -284,14 +298,21 @@ class PluginHost:
             if not isinstance(classifier, bool) or (classifier and inputs != ("image",)):
                 raise GanzooError(f"{kind} {name!r}: classifier must be True or False (and a "
                                   f"discriminator of (image, latent) pairs cannot classify)")
+            lists = {}
+            for key in ("tags", "conflicts", "requires_loss_tags", "roles"):
+                value = extra.get(key, ())
+                # a bare string would silently become its characters (tags="labels" → l, a, b ...)
+                if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(i, str) for i in value):
+                    raise GanzooError(f"{kind} {name!r}: {key} must be a list of strings, got {value!r}")
+                lists[key] = tuple(value)
             staged.append(ComponentSpec(
                 kind=kind, name=name, factory=factory, summary=summary, source=source,
-                tags=frozenset(extra.get("tags", ())),
-                conflicts=tuple(extra.get("conflicts", ())),
-                requires_loss_tags=tuple(extra.get("requires_loss_tags", ())),
+                tags=frozenset(lists["tags"]),
+                conflicts=lists["conflicts"],
+                requires_loss_tags=lists["requires_loss_tags"],
                 better=extra.get("better", "lower" if kind == "metric" else ""),
                 suffix_param=extra.get("suffix_param"),
-                roles=tuple(extra.get("roles", ())), inputs=inputs, conditional=conditional, classifier=classifier,
+                roles=lists["roles"], inputs=inputs, conditional=conditional, classifier=classifier,
                 plugin=ref))
         return register_component
 

@@ -191,6 +191,9 @@ def test_pytest_plugin_is_loaded_and_passive(request, pytestconfig, ganzoo_regis
     (["new-plugin", "lambda"], "'lambda' is a Python keyword"),
     (["new-plugin", "json"], "a module 'json' already exists"),
     (["new-plugin", "ganzoo-wgan-gp"], "variant 'wgan-gp' is already registered"),
+    # regression: these were scaffolded, and the package's entry point was then skipped as taken
+    (["new-plugin", "wgan"], "the entry-point name 'wgan' is already used by ganzoo"),
+    (["new-plugin", "loggers"], "the entry-point name 'loggers' is already used by ganzoo"),
 ])
 def test_new_plugin_refuses_bad_names(args, message, capsys, tmp_path):
     assert main([*args, "--dir", str(tmp_path / "new")]) == 2

@@ -7,6 +7,7 @@ Installed distributions are faked (as pluggy's own tests do) by replacing
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import subprocess
 import sys
 import types
@@ -346,3 +347,46 @@ def test_registry_reloads_after_components_were_built(fresh_plugins):
     plugins.reset()
     assert not plugins.get_host().problems
     assert "ema" in ganzoo.list_components("trick") and "vanilla" in ganzoo.list_variants()
+
+
+def test_a_plugin_skipped_for_a_taken_entry_point_name_is_listed_and_fails_the_kit(monkeypatch, fake_dists, capsys):
+    """Regression: it was only a stderr warning; ``ganzoo plugins`` left it out and the kit's
+    load check passed by matching ganzoo's own ``wgan`` plugin."""
+    from ganzoo.cli import main
+    from ganzoo.testing import check_plugin_loads
+
+    _good_plugin(monkeypatch, "fake_wgan_clash")
+    fake_dists("wgan", {"wgan": "fake_wgan_clash"})
+    assert main(["plugins", "--json"]) == 0
+    rows = [row for row in json.loads(capsys.readouterr().out) if row["distribution"] == "wgan"]
+    assert [row["problems"] for row in rows] == [["entry point name 'wgan' is already used by ganzoo; skipped"]]
+    assert "tiny-gan" not in ganzoo.list_variants()
+    with pytest.raises(AssertionError, match="plugin problems of 'wgan': wgan: entry point name 'wgan' is already used"):
+        check_plugin_loads("wgan")
+
+
+@pytest.mark.parametrize("variable", ["GANZOO_LOAD_PLUGINS", "GANZOO_DISABLE_PLUGINS"])
+def test_a_plugin_setting_naming_no_installed_plugin_is_said(monkeypatch, fresh_plugins, variable):
+    """Regression: a typo there was silently ignored (and GANZOO_LOAD_PLUGINS=typo listed nothing)."""
+    monkeypatch.setenv(variable, f"mlp,{variable.lower()}-typo")
+    problems = [str(p) for p in plugins.get_host().problems if p.plugin is None]
+    assert problems == [f"{variable} names '{variable.lower()}-typo', which no installed plugin has as entry-point "
+                        "or distribution name (ganzoo plugins lists them)"]
+    monkeypatch.setenv("GANZOO_STRICT_PLUGINS", "1")
+    plugins.reset()
+    with pytest.raises(PluginError, match=f"{variable} names"):
+        plugins.get_host()
+
+
+@pytest.mark.parametrize("extra", [{"tags": "labels"}, {"tags": ["labels", 3]}, {"tags": 5}])
+def test_tags_must_be_a_list_of_strings(monkeypatch, fake_dists, extra):
+    """Regression: tags="labels" was split into the tags a, b, e, l, s."""
+    @hookimpl
+    def register_losses(register):
+        register("tagged-loss", lambda: None, summary="tagged", **extra)
+
+    _module(monkeypatch, "fake_tags", register_losses=register_losses)
+    fake_dists("ganzoo-tags", {"tags": "fake_tags"})
+    [problem] = plugins.get_host().problems
+    assert f"loss 'tagged-loss': tags must be a list of strings, got {extra['tags']!r}" in str(problem)
+    assert not ganzoo.get_registry().has_component("loss", "tagged-loss")

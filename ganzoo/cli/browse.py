@@ -27,7 +27,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                    help="leave out names matching PATTERN (repeatable)")
     p.add_argument("--plugin", help="only what this plugin (entry-point or distribution name) registered")
     p.add_argument("--components", action="store_true",
-                   help="list generators, discriminators, losses and tricks instead of variants")
+                   help="list components of every kind (networks, losses, tricks, updates, metrics, "
+                        "loggers) instead of variants")
     p.add_argument("--kind", choices=COMPONENT_KINDS, help="with --components: only this kind")
     p.add_argument("--optimizers", action="store_true",
                    help="list optimizer names (torch.optim, and timm's as timm:NAME; imports both)")
@@ -269,7 +270,7 @@ def plugins_command(args: argparse.Namespace) -> int:
     from ganzoo.plugins import get_host
 
     host = get_host()
-    rows = [info.to_dict() for info in host.plugins.values()]
+    rows = [info.to_dict() for info in host.every_plugin]
     if args.json:
         output.print_json(rows)
         return 0

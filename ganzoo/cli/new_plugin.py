@@ -59,11 +59,16 @@ def plugin_names(name: str) -> dict[str, str]:
         pass
     else:
         raise ConfigError(f"plugin name {name!r}: a distribution of that name is already installed")
+    from ganzoo.plugins import ENTRY_POINT_GROUP, get_registry
+
+    taken = {ep.name: ep.dist.name if ep.dist else "?"
+             for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    if name in taken:  # the package's entry point is named after it; a taken one is skipped
+        raise ConfigError(f"plugin name {name!r}: the entry-point name {name!r} is already used by "
+                          f"{taken[name]}; choose another name")
     short = re.sub(r"^ganzoo[-_]", "", name.lower()).replace("_", "-") or name.lower()
     names = {"name": name, "package": package, "variant": short, "loss": f"{short}-logistic",
              "ganzoo_version": __version__}
-    from ganzoo.plugins import get_registry
-
     registry = get_registry()
     if names["variant"] in registry.list_variants():
         raise ConfigError(f"plugin name {name!r}: variant {short!r} is already registered by "

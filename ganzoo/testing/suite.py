@@ -84,7 +84,7 @@ def check_plugin_loads(distribution: str) -> None:
     from ganzoo.plugins import ENTRY_POINT_GROUP, get_host
 
     host = get_host()
-    ours = [info for info in host.plugins.values() if distribution in (info.name, info.distribution)]
+    ours = [info for info in host.every_plugin if distribution in (info.name, info.distribution)]
     assert ours, (f"no ganzoo plugin named {distribution!r} is loaded: is the distribution installed "
                   f"(pip install -e .) and does its pyproject.toml declare an entry point in the "
                   f"[project.entry-points.{ENTRY_POINT_GROUP}] table?")
