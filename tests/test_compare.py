@@ -224,3 +224,22 @@ def test_under_a_budget_equal_time_is_each_runs_last_evaluation(monkeypatch):
     assert (metric("fast", "equal_time"), metric("slow", "equal_time")) == (10.0, 45.0)  # both ends, not 20 and 50
     assert summary["equal_steps"] == 90
     assert (metric("fast", "equal_steps"), metric("slow", "equal_steps")) == (40.0, 45.0)  # at 50 (≤ 90) and 90
+
+
+def test_an_interrupted_job_saves_its_step_and_the_next_run_finishes_it(tmp_path, interrupt_training):
+    """Regression: a Ctrl-C that ended a job's training cleanly would have been scored and
+    written final.json as if the job were done, so the same command skipped it."""
+    from ganzoo.compare import job
+    from ganzoo.runs import checkpoint as ckpt
+
+    run = tmp_path / "cmp" / "vanilla" / "seed-0"
+    config = {"variant": "vanilla", "recipe": {"batch_size": 8}, "log_every": 2, "sample_every": 100,
+              "eval_every": 100, "eval_samples": 50}
+    spec = json.dumps({"run": str(run), "seed": 0, "config": config, "steps": 6, "minutes": None, "eval_samples": 50})
+    interrupt_training(at=2)
+    assert job.main([spec]) == job.INTERRUPTED
+    assert not (run / "final.json").exists()
+    assert ckpt.load_checkpoint(run / "checkpoints" / "last.pt")["step"] == 2
+    interrupt_training(at=-1)
+    assert job.main([spec]) == 0
+    assert json.loads((run / "final.json").read_text())["step"] == 6

@@ -305,3 +305,49 @@ def test_record_times_count_training_across_resumes_and_skip_evaluations(tmp_pat
     resumed.run()
     later = [r for r in resumed.records if "time" in r and r["step"] > 4]
     assert later and all(r["time"] >= saved for r in later)
+
+
+def test_ctrl_c_ends_the_run_at_that_step_with_a_checkpoint_and_resume_continues_it_exactly(tmp_path,
+                                                                                         interrupt_training):
+    """Regression: Ctrl-C lost every step since the last checkpoint (all of them before the first,
+    leaving a folder that could neither be resumed nor trained into)."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    one_go = Trainer(_config(tmp_path, "one", steps=8, checkpoint_every=100))
+    one_go.run()
+    interrupt_training(at=3)
+    result = Trainer(_config(tmp_path, "split", steps=8, checkpoint_every=100)).run()
+    assert (result.stopped_because, result.steps) == ("interrupted", 3)
+    assert ckpt.load_checkpoint(result.checkpoint)["step"] == 3 and result.samples.is_file()
+    assert signal.getsignal(signal.SIGINT) is before  # the handler lives only while training
+    resumed = Trainer.resume(tmp_path / "split")  # to the run's own 8 steps
+    interrupt_training(at=-1)
+    resumed.run()
+    assert resumed.step.step == 8
+    a, b = _all_state(one_go), _all_state(resumed)
+    assert not [k for k in a if not torch.equal(a[k], b[k])]
+
+
+def test_a_second_ctrl_c_interrupts_at_once(tmp_path, interrupt_training):
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    interrupt_training(at=2, times=2)  # the second before the loop could stop
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(_config(tmp_path, steps=8, checkpoint_every=100)).run()
+    assert signal.getsignal(signal.SIGINT) is before
+    assert not (tmp_path / "run" / "checkpoints" / "last.pt").exists()
+
+
+def test_ctrl_c_in_the_cli_stops_with_status_130_and_says_how_to_continue(tmp_path, capsys, interrupt_training):
+    import signal
+
+    interrupt_training(at=2)
+    out = tmp_path / "run"
+    assert main(["train", "vanilla", "--steps", "50", "--batch-size", "8", "--out", str(out)]) == 130
+    shown = capsys.readouterr()
+    assert "interrupted; saving step 2" in shown.err
+    assert "stopped: 2 steps (interrupted)" in shown.out and f"ganzoo train --resume {out}   # continue" in shown.out
+    assert ckpt.load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -246,13 +246,15 @@ def train_command(args: argparse.Namespace) -> int:
     if not trainer.is_main:
         return 0
     run = result.run_dir
-    output.stdout.print(f"[bold green]done[/bold green]: {result.steps} steps ({result.stopped_because}); "
-                        f"run folder [bold]{run}[/bold]")
+    interrupted = result.stopped_because == "interrupted"
+    ended = "[bold yellow]stopped[/bold yellow]" if interrupted else "[bold green]done[/bold green]"
+    output.stdout.print(f"{ended}: {result.steps} steps ({result.stopped_because}); run folder [bold]{run}[/bold]")
     folder = RunDir(run)
     output.stdout.print(f"  samples     {result.samples}\n  checkpoint  {result.checkpoint}\n"
                         f"  metrics     {folder.metrics}\n  loss plot   {folder.loss_plot}")
     output.stdout.print("next:\n"
                         f"  ganzoo sample {run} -n 100 --seed 1   # more samples\n"
                         f"  ganzoo eval {run}                     # score sample quality\n"
-                        f"  ganzoo train --resume {run} --steps {result.steps * 2}   # keep training")
-    return 0
+                        + (f"  ganzoo train --resume {run}   # continue where it stopped" if interrupted else
+                           f"  ganzoo train --resume {run} --steps {result.steps * 2}   # keep training"))
+    return 130 if interrupted else 0  # the shell's status for a run stopped by SIGINT

@@ -5,7 +5,8 @@ once, each with its share of the CPU threads):
 
 It trains the run (or resumes it from its last checkpoint, with what is left of the budget),
 then scores the final generator and writes ``final.json`` next to it. Exit status: 0 done,
-3 diverged, 2 any other user-facing error (one line on stderr), 1 a bug (traceback).
+3 diverged, 2 any other user-facing error (one line on stderr), 130 interrupted (Ctrl-C: the
+run saved the step it reached), 1 a bug (traceback).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ganzoo.atomic import write_atomically
 from ganzoo.errors import DivergenceError, GanzooError
 
 DIVERGED = 3
+INTERRUPTED = 130  # Ctrl-C: the shell's status for SIGINT
 
 
 def run_job(spec: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +45,8 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
                     "minutes": minutes}
         trainer = Trainer(TrainConfig.from_dict(settings, origin="ganzoo compare"))
     result = trainer.run()
+    if result.stopped_because == "interrupted":
+        raise KeyboardInterrupt  # its step is saved; no final.json, so the same command continues it
     scored = [r for r in trainer.records if "eval" in r and r["step"] == result.steps]
     if scored:  # the run's own last score is of this generator, with these samples and seed
         evaluation = scored[-1]["eval"]
@@ -65,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     except GanzooError as err:
         print(f"ganzoo compare: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return INTERRUPTED
     return 0
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from ganzoo.compare.job import DIVERGED
 from ganzoo.compare.plan import FINISHED, CompareDir, Job, Plan
 
+INTERRUPT_GRACE_SECONDS = 60.0  # a job finishes its step (or an evaluation) and saves well within it
+
 
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
     """CPU threads each of ``jobs`` concurrent trainings gets: the cores split evenly."""
@@ -124,9 +126,19 @@ class Runner:
                 self.on_change()
                 time.sleep(poll)
         finally:
+            # A Ctrl-C in the terminal reached the jobs too (one process group): give them time
+            # to save the step they reached. Anything else stops them at once.
+            if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+                grace = time.monotonic() + INTERRUPT_GRACE_SECONDS
+                try:
+                    for _, process, _, _ in self.running.values():
+                        process.wait(timeout=max(grace - time.monotonic(), 0))
+                except (subprocess.TimeoutExpired, KeyboardInterrupt):  # or a second Ctrl-C
+                    pass
             for key, (_, process, log, _) in list(self.running.items()):
-                process.terminate()
-                process.wait()
+                if process.poll() is None:
+                    process.terminate()
+                    process.wait()
                 log.close()
                 self.states[key] = {"state": "queued"}
             if self.running:

@@ -3,10 +3,14 @@ exact resume and divergence handling, for any variant on CPU or CUDA."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -121,6 +125,7 @@ class Trainer:
         self.records: list[dict[str, Any]] = []
         self._notices: list[str] = []
         self._progress: Any = None
+        self._interrupted = False
         self.loggers = RunLoggers(config.loggers, registry, self._notice)
         self.resumed_from: int | None = None if _resume is None else _resume["step"]
         self.last_checkpoint_step = 0
@@ -362,7 +367,8 @@ class Trainer:
         if self.is_main:
             self.loggers.open(RunInfo(self.run_dir.path, self.run_dir.metrics, settings, self.resumed_from))
         try:
-            stopped = self._loop(progress)
+            with self._stop_on_interrupt():
+                stopped = self._loop(progress)
             checkpoint = (self.run_dir.checkpoint if self.last_checkpoint_step == self.step.step
                           and self.run_dir.checkpoint.is_file() else self.save_checkpoint())
             samples = self.run_dir.sample_grid()
@@ -394,6 +400,28 @@ class Trainer:
                 distributed.teardown()
         return RunResult(self.run_dir.path, self.step.step, stopped, checkpoint, samples)
 
+    @contextlib.contextmanager
+    def _stop_on_interrupt(self) -> Iterator[None]:
+        """While the loop runs, a first Ctrl-C (SIGINT) ends it after the running step, so the run
+        ends as at any limit: a checkpoint of exactly that step, its grid, its timelapse. A second
+        one interrupts at once. Only in a single process's main thread (distributed ranks would
+        see the signal at different steps; only the main thread may set a handler), and not where
+        SIGINT is ignored."""
+        previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+        if self.dist is not None or previous in (None, signal.SIG_IGN):  # SIG_IGN: e.g. a `cmd &` job
+            yield
+            return
+
+        def on_interrupt(signum: int, frame: Any) -> None:
+            self._interrupted = True
+            signal.signal(signal.SIGINT, previous)  # the next Ctrl-C interrupts at once
+
+        signal.signal(signal.SIGINT, on_interrupt)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
     def _loop(self, progress: Any) -> str:
         """Train until a limit is reached; returns which one."""
         config = self.config
@@ -407,6 +435,10 @@ class Trainer:
         while self.step.step < self.steps_total:
             if self._out_of_time(deadline):
                 return "time limit"
+            if self._interrupted:
+                progress.message(f"ganzoo: interrupted; saving step {self.step.step} "
+                                 "(Ctrl-C again to stop at once, losing it)")
+                return "interrupted"
             # No host sync until the next log or checkpoint: the step accumulates a
             # non-finite flag on the device.
             since_log.update(self.runner().values)
