@@ -102,9 +102,29 @@ def test_resume_from_a_folder_without_checkpoint(tmp_path):
 def test_existing_run_folder_is_never_overwritten(tmp_path):
     Trainer(_config(tmp_path, steps=2)).run()
     before = (tmp_path / "run" / "checkpoints" / "last.pt").read_bytes()
-    with pytest.raises(ConfigError, match="already exists"):
+    with pytest.raises(ConfigError, match="already holds a run; use --resume"):
         Trainer(_config(tmp_path, steps=2))
     assert (tmp_path / "run" / "checkpoints" / "last.pt").read_bytes() == before
+
+
+def test_out_says_what_the_folder_holds(tmp_path, capsys):
+    """Regression: a run that stopped before its first checkpoint was told to --resume, which
+    then said there was no checkpoint: a dead end with no hint."""
+    stopped = tmp_path / "stopped"
+    (stopped / "checkpoints").mkdir(parents=True)
+    (stopped / "config.json").write_text("{}")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    (tmp_path / "file").write_text("mine")
+    for out, message in (("stopped", "holds a run that stopped before its first checkpoint (nothing to resume); "
+                                     "delete the folder or choose another --out"),
+                         ("other", "already exists and is not empty; choose another --out"),
+                         ("file", "is a file; choose another --out")):
+        assert main(["train", "vanilla", "--steps", "2", "--out", str(tmp_path / out)]) == 2
+        assert capsys.readouterr().err == f"ganzoo train: error: --out {tmp_path / out}: {message}\n"
+    assert main(["train", "--resume", str(stopped)]) == 2
+    assert capsys.readouterr().err.strip().endswith("is missing; the run stopped before its first checkpoint)")
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
 
 
 def test_killed_checkpoint_write_leaves_previous_checkpoint_intact(tmp_path):

@@ -25,6 +25,7 @@ from ganzoo.atomic import stale_temporaries, write_atomically
 from ganzoo.errors import CheckpointError, ConfigError, DataError
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
+CONFIG = Path("config.json")
 
 
 class RunDir:
@@ -40,9 +41,16 @@ class RunDir:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = str(Path("runs") / f"{variant}-{stamp}")
         path = Path(out)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise ConfigError(f"--out {path}: already exists and is not empty; "
-                              f"use --resume {path} to continue it, or choose another --out")
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"--out {path}: is a file; choose another --out")
+        if path.exists() and any(path.iterdir()):
+            if cls.holds_run(path):
+                raise ConfigError(f"--out {path}: already holds a run; use --resume {path} to continue it, "
+                                  "or choose another --out")
+            if (path / CONFIG).is_file():
+                raise ConfigError(f"--out {path}: holds a run that stopped before its first checkpoint "
+                                  "(nothing to resume); delete the folder or choose another --out")
+            raise ConfigError(f"--out {path}: already exists and is not empty; choose another --out")
         try:
             (path / "samples").mkdir(parents=True, exist_ok=True)
             (path / "checkpoints").mkdir(exist_ok=True)
@@ -72,7 +80,8 @@ class RunDir:
         if not run.path.is_dir():
             raise CheckpointError(f"{run.path}: no such run folder")
         if not run.checkpoint.is_file():
-            raise CheckpointError(f"{run.path}: no checkpoint in this run folder ({CHECKPOINT} is missing)")
+            stopped = "; the run stopped before its first checkpoint" if run.config.is_file() else ""
+            raise CheckpointError(f"{run.path}: no checkpoint in this run folder ({CHECKPOINT} is missing{stopped})")
         return run
 
     def remove_stale_temporaries(self) -> list[Path]:
@@ -95,7 +104,7 @@ class RunDir:
 
     @property
     def config(self) -> Path:
-        return self.path / "config.json"
+        return self.path / CONFIG
 
     def sample_grid(self, step: int | None = None) -> Path:
         return self.path / "samples.png" if step is None else self.path / "samples" / f"step-{step:06d}.png"
