@@ -43,6 +43,14 @@ def _check_result(spec: ComponentSpec, result: Any) -> None:
     if not ok:
         raise ComponentBuildError(f"{_who(spec)}: factory returned {describe_value(result)}, "
                                   f"not {wanted}")
+    # Methods the base classes leave abstract: caught here, not as a traceback inside the step.
+    required = {"loss": (Loss, ("d_loss", "g_loss")), "update": (Update, ("run",))}.get(spec.kind)
+    if required is not None:
+        base, methods = required
+        missing = [name for name in methods if getattr(type(result), name) is getattr(base, name)]
+        if missing:
+            raise ComponentBuildError(f"{_who(spec)}: {type(result).__name__} does not implement "
+                                      f"{' and '.join(missing)}, which every ganzoo.{base.__name__} must")
 
 
 def call_factory(spec: ComponentSpec, *args: Any, **params: Any) -> Any:

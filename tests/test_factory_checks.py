@@ -74,6 +74,28 @@ def test_a_loss_factory_returning_something_else_is_one_line(add_plugin):
     assert message.endswith("not a ganzoo.Loss")
 
 
+class _HalfLoss(ganzoo.Loss):
+    def d_loss(self, real_scores, fake_scores, real_targets=None, fake_targets=None):
+        return fake_scores.mean() - real_scores.mean()
+
+
+def test_a_loss_or_update_missing_a_method_is_one_line_at_build(add_plugin):
+    """Regression: a Loss without g_loss (or the bare base class) built, and the step then
+    failed with a traceback naming neither the loss nor its plugin."""
+    add_plugin(register_losses=lambda register: (register("half", _HalfLoss), register("bare", ganzoo.Loss)),
+               register_updates=lambda register: register("idle", ganzoo.Update))
+    for part, message in (({"loss": "half"}, "loss 'half' (plugin {}): _HalfLoss does not implement g_loss, "
+                                             "which every ganzoo.Loss must"),
+                          ({"loss": "bare"}, "loss 'bare' (plugin {}): Loss does not implement d_loss and g_loss, "
+                                             "which every ganzoo.Loss must")):
+        with pytest.raises(ComponentBuildError) as err:
+            _build(**part)
+        assert _one_line(err) == message.format(PLUGIN)
+    with pytest.raises(ComponentBuildError) as err:
+        _build(phases=[ganzoo.Phase("idle")])
+    assert _one_line(err) == f"update 'idle' (plugin {PLUGIN}): Update does not implement run, which every ganzoo.Update must"
+
+
 @pytest.mark.parametrize("value, shown", [("great", "'great' (str)"), (True, "True (bool)"),
                                           (math.inf, "inf (float)"), ([0.5, "x"], "[0.5, 'x'] (list)"),
                                           ({"a": None}, "dict whose 'a' is None")])
