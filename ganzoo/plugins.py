@@ -267,6 +267,7 @@ class PluginHost:
             def register_variant(variant: Variant) -> None:
                 if not isinstance(variant, Variant):
                     raise GanzooError(f"register() expects a ganzoo.Variant, got {type(variant).__name__}")
+                _check_name("variant", variant.name)
                 staged.append(variant.replace(plugin=ref))
             return register_variant
 
@@ -282,8 +283,7 @@ class PluginHost:
             if unexpected:
                 raise GanzooError(f"register() for a {kind} got unexpected argument(s) "
                                   f"{', '.join(sorted(unexpected))}")
-            if not isinstance(name, str) or not name:
-                raise GanzooError(f"a {kind} name must be a non-empty string, got {name!r}")
+            _check_name(kind, name)
             if not callable(factory):
                 raise GanzooError(f"{kind} {name!r}: factory is not callable")
             inputs = tuple(extra.get("inputs", ("image",)))
@@ -315,6 +315,17 @@ class PluginHost:
                 roles=lists["roles"], inputs=inputs, conditional=conditional, classifier=classifier,
                 plugin=ref))
         return register_component
+
+
+_NAME_BREAKERS = re.compile(r"[\s:=,]")  # what NAME:k=v,... flags and family:suffix names split on
+
+
+def _check_name(kind: str, name: object) -> None:
+    if not isinstance(name, str) or not name:
+        raise GanzooError(f"a {kind} name must be a non-empty string, got {name!r}")
+    if _NAME_BREAKERS.search(name):
+        raise GanzooError(f"{kind} name {name!r}: no spaces, ':', '=' or ',' (flags such as "
+                          f"--trick NAME:k=v,... split on them)")
 
 
 _default_host: PluginHost | None = None

@@ -390,3 +390,22 @@ def test_tags_must_be_a_list_of_strings(monkeypatch, fake_dists, extra):
     [problem] = plugins.get_host().problems
     assert f"loss 'tagged-loss': tags must be a list of strings, got {extra['tags']!r}" in str(problem)
     assert not ganzoo.get_registry().has_component("loss", "tagged-loss")
+
+
+@pytest.mark.parametrize("name", ["Bad Name", "ema:fast", "a=b", "x,y"])
+def test_names_that_flags_would_split_are_refused(monkeypatch, fake_dists, name):
+    """Regression: any string was accepted, so a trick named 'ema:fast' could never be chosen
+    (--trick NAME:k=v splits on ':')."""
+    @hookimpl
+    def register_tricks(register):
+        register(name, lambda: None, summary="odd")
+
+    @hookimpl
+    def register_variants(register):
+        register(ganzoo.Variant(name=name, generator="mlp", discriminator="mlp", loss="bce"))
+
+    _module(monkeypatch, "fake_odd_names", register_tricks=register_tricks, register_variants=register_variants)
+    fake_dists("ganzoo-odd", {"odd": "fake_odd_names"})
+    problems = sorted(str(p) for p in plugins.get_host().problems)
+    assert problems == [f"plugin odd (ganzoo-odd 1.0): register_{kind}s: {kind} name {name!r}: no spaces, ':', '=' or ',' (flags such "
+                        "as --trick NAME:k=v,... split on them)" for kind in ("trick", "variant")]
