@@ -115,6 +115,15 @@ def test_tensorboard_missing_is_one_line_and_training_goes_on(tmp_path, capsys, 
     assert len(_records(tmp_path / "run")) == 2
 
 
+def test_a_logger_failing_on_a_file_names_the_file(tmp_path, capsys):
+    """Regression: the notice gave only the OS's reason ("No such file or directory")."""
+    run = tmp_path / "run"
+    assert main([*TRAIN, "--steps", "20", "--out", str(run), "--logger", "csv:training_file=missing/m.csv"]) == 0
+    assert (f"ganzoo: logger 'csv' failed at step 10 ({run / 'missing' / 'm.csv'}: No such file or directory); "
+            "it is off") in capsys.readouterr().err
+    assert len(_records(run)) == 2
+
+
 def test_resuming_drops_what_the_checkpoint_does_not_cover_in_every_logger(tmp_path):
     run, saved = tmp_path / "run", tmp_path / "step-20.pt"
     loggers = ["--logger", "csv", "--logger", "tensorboard:flush_secs=1"]

@@ -50,7 +50,9 @@ class RunLoggers:
 
     def _drop(self, name: str, when: str, err: BaseException) -> None:
         self.loggers.pop(name, None)
-        text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        text = str(err)
+        if isinstance(err, OSError) and err.strerror:  # without errno, with the file when known
+            text = f"{err.filename}: {err.strerror}" if err.filename else err.strerror
         message = " ".join(text.split()) or type(err).__name__
         self.notify(f"ganzoo: logger {name!r} {when} ({message}); it is off for the rest of the run, "
                     f"training goes on and metrics.jsonl keeps every record")
