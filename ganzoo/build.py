@@ -131,10 +131,13 @@ class TrainedGenerator:
                 indices.append(names.index(item))
                 continue
             try:
-                indices.append(int(item))
+                index = int(item)
             except ValueError:
                 known = f"the run's classes are {', '.join(names)}" if names else "give class indices"
                 raise ConfigError(f"class {item!r} is not a class name or index: {known}") from None
+            if self.num_classes is not None and not 0 <= index < self.num_classes:  # before int64 overflows
+                raise ConfigError(f"class {index} is out of range: the run has classes 0..{self.num_classes - 1}")
+            indices.append(index)
         return indices
 
     def grid_labels(self, n: int) -> tuple[torch.Tensor | None, int | None]:

@@ -11,6 +11,16 @@ if TYPE_CHECKING:
     import torch
 
 
+MIN_TRUNCATION = 0.01  # redrawing takes ~1/(0.8·T) passes; BigGAN's smallest reported T is 0.04
+
+
+def check_truncation(truncation: float | None) -> None:
+    """A one-line ConfigError unless ``truncation`` is None or a number in [0.01, inf)."""
+    if truncation is not None and not (MIN_TRUNCATION <= truncation < float("inf")):
+        raise ConfigError(f"--truncation must be a number >= {MIN_TRUNCATION} (values beyond ±T are drawn "
+                          f"again), got {truncation}")
+
+
 def sample_latent(n: int, latent_dim: int, distribution: str = "normal",
                   device: torch.device | str = "cpu",
                   generator: torch.Generator | None = None,
@@ -22,8 +32,7 @@ def sample_latent(n: int, latent_dim: int, distribution: str = "normal",
     drawn from U(-T, T) when T < 1."""
     import torch
 
-    if truncation is not None and not truncation > 0:
-        raise ConfigError(f"--truncation must be a positive number, got {truncation}")
+    check_truncation(truncation)
     if distribution == "uniform":
         scale = 1.0 if truncation is None else min(1.0, float(truncation))
         return torch.rand(n, latent_dim, device=device, generator=generator).mul_(2).sub_(1).mul_(scale)

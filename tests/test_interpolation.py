@@ -124,7 +124,9 @@ def test_a_resumed_run_leaves_voided_grids_out_of_its_timelapse(runs, tmp_path):
     (["--interpolate", "1"], "--interpolate must be at least 2"),
     (["--interpolate", "3", "--frames", "0"], "--frames must be >= 1"),
     (["--gif", "x.gif"], "--gif goes with --interpolate"),
-    (["--truncation", "0"], "--truncation must be a positive number"),
+    (["--truncation", "0"], "--truncation must be a number >= 0.01"),
+    (["--truncation", "1e-6"], "--truncation must be a number >= 0.01"),  # regression: redrew for ever
+    (["--truncation", "inf"], "--truncation must be a number >= 0.01"),
     (["--interpolate", "2", "--gif", "x.png"], "the animation is written as GIF"),
     (["--interpolate", "2", "--class", "3"], "is not conditional"),
 ])
@@ -143,3 +145,25 @@ def test_a_damaged_grid_costs_the_timelapse_a_frame_not_the_run(runs, tmp_path):
     (run / "samples" / "step-000020.png").write_bytes(b"not a png")
     assert main(["train", "--resume", str(run), "--steps", "38"]) == 0
     assert len(_gif_frames(run / "timelapse.gif")) == 3  # 10, 30 and the final grid
+
+
+@pytest.mark.parametrize("flag, target, message", [
+    # regression: --npy onto the checkpoint replaced the trained weights with an array
+    ("--npy", "checkpoints/last.pt", "--npy {}: the samples are written as a .npy file; use a .npy name"),
+    ("--npz", "config.json", "--npz {}: the samples are written as a .npz file; use a .npz name"),
+    ("--npy", "checkpoints/x.npy", "--npy {}: is one of the files training wrote to the run; choose another name"),
+    ("--out", "samples.png", "--out {}: is one of the files training wrote to the run; choose another name"),
+    ("--out", "samples/step-000010.png", "--out {}: is one of the files training wrote to the run; choose another name"),
+])
+def test_sampling_never_writes_over_the_runs_own_files(runs, capsys, flag, target, message):
+    run = runs / "vanilla"
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert main(["sample", str(run), "-n", "4", flag, str(run / target)]) == 2
+    assert capsys.readouterr().err == f"ganzoo sample: error: {message.format(run / target)}\n"
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_class_beyond_int64_is_out_of_range_not_a_traceback(runs, capsys, tmp_path):
+    assert main(["sample", str(runs / "cgan"), "--class", "99999999999999999999999", "--out", str(tmp_path / "x.png")]) == 2
+    assert capsys.readouterr().err == ("ganzoo sample: error: --class 99999999999999999999999: class "
+                                       "99999999999999999999999 is out of range: the run has classes 0..9\n")

@@ -60,6 +60,7 @@ def _classes(gan: TrainedGenerator, text: str | None) -> list[int] | None:
 
 
 def sample_command(args: argparse.Namespace) -> int:
+    from ganzoo.latent import check_truncation
     from ganzoo.runs.checkpoint import load_trained_gan
 
     if args.num is not None and args.num < 1:
@@ -68,10 +69,15 @@ def sample_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"--interpolate must be at least 2 (latents to walk through), got {args.interpolate}")
     if args.frames < 1:
         raise ConfigError(f"--frames must be >= 1, got {args.frames}")
-    if args.truncation is not None and not args.truncation > 0:
-        raise ConfigError(f"--truncation must be a positive number, got {args.truncation}")
+    check_truncation(args.truncation)
     if args.gif and args.interpolate is None:
         raise ConfigError("--gif goes with --interpolate")
+    for flag, path, suffix in (("--npy", args.npy, ".npy"), ("--npz", args.npz, ".npz")):
+        # The suffix also keeps these off a run's own files (last.pt, config.json, metrics.jsonl).
+        if path is not None and Path(path).suffix.lower() != suffix:
+            raise ConfigError(f"{flag} {path}: the samples are written as a {suffix} file; use a {suffix} name")
+        if path is not None:
+            _not_the_runs_own(flag, Path(path), args.source)
     gan, _ = load_trained_gan(args.source, device=args.device)
     if args.interpolate is not None:
         return _interpolation(gan, args)
@@ -90,7 +96,7 @@ def _samples(gan: TrainedGenerator, args: argparse.Namespace) -> int:
     else:
         labels, per_row = gan.requested_labels(num, _class_blocks(classes, num)), None
     images = gan.generate(num, seed=args.seed, labels=labels, truncation=args.truncation)
-    grid = _png(args.out, RunDir.folder_of(args.source) / f"samples-seed{args.seed}.png")
+    grid = _png(args.out, RunDir.folder_of(args.source) / f"samples-seed{args.seed}.png", args.source)
     save_image_grid(images, grid, nrow=args.nrow or per_row)
     rows = f" (a row per class: {', '.join(gan.class_names)})" if per_row and gan.class_names else ""
     output.stdout.print(f"wrote {num} samples to {grid}{rows}")
@@ -103,11 +109,27 @@ def _samples(gan: TrainedGenerator, args: argparse.Namespace) -> int:
     return 0
 
 
-def _png(given: str | None, default: Path) -> Path:
+def _png(given: str | None, default: Path, source: str) -> Path:
     grid = Path(given) if given else default
     if grid.suffix.lower() != ".png":
         raise ConfigError(f"--out {grid}: the grid is written as PNG; use a .png name (and --npy for arrays)")
+    _not_the_runs_own("--out", grid, source)
     return grid
+
+
+def _not_the_runs_own(flag: str, path: Path, source: str) -> None:
+    """Refuse to write over a file the training run wrote (its grids, timelapse, records...)."""
+    from ganzoo.runs.rundir import RunDir
+
+    folder = RunDir.folder_of(source)
+    if not RunDir.holds_run(folder):
+        return
+    run = RunDir(folder)
+    own = {run.sample_grid(), run.timelapse, run.loss_plot, run.config, run.metrics}
+    folders = {run.sample_grid(0).parent, run.checkpoint.parent}
+    target = path.resolve()
+    if target in {p.resolve() for p in own} or target.parent in {p.resolve() for p in folders}:
+        raise ConfigError(f"{flag} {path}: is one of the files training wrote to the run; choose another name")
 
 
 def interpolation_inputs(gan: TrainedGenerator, keyframes: int, frames: int, paths: int, seed: int,
@@ -147,10 +169,11 @@ def _interpolation(gan: TrainedGenerator, args: argparse.Namespace) -> int:
                                                     _classes(gan, args.classes), args.truncation)
     images = gan.draw(latents, labels)
     length = images.shape[0] // rows
-    grid = _png(args.out, RunDir.folder_of(args.source) / f"interpolation-seed{args.seed}.png")
+    grid = _png(args.out, RunDir.folder_of(args.source) / f"interpolation-seed{args.seed}.png", args.source)
     gif = Path(args.gif) if args.gif else grid.with_suffix(".gif")
     if gif.suffix.lower() != ".gif":
         raise ConfigError(f"--gif {gif}: the animation is written as GIF; use a .gif name")
+    _not_the_runs_own("--gif", gif, args.source)
     save_image_grid(images, grid, nrow=length)
     per_frame = images.view(rows, length, *images.shape[1:])
     columns = args.nrow or math.ceil(math.sqrt(rows))
