@@ -168,3 +168,113 @@ def test_an_unwritable_output_path_is_one_line(tmp_path):
         write_atomically(blocker / "x.bin", lambda handle: handle.write(b"x"))
     assert str(blocker / "x.bin") in str(info.value) and "\n" not in str(info.value)
     assert info.value.exit_status == 1
+
+
+def _only_line(stderr: str, command: str, path: Path) -> str:
+    """stderr is exactly one line: the error, naming ``path``."""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(f"ganzoo {command}: error: {path}: "), stderr
+    return lines[0]
+
+
+def _command(command: str, run: Path, tmp_path: Path) -> list[str]:
+    return {"sample": ["sample", str(run), "-n", "4", "--out", str(tmp_path / "s.png")],
+            "eval": ["eval", str(run), "-n", "8", "--no-baseline"],
+            "resume": ["train", "--resume", str(run), "--steps", "3"]}[command]
+
+
+@pytest.mark.parametrize("command", ["sample", "eval", "resume"])
+@pytest.mark.parametrize("content", [b"hi\n", b"GM_\xd0\xc7\t", b"\x80\x15N.", b"PK\x03\x04garbage"],
+                         ids=["text", "struct", "pickle-protocol", "zip"])
+def test_a_garbled_checkpoint_is_one_line_without_warnings(tmp_path, capsys, command, content):
+    """Whatever torch's parsers raise on garbage (KeyError, struct.error ...) and whatever they
+    warn about, the user sees one line naming the file."""
+    import warnings
+
+    run = tmp_path / "garbled"
+    path = run / "checkpoints" / "last.pt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(_command(command, run, tmp_path))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "not a readable checkpoint" in _only_line(err, "train" if command == "resume" else command, path)
+    assert not [str(w.message) for w in caught]
+
+
+def _set(*keys, value):
+    def edit(payload: dict) -> None:
+        target = payload
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value(payload) if callable(value) else value
+    return edit
+
+
+_DAMAGED_FIELDS = {
+    # Caught by the structure checks of load_checkpoint/read_variant.
+    "torch-rng-float": (_set("rng", "torch", value=torch.zeros(3)), "'rng': the torch state"),
+    "python-rng-short": (_set("rng", "python", value=(1, 2)), "'rng': the python state"),
+    "numpy-rng-short": (_set("rng", "numpy", value=("MT19937", torch.zeros(3))), "'rng': the numpy state"),
+    "numpy-rng-float-keys": (_set("rng", "numpy", value=lambda p: ("MT19937", torch.zeros(624), 624, 0, 0.0)),
+                             "'rng': the numpy state"),
+    "rng-missing": (_set("rng", value={}), "'rng': no 'torch' state"),
+    "rng-per-rank": (_set("rng_per_rank", value=[None]), "'rng_per_rank'[0]"),
+    "sampler-rng-float": (_set("sampler", "rng", value=torch.zeros(2)), "'sampler' rng"),
+    "sampler-rng-missing": (_set("sampler", value={}), "'sampler' rng is None"),
+    "negative-step": (_set("step", value=-5), "'step' is -5"),
+    "float-step": (_set("step", value=2.5), "'step' is a float"),
+    "negative-updates": (_set("updates", "generator", value=-1), "'updates'"),
+    # Well-typed but wrong: the backstop around applying the states.
+    "torch-rng-size": (_set("rng", "torch", value=torch.zeros(3, dtype=torch.uint8)), "RuntimeError"),
+    "python-rng-version": (_set("rng", "python", value=lambda p: (1, p["rng"]["python"][1], None)), "ValueError"),
+    "numpy-rng-kind": (_set("rng", "numpy", value=lambda p: ("XX", *p["rng"]["numpy"][1:])), "ValueError"),
+    "sampler-rng-size": (_set("sampler", "rng", value=torch.zeros(2, dtype=torch.uint8)), "RuntimeError"),
+}
+_DAMAGED_RECIPES = {
+    "tricks-none": (_set("variant", "tricks", value=None), "'tricks' is None"),
+    "trick-params-str": (_set("variant", "tricks", value={"ema": "x"}), "trick 'ema'"),
+    "trick-names": (_set("variant", "tricks", value=[1]), "'tricks' must name tricks"),
+    "params-list": (_set("variant", "generator_params", value=[1, 2]), "'generator_params'"),
+    "optimizer-str": (_set("variant", "g_optimizer", value="adam"), "'g_optimizer'"),
+    "phases-str": (_set("variant", "phases", value="x"), "'phases'"),
+}
+
+
+def _damaged_copy(trained_run: Path, tmp_path: Path, edit) -> tuple[Path, Path]:
+    """A copy of the run whose checkpoint was loaded, edited and saved again (as anyone can)."""
+    import shutil
+
+    run = tmp_path / "edited"
+    shutil.copytree(trained_run, run)
+    path = run / "checkpoints" / "last.pt"
+    payload = torch.load(path, weights_only=True)
+    edit(payload)
+    torch.save(payload, path)
+    return run, path
+
+
+@pytest.mark.parametrize("case", [*_DAMAGED_FIELDS, *(f"{c}:{n}" for n in _DAMAGED_RECIPES
+                                                      for c in ("resume", "sample"))])
+def test_a_checkpoint_with_damaged_fields_is_one_line(tmp_path, trained_run, capsys, case):
+    command, name = case.split(":") if ":" in case else ("resume", case)
+    edit, expected = {**_DAMAGED_FIELDS, **_DAMAGED_RECIPES}[name]
+    run, path = _damaged_copy(trained_run, tmp_path, edit)
+    code = main(_command(command, run, tmp_path))
+    err = capsys.readouterr().err
+    assert code == 2, err
+    line = _only_line(err, "train" if command == "resume" else command, path)
+    assert ("damaged recipe" if name in _DAMAGED_RECIPES else "damaged checkpoint") in line
+    assert expected in line
+
+
+def test_the_loader_refuses_a_negative_step_only_when_resuming(tmp_path, trained_run):
+    from ganzoo.errors import CheckpointError
+
+    _, path = _damaged_copy(trained_run, tmp_path, _set("step", value=-5))
+    assert ckpt.load_checkpoint(path)["step"] == -5  # sampling does not use it
+    with pytest.raises(CheckpointError, match=r"damaged checkpoint: 'step' is -5"):
+        ckpt.load_checkpoint(path, resume=True)

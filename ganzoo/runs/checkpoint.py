@@ -14,9 +14,12 @@ nothing in it runs.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import random
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,27 +170,30 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu", *,
     """Read a checkpoint without running anything in it (``weights_only=True``) and check it
     holds what sampling needs (and, with ``resume``, what resuming needs). Anything unreadable,
     unsafe or incomplete is a one-line :class:`CheckpointError`."""
-    import pickle
-
     import torch
 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint does not exist")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, OSError, TypeError,
-            AttributeError) as err:
-        raise CheckpointError(_unreadable(path, err)) from None
+        # torch's warnings about a strange file (an unusual pickle protocol ...) would add lines
+        # to the one that says what is wrong with it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - a garbled file makes torch's parsers raise anything
+        raise CheckpointError(_unreadable(path, err)) from None  # (KeyError, struct.error ...)
     if not isinstance(payload, dict) or "format" not in payload:
         raise CheckpointError(f"{path}: not a ganzoo checkpoint")
-    if payload["format"] not in READABLE_FORMATS:
-        raise CheckpointError(f"{path}: ganzoo checkpoint format {payload['format']!r}; this ganzoo "
+    version = payload["format"]
+    if type(version) is not int or version not in READABLE_FORMATS:
+        shown = repr(version) if type(version) in (int, float, str) else f"of type {type(version).__name__}"
+        raise CheckpointError(f"{path}: ganzoo checkpoint format {shown[:40]}; this ganzoo "
                               f"reads formats {', '.join(map(str, READABLE_FORMATS))}")
     payload = _upgrade(payload)
     _check_entries(path, payload, {**_REQUIRED, **(_REQUIRED_TO_RESUME if resume else {})})
-    if resume and not all(isinstance(k, str) and type(v) is int for k, v in payload["updates"].items()):
-        raise CheckpointError(f"{path}: damaged checkpoint: 'updates' must count runs per phase")
+    if resume:
+        _check_resume_entries(path, payload)
     state = payload["state"]
     missing = [key for key in _STATE_KEYS if not isinstance(state.get(key), dict)]
     if missing:
@@ -205,6 +211,100 @@ def _check_entries(path: Path, payload: dict[str, Any],
                                   f"{type(payload[key]).__name__}")
 
 
+def _check_resume_entries(path: Path, payload: dict[str, Any]) -> None:
+    """What resuming applies besides the networks (step, phase counts, every RNG state), checked
+    for type and shape: a damaged one is a one-line :class:`CheckpointError` naming it."""
+    def damaged(what: str) -> CheckpointError:
+        return CheckpointError(f"{path}: damaged checkpoint: {what}")
+
+    step = payload["step"]
+    if step < 0:
+        raise damaged(f"'step' is {step!r}, not a step count")
+    if not all(isinstance(k, str) and type(v) is int and v >= 0 for k, v in payload["updates"].items()):
+        raise damaged("'updates' must count runs per phase")
+    problem = _rng_problem(payload["rng"])
+    if problem:
+        raise damaged(f"'rng': {problem}")
+    per_rank = payload.get("rng_per_rank")
+    if per_rank is not None:
+        if not isinstance(per_rank, (list, tuple)):
+            raise damaged(f"'rng_per_rank' is a {type(per_rank).__name__}, not a list of RNG states")
+        for rank, states in enumerate(per_rank):
+            problem = _rng_problem(states)
+            if problem:
+                raise damaged(f"'rng_per_rank'[{rank}]: {problem}")
+    sampler_rng = payload["sampler"].get("rng")
+    if not _is_byte_tensor(sampler_rng):
+        raise damaged(f"'sampler' rng is {_describe(sampler_rng)}, not a generator state (a uint8 tensor)")
+
+
+def _is_byte_tensor(value: Any) -> bool:
+    import torch
+
+    return isinstance(value, torch.Tensor) and value.dtype == torch.uint8 and value.dim() == 1
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _describe(value: Any) -> str:
+    """A short description of an untrusted value for a message (never a long repr)."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    return f"a {type(value).__name__}" + (f" of {len(value)}" if isinstance(value, (tuple, list)) else "")
+
+
+def _rng_problem(states: Any) -> str | None:
+    """What is wrong with RNG states as :func:`capture_rng_states` writes them (None: nothing)."""
+    import torch
+
+    if not isinstance(states, dict):
+        return f"{_describe(states)}, not RNG states"
+    for key in ("torch", "python", "numpy"):
+        if key not in states:
+            return f"no {key!r} state"
+    if not _is_byte_tensor(states["torch"]):
+        return f"the torch state is {_describe(states['torch'])}, not a uint8 tensor"
+    python = states["python"]
+    if not (isinstance(python, (tuple, list)) and len(python) == 3 and _is_int(python[0])
+            and isinstance(python[1], (tuple, list)) and len(python[1]) == 625
+            and all(_is_int(x) for x in python[1])
+            and (python[2] is None or type(python[2]) in (int, float))):
+        return f"the python state is {_describe(python)}, not (version, 625 integers, gauss)"
+    numpy = states["numpy"]
+    if not (isinstance(numpy, (tuple, list)) and len(numpy) == 5 and isinstance(numpy[0], str)
+            and isinstance(numpy[1], torch.Tensor) and tuple(numpy[1].shape) == (624,)
+            and not numpy[1].is_floating_point() and not numpy[1].is_complex()
+            and _is_int(numpy[2]) and _is_int(numpy[3]) and type(numpy[4]) in (int, float)):
+        return f"the numpy state is {_describe(numpy)}, not (kind, 624 keys, position, has_gauss, cached)"
+    cuda = states.get("cuda")
+    if cuda is not None and not (isinstance(cuda, (list, tuple)) and all(_is_byte_tensor(s) for s in cuda)):
+        return f"the cuda states are {_describe(cuda)}, not a list of uint8 tensors"
+    return None
+
+
+# What applying a checkpoint's contents raises when a value the checks above let through is
+# still wrong (out of range, a state of another size ...).
+_DAMAGE = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RuntimeError)
+
+
+@contextlib.contextmanager
+def applying(path: str | Path) -> Iterator[None]:
+    """Around code that applies a checkpoint's contents (RNG and sampler states, step counts):
+    an error caused by a damaged value is a one-line :class:`CheckpointError` naming ``path``.
+    Keep it narrow: only code that uses checkpoint values belongs inside."""
+    try:
+        yield
+    except _DAMAGE as err:
+        raise CheckpointError(f"{path}: damaged checkpoint: "
+                              f"{type(err).__name__}: {' '.join(str(err).split())[:200]}") from None
+
+
 def _unreadable(path: Path, err: Exception) -> str:
     """One line for a file torch's safe unpickler would not read, or could not parse."""
     import re
@@ -216,7 +316,10 @@ def _unreadable(path: Path, err: Exception) -> str:
                 f"asks for {needs.group(1)}); ganzoo checkpoints hold only tensors and plain values, "
                 f"so this file was made by something else or by ganzoo 0.1.0 (format 1, no longer read)")
     text = text.split("WeightsUnpickler error:")[-1].split("Check the documentation")[0]
-    return f"{path}: not a readable checkpoint ({type(err).__name__}: {' '.join(text.split())[:200]})"
+    kind = type(err).__name__
+    if kind.islower():  # struct.error, zlib.error ...: the module says what failed
+        kind = f"{type(err).__module__.lstrip('_')}.{kind}"
+    return f"{path}: not a readable checkpoint ({kind}: {' '.join(text.split())[:200]})"
 
 
 def read_variant(payload: dict[str, Any], path: str | Path) -> Any:
@@ -224,12 +327,39 @@ def read_variant(payload: dict[str, Any], path: str | Path) -> Any:
     from ganzoo.errors import GanzooError
     from ganzoo.specs import Variant
 
+    data = payload["variant"]
+    problem = _variant_problem(data)
+    if problem:
+        raise CheckpointError(f"{path}: damaged recipe: {problem}")
     try:
-        return Variant.from_dict(payload["variant"])
+        return Variant.from_dict(data)
     except GanzooError as err:
         raise CheckpointError(f"{path}: damaged recipe: {err}") from None
-    except TypeError as err:
-        raise CheckpointError(f"{path}: damaged recipe ({err})") from None
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as err:
+        raise CheckpointError(f"{path}: damaged recipe ({type(err).__name__}: "
+                              f"{' '.join(str(err).split())[:200]})") from None
+
+
+def _variant_problem(data: Mapping[str, Any]) -> str | None:
+    """What is wrong with the structure of a checkpoint's recipe (None: nothing): the entries
+    that hold parameters must be mappings (tricks: of names to parameters)."""
+    for key in ("generator_params", "discriminator_params", "loss_params", "g_optimizer", "d_optimizer", "roles"):
+        if key in data and not isinstance(data[key], Mapping):
+            return f"{key!r} is {_describe(data[key])}, not a mapping"
+    tricks = data.get("tricks", {})
+    if isinstance(tricks, (list, tuple)):
+        if not all(isinstance(name, str) for name in tricks):
+            return "'tricks' must name tricks"
+    elif not isinstance(tricks, Mapping):
+        return f"'tricks' is {_describe(tricks)}, not a mapping of trick names to parameters"
+    else:
+        for name, params in tricks.items():
+            if not isinstance(name, str) or not isinstance(params, Mapping):
+                return f"the parameters of trick {name!r} are {_describe(params)}, not a mapping"
+    phases = data.get("phases", [])
+    if not isinstance(phases, (list, tuple)) or not all(isinstance(p, Mapping) for p in phases):
+        return f"'phases' is {_describe(phases)}, not a list of phases"
+    return None
 
 
 def _recorded_components(payload: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
