@@ -116,12 +116,16 @@ def test_tensorboard_missing_is_one_line_and_training_goes_on(tmp_path, capsys, 
 
 
 def test_a_logger_failing_on_a_file_names_the_file(tmp_path, capsys):
-    """Regression: the notice gave only the OS's reason ("No such file or directory")."""
+    """Regression: the notice gave only the OS's reason ("Is a directory")."""
     run = tmp_path / "run"
-    assert main([*TRAIN, "--steps", "20", "--out", str(run), "--logger", "csv:training_file=missing/m.csv"]) == 0
-    assert (f"ganzoo: logger 'csv' failed at step 10 ({run / 'missing' / 'm.csv'}: No such file or directory); "
+    assert main([*TRAIN, "--steps", "20", "--out", str(run), "--logger", "csv"]) == 0
+    (run / "metrics.csv").unlink()
+    (run / "metrics.csv").mkdir()
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "40"]) == 0
+    assert (f"ganzoo: logger 'csv' failed at step 30 ({run / 'metrics.csv'}: Is a directory); "
             "it is off") in capsys.readouterr().err
-    assert len(_records(run)) == 2
+    assert len(_records(run)) == 4
 
 
 def test_resuming_drops_what_the_checkpoint_does_not_cover_in_every_logger(tmp_path):
@@ -206,3 +210,37 @@ def test_a_logger_failing_to_finish_is_said_not_swallowed(fresh_plugins, tmp_pat
     fresh_plugins.get_host().add_plugin(plugin, "no-close-logger")
     assert main([*TRAIN, "--steps", "10", "--out", str(tmp_path / "run"), "--logger", "no-close"]) == 0
     assert "logger 'no-close' failed to finish (Input/output error)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("csv:training_file=../victim.csv", "logger csv: training_file must be a plain .csv name inside the run folder"),
+    ("csv:eval_file=metrics.jsonl", "logger csv: eval_file must be a plain .csv name inside the run folder"),
+    ("tensorboard:folder=checkpoints", "logger tensorboard: folder must be a plain folder name inside the run folder"),
+    ("tensorboard:folder=/tmp/elsewhere", "logger tensorboard: folder must be a plain folder name inside the run folder"),
+])
+def test_logger_files_stay_inside_the_run_folder(tmp_path, capsys, spec, message):
+    """Regression: csv:training_file=../x.csv rewrote a file outside the run, and
+    training_file=metrics.jsonl replaced the run's own records with CSV."""
+    out = tmp_path / "run"
+    assert main([*TRAIN, "--steps", "4", "--out", str(out), "--logger", spec]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not out.exists()  # refused before the run folder was made
+
+
+def test_a_shared_checkpoint_cannot_point_a_logger_outside_its_run(tmp_path, capsys):
+    """A resumed run takes its loggers from the checkpoint, which may be someone else's."""
+    import torch
+
+    run = tmp_path / "run"
+    assert main([*TRAIN, "--steps", "20", "--out", str(run)]) == 0
+    victim = tmp_path / "victim.csv"
+    victim.write_text("precious\n")
+    path = run / "checkpoints" / "last.pt"
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["loggers"] = {"csv": {"training_file": str(victim)}}
+    torch.save(payload, path)
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--steps", "40"]) == 2
+    assert "logger csv: training_file must be a plain .csv name" in capsys.readouterr().err
+    assert victim.read_text() == "precious\n"

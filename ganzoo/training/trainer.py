@@ -121,12 +121,13 @@ class Trainer:
         check_settings(self.gan, config.graph, config.precision, distributed=self.dist is not None)
         self.steps_total, self.schedule_steps = self._plan_length()
         self.latent = fixed_latent(self.gan, config.samples_in_grid, config.seed)
-        self.run_dir = self._open_run_dir(_run_dir)
         self.records: list[dict[str, Any]] = []
         self._notices: list[str] = []
         self._progress: Any = None
         self._interrupted = False
+        # Built before the run folder exists: a logger's bad parameter must leave no folder behind.
         self.loggers = RunLoggers(config.loggers, registry, self._notice)
+        self.run_dir = self._open_run_dir(_run_dir)
         self.resumed_from: int | None = None if _resume is None else _resume["step"]
         self.last_checkpoint_step = 0
         # Training time so far (evaluations excluded), carried across resumes: the "time" of
@@ -147,9 +148,12 @@ class Trainer:
             distributed=self.dist is not None, notify=self._notice)
         self.step = self.runner.step
         if _resume is not None:
-            self.sampler.load_state_dict(_resume["sampler"])
-            self.step.set_position(_resume["step"], _resume["updates"])
-            ckpt.restore_rng_states(self._rng_for_this_rank(_resume))  # last: building consumed some
+            # load_checkpoint checked these states' types and shapes; what is still wrong with
+            # one (a state of another size ...) is a one-line error naming the checkpoint.
+            with ckpt.applying(self.run_dir.checkpoint):
+                self.sampler.load_state_dict(_resume["sampler"])
+                self.step.set_position(_resume["step"], _resume["updates"])
+                ckpt.restore_rng_states(self._rng_for_this_rank(_resume))  # last: building consumed some
         elif self.dist is not None:
             seed_everything(config.seed + rank)  # different dropout and trick noise on each rank
 

@@ -9,7 +9,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ganzoo import Logger, RunInfo, record_scalars
+from ganzoo import ConfigError, Logger, RunInfo, record_scalars
+
+
+def name_in_run(logger: str, param: str, name: str, suffix: str = "") -> str:
+    """``name`` if it is a plain file or folder name (ending in ``suffix``) for the run folder:
+    the parameters come with a resumed run's checkpoint, which may be someone else's, so a path
+    elsewhere (``/home/...``, ``../x``) or onto the run's own files is refused."""
+    reserved = {"metrics.jsonl", "config.json", "loss.png", "samples.png", "timelapse.gif", "samples", "checkpoints"}
+    if (not isinstance(name, str) or Path(name).name != name or name in ("", ".", "..")
+            or name in reserved or not name.endswith(suffix)):
+        raise ConfigError(f"logger {logger}: {param} must be a plain {suffix or 'folder'} name inside the run "
+                          f"folder (not a path, not one of the run's own files), got {name!r}")
+    return name
 
 
 class JsonlLogger(Logger):
@@ -83,7 +95,8 @@ class CsvLogger(Logger):
     name = "csv"
 
     def __init__(self, training_file: str = "metrics.csv", eval_file: str = "eval.csv") -> None:
-        self.names = (training_file, eval_file)
+        self.names = (name_in_run("csv", "training_file", training_file, ".csv"),
+                      name_in_run("csv", "eval_file", eval_file, ".csv"))
         self.tables: dict[str, _Table] = {}
 
     def open(self, run: RunInfo) -> None:

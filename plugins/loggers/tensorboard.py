@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo import ConfigError, Logger, RunInfo, record_scalars
+from ganzoo_plugins.loggers.files import name_in_run
 
 
 class TensorBoardLogger(Logger):
@@ -19,7 +20,7 @@ class TensorBoardLogger(Logger):
     name = "tensorboard"
 
     def __init__(self, folder: str = "tensorboard", flush_secs: float = 30.0) -> None:
-        self.folder, self.flush_secs = folder, float(flush_secs)
+        self.folder, self.flush_secs = name_in_run("tensorboard", "folder", folder), float(flush_secs)
         self.writer: Any = None
 
     def open(self, run: RunInfo) -> None:
