@@ -277,6 +277,16 @@ class Variant:
         for name in ("g_optimizer", "d_optimizer"):
             if not isinstance(getattr(self, name), OptimizerSettings):
                 raise ConfigError(f"variant {self.name!r}: {name} must be an OptimizerSettings")
+        for name in ("generator_params", "discriminator_params", "loss_params", "roles"):
+            if not isinstance(getattr(self, name) or {}, Mapping):
+                raise ConfigError(f"variant {self.name!r}: {name} must be a table, got {getattr(self, name)!r}")
+        if not isinstance(self.phases or (), (list, tuple)):
+            raise ConfigError(f"variant {self.name!r}: phases must be a list of phases, got {self.phases!r}")
+        tricks = self.tricks
+        if not (isinstance(tricks, Mapping) and all(isinstance(v, Mapping) for v in tricks.values())
+                or isinstance(tricks, (list, tuple)) and all(isinstance(v, str) for v in tricks)):
+            raise ConfigError(f"variant {self.name!r}: tricks must be a table of trick parameter tables "
+                              f"or a list of trick names, got {tricks!r}")
         roles = {name: Role(**role) if isinstance(role, Mapping) else role
                   for name, role in dict(self.roles or {}).items()}
         for name, role in roles.items():

@@ -71,3 +71,77 @@ def test_info_shows_every_kind_of_a_shared_name_and_json_asks_for_one(capsys) ->
     assert main(["info", "dcgan", "--kind", "generator"]) == 0
     shown = capsys.readouterr().out
     assert "generator dcgan" in shown and "variant dcgan" not in shown and "each is shown" not in shown
+
+
+_RUN = 'variant = "vanilla"\nsteps = 20\n'
+
+
+@pytest.mark.parametrize("content, named", [
+    (b"\xff\xfe garbage", "not valid TOML (not UTF-8 text"),
+    (_RUN + "data = 5", "--data must be a string, got 5"),
+    ('variant = "cgan"\nsteps = 20\nlabels = [1]', "--labels must be a string, got [1]"),
+    (_RUN + 'recipe = "x"', "recipe must be a [recipe] table"),
+    (_RUN + '[recipe]\ntricks = "ema"', "recipe: tricks must be a table of [recipe.tricks.NAME] tables"),
+    (_RUN + '[recipe]\ngenerator_params = "x"', "recipe: generator_params must be a table, got 'x'"),
+    (_RUN + '[recipe]\nroles = "x"', "recipe: roles must be a table of [recipe.roles.NAME] tables"),
+    (_RUN + "[recipe]\nbatch_size = true", "recipe: batch_size must be an integer, got True"),
+    (_RUN + "[recipe]\ncritic_steps = 0", "recipe: critic_steps must be a positive integer, got 0"),
+    (_RUN + "eval_every = 2.5", "--eval-every must be an integer, got 2.5"),
+    (_RUN + 'eval_every = "x"', "--eval-every must be an integer, got 'x'"),
+    (_RUN + 'sync_batchnorm = "yes"', "--sync-batchnorm must be true or false, got 'yes'"),
+    (_RUN + "dist_timeout = true", "--dist-timeout must be a number, got True"),
+    (_RUN + "epochs = true", "--epochs must be a number, got True"),
+    (_RUN + "device = 5", "--device must be a string, got 5"),
+    (_RUN + "seed = 99999999999999999999", "--seed must be an integer from 0 to 2**63 - 1"),
+    (_RUN + "seed = -1", "--seed must be an integer from 0 to 2**63 - 1, got -1"),
+    (_RUN + "seed = 1.5", "--seed must be an integer, got 1.5"),
+])
+def test_a_bad_config_value_is_one_line_naming_file_and_setting_before_the_run_folder(
+        capsys, tmp_path: Path, content: str | bytes, named: str) -> None:
+    """Regression: these gave tracebacks (UnicodeDecodeError, TypeError, ValueError,
+    AttributeError, overflow), were silently accepted, or named neither setting nor file."""
+    toml = tmp_path / "f.toml"
+    if isinstance(content, bytes):
+        toml.write_bytes(content)
+    else:
+        toml.write_text(content)
+    out = tmp_path / "out"
+    assert main(["train", "--config", str(toml), "--out", str(out)]) == 2
+    line = _one_line(capsys)
+    assert line.startswith(f"ganzoo train: error: {toml}: ") and named in line, line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flags, line", [
+    (["--seed", "99999999999999999999"],
+     "ganzoo train: error: --seed must be an integer from 0 to 2**63 - 1, got 99999999999999999999"),
+    (["--seed", "-1"], "ganzoo train: error: --seed must be an integer from 0 to 2**63 - 1, got -1"),
+    (["--batch-size", "0"], "ganzoo train: error: --batch-size must be a positive integer, got 0"),
+])
+def test_a_bad_flag_value_is_one_line_before_the_run_folder(capsys, tmp_path: Path, flags, line) -> None:
+    out = tmp_path / "s"
+    assert main(["train", "vanilla", "--steps", "5", *flags, "--out", str(out)]) == 2
+    assert _one_line(capsys) == line
+    assert not out.exists()
+
+
+def test_a_flag_error_is_not_blamed_on_a_good_config_file(capsys, tmp_path: Path) -> None:
+    toml = tmp_path / "f.toml"
+    toml.write_text(_RUN + "seed = 3")
+    assert main(["train", "--config", str(toml), "--seed", "-5", "--out", str(tmp_path / "s")]) == 2
+    assert _one_line(capsys) == "ganzoo train: error: --seed must be an integer from 0 to 2**63 - 1, got -5"
+
+
+def test_a_discriminator_only_phase_list_trains_and_shows_progress(capsys, tmp_path: Path) -> None:
+    """Regression: the progress line needed g_loss, which a step without a generator phase
+    does not report: KeyError after the run folder existed, and no checkpoint."""
+    toml = tmp_path / "f.toml"
+    toml.write_text('variant = "vanilla"\nsteps = 2\nlog_every = 1\ndata = "mnist:test-b"\n'
+                    '[recipe]\nbatch_size = 4\nphases = [{update = "discriminator"}]\n')
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(toml), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    progress = [line for line in err.splitlines() if line.startswith("step 2/2 |")]
+    assert progress and "d_loss" in progress[0] and "g_loss" not in progress[0], err
+    assert (out / "checkpoints" / "last.pt").is_file()

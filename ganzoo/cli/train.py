@@ -148,11 +148,12 @@ _RUN_FLAGS = ("steps", "epochs", "minutes", "data", "labels", "image_size", "cha
 def config_from_args(args: argparse.Namespace) -> Any:
     """Merge defaults, --config and flags into a TrainConfig."""
     from ganzoo.plugins import get_registry
-    from ganzoo.training.config import BASE_VARIANT, TrainConfig, load_toml, merge_recipe
+    from ganzoo.training.config import BASE_VARIANT, TrainConfig, merge_recipe, read_config
 
     config = getattr(args, "config", None)
-    settings: dict[str, Any] = load_toml(config) if config else {}
-    origin = config or "flags"
+    # Every setting of the file is checked on its own first, so that an error names the file;
+    # what is wrong after the flags are merged in came from a flag.
+    settings: dict[str, Any] = read_config(config) if config else {}
     if args.variant:
         settings["variant"] = args.variant
     for name in _RUN_FLAGS:
@@ -164,6 +165,9 @@ def config_from_args(args: argparse.Namespace) -> Any:
     recipe = dict(settings.get("recipe", {}))
     changes = {field: getattr(args, flag) for flag, field in _RECIPE_FLAGS.items()
                if getattr(args, flag) is not None}
+    for name in ("batch_size", "critic_steps", "latent_dim"):
+        if name in changes and changes[name] < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {changes[name]}")
     for side in ("g_optimizer", "d_optimizer"):
         chosen = getattr(args, side) or args.optimizer
         change = {"name": chosen[0], **chosen[1]} if chosen else {}
@@ -183,7 +187,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
             raise ConfigError(f"--no-trick: {err}") from None
         recipe["tricks"] = {name: dict(params) for name, params in variant.tricks.items()}
     settings["recipe"] = recipe
-    return TrainConfig.from_dict(settings, origin=origin)
+    return TrainConfig.from_dict(settings, origin="flags")
 
 
 def launch_torchrun(nproc: int, argv: list[str]) -> int:

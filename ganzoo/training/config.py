@@ -27,6 +27,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,11 @@ from ganzoo.specs import OptimizerSettings, Variant
 
 BASE_VARIANT = "vanilla"
 """What ``ganzoo train`` starts from when no variant is named."""
+
+MAX_SEED = 2**63
+"""Seeds are integers with ``0 <= seed < MAX_SEED``: what torch, numpy and ``random`` all take
+(with room for the per-rank and per-step offsets a run adds). ``ganzoo sample``/``eval``'s
+``--seed`` should use the same range."""
 
 
 @dataclass
@@ -99,36 +106,34 @@ class TrainConfig:
     ``[loggers.tensorboard]`` table)."""
 
     def __post_init__(self) -> None:
-        if self.variant is not None and (not isinstance(self.variant, str) or not self.variant):
+        _check_types(self)
+        if self.variant is not None and not self.variant:
             raise ConfigError(f"variant must be a name, got {self.variant!r}")
         for name in ("log_every", "sample_every", "checkpoint_every", "samples_in_grid", "eval_samples"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if value < 1:
                 raise ConfigError(f"{_flag(name)} must be a positive integer, got {value!r}")
         for name in ("steps", "image_size", "channels"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            if value is not None and value < 1:
                 raise ConfigError(f"{_flag(name)} must be a positive integer, got {value!r}")
         if self.eval_every < 0:
             raise ConfigError(f"--eval-every must be >= 0, got {self.eval_every}")
-        if not isinstance(self.eval_doubling, bool):
-            raise ConfigError(f"--eval-doubling must be true or false, got {self.eval_doubling!r}")
         if self.channels not in (None, 1, 3):
             raise ConfigError(f"--channels must be 1 or 3, got {self.channels}")
         for name in ("epochs", "minutes"):
             value = getattr(self, name)
-            if value is not None and not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+            if value is not None and not (value > 0 and math.isfinite(value)):
                 raise ConfigError(f"{_flag(name)} must be a positive number, got {value!r}")
-        if not isinstance(self.dist_timeout, (int, float)) or not self.dist_timeout > 0:
+        if not (self.dist_timeout > 0 and math.isfinite(self.dist_timeout)):
             raise ConfigError(f"--dist-timeout must be a positive number of seconds, got {self.dist_timeout!r}")
+        if not 0 <= self.seed < MAX_SEED:
+            raise ConfigError(f"--seed must be an integer from 0 to 2**63 - 1, got {self.seed!r}")
         from ganzoo.training.capture import check_modes
 
         check_modes(self.graph, self.precision)
-        if not isinstance(self.channels_last, bool):
-            raise ConfigError(f"--channels-last must be true or false, got {self.channels_last!r}")
         self.loggers = _logger_table(self.loggers)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ConfigError(f"--seed must be an integer, got {self.seed!r}")
+        _check_recipe(self.recipe)
 
     def evaluates_at(self, step: int) -> bool:
         """Whether sample quality is scored after ``step`` (see ``eval_every``, ``eval_doubling``)."""
@@ -141,7 +146,11 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], origin: str = "config") -> TrainConfig:
+    def from_dict(cls, data: Mapping[str, Any], origin: str = "config", *,
+                  name_origin: bool = False) -> TrainConfig:
+        """The config from a table of settings (a TOML file's, a checkpoint's). An unknown or
+        mistyped setting is a one-line :class:`ConfigError` naming ``origin``; with
+        ``name_origin`` (the settings all came from the file ``origin``) so is any other."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -150,6 +159,90 @@ class TrainConfig:
             return cls(**dict(data))
         except TypeError as err:
             raise ConfigError(f"{origin}: {err}") from None
+        except ConfigError as err:
+            if not name_origin:
+                raise
+            raise ConfigError(f"{origin}: {err}") from None
+
+
+def _check_types(config: TrainConfig) -> None:
+    """Every setting has its annotated type: bool is not an int, a float not an int, a number
+    or a list not a string (TOML and Python callers can give anything)."""
+    hints = typing.get_type_hints(TrainConfig)
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(config, f.name)
+        if f.name == "loggers":  # a list of names or a table of tables: see _logger_table
+            continue
+        if not _has_type(value, hints[f.name]):
+            if f.name == "recipe":
+                raise ConfigError(f"recipe must be a [recipe] table of Variant settings, got {value!r}")
+            raise ConfigError(f"{_flag(f.name)} must be {_describe(hints[f.name])}, got {value!r}")
+
+
+_RECIPE_TYPES: dict[str, str] = {
+    "tricks": "a table of [recipe.tricks.NAME] tables or a list of trick names",
+    "roles": "a table of [recipe.roles.NAME] tables",
+    "phases": "a list of phase tables, e.g. [{update = \"discriminator\"}, {update = \"generator\"}]",
+}
+
+
+def _check_recipe(recipe: Mapping[str, Any]) -> None:
+    """The recipe's keys are Variant fields and its values have their types (tables where the
+    Variant takes optimizer settings, roles or phases); the rest is checked by the Variant."""
+    hints = typing.get_type_hints(Variant)
+    fields = {f.name for f in dataclasses.fields(Variant)} - {"plugin", "name"}
+    for key, value in recipe.items():
+        if key not in fields:
+            raise ConfigError(f"recipe: unknown setting {key!r} (known: {', '.join(sorted(fields))})")
+        hint = hints[key]
+        if key == "tricks" and isinstance(value, (list, tuple)):
+            hint = tuple[str, ...]
+        if not _has_type(value, hint):
+            raise ConfigError(f"recipe: {key} must be {_RECIPE_TYPES.get(key) or _describe(hint)}, got {value!r}")
+        if hint is int and value < 1:
+            raise ConfigError(f"recipe: {key} must be a positive integer, got {value!r}")
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits the annotation ``hint``, as a settings file gives it: a table
+    stands for a dataclass (optimizer settings, a role, a phase) and a list for a tuple."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(value, arg) for arg in args)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin in (dict, Mapping):
+        key, item = args or (Any, Any)
+        return isinstance(value, Mapping) and all(_has_type(k, key) and _has_type(v, item)
+                                                  for k, v in value.items())
+    if origin is tuple:
+        item = args[0] if len(args) == 2 and args[1] is Ellipsis else Any
+        return isinstance(value, (list, tuple)) and all(_has_type(v, item) for v in value)
+    if dataclasses.is_dataclass(hint):
+        return isinstance(value, (hint, Mapping))
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def _describe(hint: Any) -> str:
+    """What a value of type ``hint`` is, in words (``None`` left out: a file cannot give it)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in args if arg is not type(None))
+    if origin in (dict, Mapping) or dataclasses.is_dataclass(hint):
+        return "a table"
+    if origin is tuple:
+        return "a list"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(hint, str(hint))
 
 
 def _logger_table(value: Any) -> dict[str, dict[str, Any]]:
@@ -162,8 +255,13 @@ def _logger_table(value: Any) -> dict[str, dict[str, Any]]:
     raise ConfigError(f"loggers must be a list of logger names or a table of [loggers.NAME] tables, got {value!r}")
 
 
+_NOT_FLAGS = frozenset({"variant", "recipe", "samples_in_grid", "loggers"})
+"""Settings that ``ganzoo train`` has no ``--flag`` of its own for: errors name them as keys."""
+
+
 def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    """How an error names a setting: as its ``ganzoo train`` flag where it has one."""
+    return name if name in _NOT_FLAGS else "--" + name.replace("_", "-")
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
@@ -176,8 +274,19 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file does not exist") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML (not UTF-8 text: byte {err.object[err.start]:#04x} "
+                          f"at position {err.start})") from None
     except OSError as err:
         raise ConfigError(f"{path}: cannot read ({err.strerror})") from None
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The settings of a TOML config file, every one checked: a bad one is a one-line
+    ConfigError naming the file and the setting."""
+    settings = load_toml(path)
+    TrainConfig.from_dict(settings, origin=str(path), name_origin=True)
+    return settings
 
 
 def merge_recipe(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

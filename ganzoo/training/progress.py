@@ -29,10 +29,11 @@ class PlainProgress:
         eta = ""
         if self.total and speed > 0:
             eta = f" | eta {_fmt_duration((self.total - step) / speed)}"
+        losses = _shown(record, (("d_loss", "d_loss", ".4f"), ("g_loss", "g_loss", ".4f")))
+        scores = _shown(record, (("d_real", "D(real)", ".3f"), ("d_fake", "D(fake)", ".3f")))
         reported = "".join(f" | {name} {value:.4g}" for name, value in reported_stats(record).items())
-        print(f"step {step}{total} | {speed:.1f} steps/s | d_loss {record['d_loss']:.4f} "
-              f"g_loss {record['g_loss']:.4f} | D(real) {record['d_real']:.3f} "
-              f"D(fake) {record['d_fake']:.3f}{reported}{eta}", file=self.stream, flush=True)
+        print(f"step {step}{total} | {speed:.1f} steps/s{losses}{scores}{reported}{eta}",
+              file=self.stream, flush=True)
 
     def message(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -59,7 +60,8 @@ class RichProgress:
 
     def update(self, step: int, record: dict[str, Any]) -> None:
         self.progress.update(self.task, completed=step, speed=f"{record.get('steps_per_sec', 0):.1f}",
-                             losses=f"D {record['d_loss']:.3f} G {record['g_loss']:.3f}")
+                             losses=_shown(record, (("d_loss", "D", ".3f"), ("g_loss", "G", ".3f")),
+                                           separator="").strip())
 
     def message(self, text: str) -> None:
         self.progress.console.print(text, highlight=False, markup=False)
@@ -91,6 +93,14 @@ def make_progress(total: int | None, start: int = 0,
         progress.progress.update(progress.task, completed=start)
         return progress
     return PlainProgress(total)
+
+
+def _shown(record: dict[str, Any], stats: tuple[tuple[str, str, str], ...], separator: str = " |") -> str:
+    """``separator`` and the ``(name, label, format)`` statistics the record has, or "": a step
+    whose phases do not run an update reports none of its figures (e.g. D-only phases: no g_loss)."""
+    shown = [f"{label} {record[name]:{spec}}" for name, label, spec in stats
+             if isinstance(record.get(name), (int, float))]
+    return f"{separator} {' '.join(shown)}" if shown else ""
 
 
 def reported_stats(record: dict[str, Any]) -> dict[str, float]:
