@@ -167,3 +167,12 @@ def test_a_class_beyond_int64_is_out_of_range_not_a_traceback(runs, capsys, tmp_
     assert main(["sample", str(runs / "cgan"), "--class", "99999999999999999999999", "--out", str(tmp_path / "x.png")]) == 2
     assert capsys.readouterr().err == ("ganzoo sample: error: --class 99999999999999999999999: class "
                                        "99999999999999999999999 is out of range: the run has classes 0..9\n")
+
+
+@pytest.mark.parametrize("command", ["sample", "eval"])
+def test_a_seed_beyond_the_range_is_one_line(runs, capsys, command, tmp_path):
+    """Regression: a seed beyond 64 bits overflowed inside torch with a traceback."""
+    args = ["--out", str(tmp_path / "x.png")] if command == "sample" else ["-n", "8"]
+    assert main([command, str(runs / "vanilla"), "--seed", "99999999999999999999", *args]) == 2
+    assert capsys.readouterr().err == (f"ganzoo {command}: error: --seed must be an integer from 0 to 2**63 - 1, "
+                                       "got 99999999999999999999\n")

@@ -40,7 +40,9 @@ def eval_command(args: argparse.Namespace) -> int:
 
     from ganzoo.cli import output
     from ganzoo.evaluation.evaluate import evaluate_images, load_eval_source
+    from ganzoo.training.config import check_seed
 
+    check_seed(args.seed)
     if args.num_samples < 4:
         raise ConfigError(f"-n/--num-samples must be at least 4, got {args.num_samples}")
     samples, labels = load_eval_source(args.source, args.num_samples, args.seed, device=args.device)

@@ -62,6 +62,9 @@ def _classes(gan: TrainedGenerator, text: str | None) -> list[int] | None:
 def sample_command(args: argparse.Namespace) -> int:
     from ganzoo.latent import check_truncation
     from ganzoo.runs.checkpoint import load_trained_gan
+    from ganzoo.training.config import check_seed
+
+    check_seed(args.seed)
 
     if args.num is not None and args.num < 1:
         raise ConfigError(f"-n/--num must be >= 1, got {args.num}")

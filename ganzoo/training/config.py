@@ -48,8 +48,13 @@ BASE_VARIANT = "vanilla"
 
 MAX_SEED = 2**63
 """Seeds are integers with ``0 <= seed < MAX_SEED``: what torch, numpy and ``random`` all take
-(with room for the per-rank and per-step offsets a run adds). ``ganzoo sample``/``eval``'s
-``--seed`` should use the same range."""
+(with room for the per-rank and per-step offsets a run adds)."""
+
+
+def check_seed(seed: int) -> None:
+    """A one-line ConfigError for a seed outside ``0 <= seed < MAX_SEED`` (train, sample, eval)."""
+    if not 0 <= seed < MAX_SEED:
+        raise ConfigError(f"--seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
 
 
 @dataclass
@@ -127,8 +132,7 @@ class TrainConfig:
                 raise ConfigError(f"{_flag(name)} must be a positive number, got {value!r}")
         if not (self.dist_timeout > 0 and math.isfinite(self.dist_timeout)):
             raise ConfigError(f"--dist-timeout must be a positive number of seconds, got {self.dist_timeout!r}")
-        if not 0 <= self.seed < MAX_SEED:
-            raise ConfigError(f"--seed must be an integer from 0 to 2**63 - 1, got {self.seed!r}")
+        check_seed(self.seed)
         from ganzoo.training.capture import check_modes
 
         check_modes(self.graph, self.precision)
