@@ -127,6 +127,11 @@ def _read_label_file(path: Path) -> np.ndarray:
     return np.frombuffer(head, dtype=np.uint8, count=count, offset=8).astype(np.int64)
 
 
+MAX_CLASSES = 100_000
+"""Class indices stay below this (ImageNet-21k has 21,841 classes): a stray 10**12 in a label
+file would otherwise ask for a trillion class names and one-hot columns."""
+
+
 def _checked(array: np.ndarray, source: object, count: int, limit: int | None) -> np.ndarray:
     """One non-negative integer per image (the first ``limit`` when images were limited)."""
     import numpy as np
@@ -148,6 +153,8 @@ def _checked(array: np.ndarray, source: object, count: int, limit: int | None) -
                             f"{array[~(np.isfinite(array) & (array == np.round(array)))][0]!r}")
     elif array.dtype.kind not in "iu":
         raise DataError(f"{where}: labels must be integers (class indices), got {array.dtype} values")
+    if array.size and array.max() >= MAX_CLASSES:  # before int64 overflows or a class table is built
+        raise DataError(f"{where}: labels must be class indices below {MAX_CLASSES:,}, found {array.max():.0f}")
     array = array.astype(np.int64)
     if array.size and array.min() < 0:
         raise DataError(f"{where}: labels must be class indices >= 0, found {int(array.min())}")
