@@ -141,6 +141,27 @@ def test_bad_flags_are_one_line(tmp_path, capsys, flags, message):
     assert main(["compare", "vanilla", "--out", str(tmp_path / "c"), *flags]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
+    assert not (tmp_path / "c").exists()  # regression: --jobs 0 left a compare.json that locked the folder
+
+
+def test_a_changed_command_names_the_flag_that_changed(tmp_path, capsys):
+    """Regression: a new --steps was reported as a derived setting (configs.x.checkpoint_every),
+    and a dropped variant as a whole settings table."""
+    import argparse
+
+    from ganzoo.cli.compare import add_parsers, build_plan
+    from ganzoo.compare.plan import CompareDir
+
+    parser = argparse.ArgumentParser()
+    add_parsers(parser.add_subparsers())
+    out = str(tmp_path / "c")
+    CompareDir(out).open(build_plan(parser.parse_args(["compare", "vanilla", "dcgan", "--steps", "30", "--out", out])))
+    for argv, difference in ((["vanilla", "dcgan", "--steps", "40"], "steps was 30, now 40"),
+                             (["vanilla", "--steps", "30"], "variants was ['vanilla', 'dcgan'], now ['vanilla']")):
+        assert main(["compare", *argv, "--out", out]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f"ganzoo compare: error: --out {out} holds a comparison with other settings ({difference}); "
+                       "re-run it with the same command, or use another --out"), err
 
 
 def test_recorded_results_show_in_info_and_list(tmp_path, capsys, monkeypatch):

@@ -120,9 +120,9 @@ def compare_command(args: argparse.Namespace) -> int:
 
     output.warn_plugin_problems()
     plan = build_plan(args)
+    jobs = _jobs(args.jobs, args.device, len(plan.jobs()))  # checked before the folder is written
     folder = CompareDir(args.out)
     states = folder.open(plan)
-    jobs = _jobs(args.jobs, args.device, len(plan.jobs()))
 
     def table() -> Table:
         view = Table(title=f"ganzoo compare → {folder.path}", title_justify="left")

@@ -85,7 +85,11 @@ def _first_difference(old: Any, new: Any, where: str = "") -> str | None:
             if found:
                 return found
         return None
-    return None if old == new else f"{where} was {old!r}, now {new!r}"
+    if old == new:
+        return None
+    shown = [("absent" if value is None else "a table") if isinstance(value, Mapping) or value is None
+             else repr(value) for value in (old, new)]
+    return f"{where} was {shown[0]}, now {shown[1]}"
 
 
 class CompareDir:
@@ -112,7 +116,12 @@ class CompareDir:
                 states = dict(stored["jobs"])
             except (OSError, ValueError, KeyError, TypeError) as err:
                 raise ConfigError(f"--out {self.path}: {STATE_FILE} is unreadable ({err}); use another --out") from None
-            difference = _first_difference(old, json.loads(json.dumps(plan.to_dict())))
+            new = json.loads(json.dumps(plan.to_dict()))
+            # What the command line says first (variants, seeds, the budget), then what is
+            # derived from it (evaluation points, each variant's settings), which changes with it.
+            first = ("variants", "seeds", "steps", "minutes")
+            difference = next(filter(None, (_first_difference(old.get(key), new.get(key), key) for key in
+                                            (*first, *sorted((set(old) | set(new)) - set(first))))), None)
             if difference:
                 raise ConfigError(f"--out {self.path} holds a comparison with other settings ({difference}); "
                                   "re-run it with the same command, or use another --out")
