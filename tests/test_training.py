@@ -124,6 +124,9 @@ def test_out_says_what_the_folder_holds(tmp_path, capsys):
         assert capsys.readouterr().err == f"ganzoo train: error: --out {tmp_path / out}: {message}\n"
     assert main(["train", "--resume", str(stopped)]) == 2
     assert capsys.readouterr().err.strip().endswith("is missing; the run stopped before its first checkpoint)")
+    assert main(["train", "--resume", str(tmp_path / "file")]) == 2
+    assert capsys.readouterr().err == (f"ganzoo train: error: {tmp_path / 'file'}: is a file, not a run folder "
+                                       "(--resume takes the folder)\n")
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
 
 

@@ -77,6 +77,8 @@ class RunDir:
     @classmethod
     def existing(cls, path: str | Path) -> RunDir:
         run = cls(path)
+        if run.path.is_file():
+            raise CheckpointError(f"{run.path}: is a file, not a run folder (--resume takes the folder)")
         if not run.path.is_dir():
             raise CheckpointError(f"{run.path}: no such run folder")
         if not run.checkpoint.is_file():
