@@ -145,3 +145,34 @@ def test_a_discriminator_only_phase_list_trains_and_shows_progress(capsys, tmp_p
     progress = [line for line in err.splitlines() if line.startswith("step 2/2 |")]
     assert progress and "d_loss" in progress[0] and "g_loss" not in progress[0], err
     assert (out / "checkpoints" / "last.pt").is_file()
+
+
+@pytest.mark.parametrize("args", [["info", "vanilla", "--image-size", "100000"],
+                                  ["train", "vanilla", "--image-size", "5000", "--steps", "1"]])
+def test_an_image_size_beyond_1024_is_one_line(capsys, tmp_path: Path, args) -> None:
+    """Regression: 100000 resized the data (or built the networks) until memory ran out."""
+    assert main([*args, *(["--out", str(tmp_path / "r")] if args[0] == "train" else [])]) == 2
+    assert "--image-size must be at most 1024, got" in _one_line(capsys)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. "
+                                   "DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 bytes.")])
+def test_running_out_of_memory_is_one_line(capsys, monkeypatch, error) -> None:
+    from ganzoo.cli import browse
+
+    def exhausted(args):
+        raise error
+    monkeypatch.setattr(browse, "list_command", exhausted)
+    assert main(["list"]) == 1
+    assert _one_line(capsys) == "ganzoo list: out of memory; try smaller settings (--batch-size, --image-size, -n)"
+
+
+def test_other_runtime_errors_still_show_their_traceback(monkeypatch) -> None:
+    from ganzoo.cli import browse
+
+    def broken(args):
+        raise RuntimeError("a genuine bug")
+    monkeypatch.setattr(browse, "list_command", broken)
+    with pytest.raises(RuntimeError, match="a genuine bug"):
+        main(["list"])

@@ -97,5 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"ganzoo {args.command}: interrupted", file=sys.stderr)
         return 130
+    except (MemoryError, RuntimeError) as err:
+        # torch's allocators raise RuntimeErrors (torch.OutOfMemoryError on CUDA); settings too
+        # large for the machine are not a bug to show a traceback for.
+        if not (isinstance(err, MemoryError) or type(err).__name__ == "OutOfMemoryError"
+                or "can't allocate memory" in str(err)):
+            raise
+        print(f"ganzoo {args.command}: out of memory; try smaller settings (--batch-size, --image-size, -n)",
+              file=sys.stderr)
+        return 1
     except BrokenPipeError:  # e.g. `ganzoo list | head`
         return 0

@@ -51,6 +51,17 @@ MAX_SEED = 2**63
 (with room for the per-rank and per-step offsets a run adds)."""
 
 
+MAX_IMAGE_SIZE = 1024
+"""The largest ``--image-size`` (StyleGAN's largest): a typo such as 100000 would otherwise
+resize the whole data set to it and run the machine out of memory."""
+
+
+def check_image_size(size: int | None) -> None:
+    """A one-line ConfigError for an ``--image-size`` above :data:`MAX_IMAGE_SIZE`."""
+    if size is not None and size > MAX_IMAGE_SIZE:
+        raise ConfigError(f"--image-size must be at most {MAX_IMAGE_SIZE}, got {size}")
+
+
 def check_seed(seed: int) -> None:
     """A one-line ConfigError for a seed outside ``0 <= seed < MAX_SEED`` (train, sample, eval)."""
     if not 0 <= seed < MAX_SEED:
@@ -122,6 +133,7 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{_flag(name)} must be a positive integer, got {value!r}")
+        check_image_size(self.image_size)
         if self.eval_every < 0:
             raise ConfigError(f"--eval-every must be >= 0, got {self.eval_every}")
         if self.channels not in (None, 1, 3):
