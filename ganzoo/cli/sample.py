@@ -27,15 +27,15 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                         "conditional run walks one path per class)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="PNG grid to write (default RUN/samples-seedS.png, RUN/interpolation-seedS.png)")
-    p.add_argument("--npy", help="also write the samples as a .npy array")
-    p.add_argument("--npz", help="also write the samples (and a conditional run's classes, 'labels') as .npz")
+    p.add_argument("--npy", help="also write the samples to this .npy file")
+    p.add_argument("--npz", help="also write the samples (and a conditional run's classes, 'labels') to this .npz file")
     p.add_argument("--nrow", type=int, help="images per row in the grid")
     p.add_argument("--class", dest="classes", metavar="LABELS",
                    help="conditional runs: the class(es) to draw, by index or name, e.g. 7, 3,5 or cat "
                         "(in equal blocks; default: every class, one grid row each)")
     p.add_argument("--truncation", type=float, metavar="T",
                    help="the truncation trick: latent values beyond ±T are drawn again (less variety, "
-                        "more typical samples; e.g. 0.7)")
+                        "more typical samples; e.g. 0.7; at least 0.01)")
     p.add_argument("--interpolate", type=int, metavar="K",
                    help="walk through K random latents per path (spherical interpolation): a grid with a "
                         "row per path and an animated GIF")
