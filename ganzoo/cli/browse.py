@@ -251,9 +251,7 @@ def info_command(args: argparse.Namespace) -> int:
     output.warn_plugin_problems()
     from ganzoo.training.config import check_image_size
 
-    check_image_size(args.image_size)
-    if args.image_size < 1 or args.channels < 1:
-        raise ConfigError(f"--image-size and --channels must be positive, got {args.image_size} and {args.channels}")
+    check_image_size(args.image_size)  # a size of 0 or less is refused when the recipe is built
     image_shape = (args.channels, args.image_size, args.image_size)
     kinds = _kinds_of(registry, args.name, args.kind)
     if args.json:
