@@ -195,7 +195,7 @@ class PluginHost:
         try:
             self.pm.register(plugin, name=info.name)
         except pluggy.PluginValidationError as err:
-            self._report(info, f"bad hook implementation: {err}")
+            self._report(info, _signature_problem(plugin) or f"bad hook implementation: {err}")
             return
         except ValueError as err:  # already registered
             self._report(info, str(err))
@@ -206,8 +206,10 @@ class PluginHost:
             self.pm.unregister(plugin)
             hints = []
             for hook in unknown:
-                close = difflib.get_close_matches(hook, HOOK_NAMES, n=1)
-                hints.append(f"{hook!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+                # Compared without the shared "register_" (which made every name look close).
+                close = difflib.get_close_matches(hook.removeprefix("register_"),
+                                                  [name.removeprefix("register_") for name in HOOK_NAMES], n=1)
+                hints.append(f"{hook!r}" + (f" (did you mean 'register_{close[0]}'?)" if close else ""))
             self._report(info, f"implements unknown hook {', '.join(hints)}; plugin skipped")
             return
         info.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
@@ -315,6 +317,27 @@ class PluginHost:
                 roles=lists["roles"], inputs=inputs, conditional=conditional, classifier=classifier,
                 plugin=ref))
         return register_component
+
+
+def _signature_problem(plugin: object) -> str | None:
+    """The hook implementations of ``plugin`` whose arguments are not the hook's one
+    ``register``, in words (None when that is not what pluggy refused)."""
+    import inspect
+
+    wrong = []
+    for hook in HOOK_NAMES:
+        function = getattr(plugin, hook, None)
+        if function is None or not hasattr(function, f"{hookspecs.PROJECT_NAME}_impl"):
+            continue
+        try:
+            names = list(inspect.signature(function).parameters)
+        except (TypeError, ValueError):
+            continue
+        if names != ["register"]:
+            wrong.append(f"{hook}({', '.join(names)})")
+    if not wrong:
+        return None
+    return f"{'; '.join(wrong)}: a hook implementation takes exactly one argument, named register; plugin skipped"
 
 
 _NAME_BREAKERS = re.compile(r"[\s:=,]")  # what NAME:k=v,... flags and family:suffix names split on

@@ -169,7 +169,19 @@ def test_hook_with_wrong_signature_is_reported(monkeypatch, fake_dists):
     _module(monkeypatch, "fake_sig", register_losses=register_losses)
     fake_dists("ganzoo-sig", {"sig": "fake_sig"})
     [problem] = plugins.get_host().problems
-    assert "ganzoo-sig" in str(problem) and "extra_argument" in str(problem)
+    assert str(problem) == ("plugin sig (ganzoo-sig 1.0): register_losses(register, extra_argument): a hook "
+                            "implementation takes exactly one argument, named register; plugin skipped")
+
+
+def test_a_far_off_hook_name_gets_no_suggestion(monkeypatch, fake_dists):
+    """Regression: 'register_foo' was asked "did you mean 'register_losses'?" (the shared prefix)."""
+    @hookimpl
+    def register_foo(register):
+        pass
+    _module(monkeypatch, "fake_foo", register_foo=register_foo)
+    fake_dists("ganzoo-foo", {"foo": "fake_foo"})
+    [problem] = plugins.get_host().problems
+    assert str(problem) == "plugin foo (ganzoo-foo 1.0): implements unknown hook 'register_foo'; plugin skipped"
 
 
 def test_hook_that_raises_is_reported_and_others_keep_working(monkeypatch, fake_dists):
