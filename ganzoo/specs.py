@@ -7,6 +7,7 @@ called when a component is built (see :mod:`ganzoo.build`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -136,6 +137,10 @@ class OptimizerSettings:
                 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas)):
             raise ConfigError(f"optimizer betas must be numbers in [0, 1) (two for Adam), got {self.betas}")
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        for name in ("weight_decay", "momentum"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ConfigError(f"optimizer {name.replace('_', ' ')} must be a number >= 0, got {value!r}")
         clash = sorted(set(self.options) & {f.name for f in dataclasses.fields(self)})
         if clash:
             raise ConfigError(f"optimizer option {clash[0]!r} is a setting of its own: give it directly")

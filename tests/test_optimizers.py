@@ -113,3 +113,15 @@ def test_list_optimizers_shows_torch_and_timm_names(capsys):
     assert main(["list", "--optimizers", "timm:l*", "--exclude", "timm:lamb*"]) == 0
     shown = capsys.readouterr().out.split()
     assert "timm:lion" in shown and not any(name.startswith("timm:lamb") for name in shown)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"weight_decay": "x"}, "optimizer weight decay must be a number >= 0, got 'x'"),  # was torch's '<=' TypeError
+    ({"momentum": -0.5}, "optimizer momentum must be a number >= 0, got -0.5"),
+    ({"weight_decay": True}, "optimizer weight decay must be a number >= 0, got True"),
+    ({"lr": "fast"}, "optimizer learning rate must be > 0, got 'fast'"),
+])
+def test_optimizer_settings_are_checked_when_described(settings, message):
+    with pytest.raises(ConfigError) as info:
+        OptimizerSettings("adam", **settings)
+    assert str(info.value) == message
