@@ -75,7 +75,7 @@ PROBLEMS = {  # distribution → what its one-line reports say
     "ganzoo-dup-name": ("generator 'dcgan' is taken (owned by dcgan (ganzoo",),
     "ganzoo-intruder": ("discriminator 'dcgan' is taken (owned by dcgan (ganzoo",
                         "loss 'bce' is taken (owned by losses (ganzoo"),
-    "ganzoo-bad-signature": ("bad hook implementation",),
+    "ganzoo-bad-signature": ("a hook implementation takes exactly one argument, named register",),
 }
 PROBLEM_COUNT = sum(len(messages) for messages in PROBLEMS.values())
 
