@@ -264,3 +264,25 @@ def test_an_interrupted_job_saves_its_step_and_the_next_run_finishes_it(tmp_path
     interrupt_training(at=-1)
     assert job.main([spec]) == 0
     assert json.loads((run / "final.json").read_text())["step"] == 6
+
+
+def test_one_comparison_runs_in_a_folder_at_a_time(tmp_path, capsys):
+    """Two `ganzoo compare` with the same --out would train the same runs side by side."""
+    from ganzoo.runs.rundir import FolderLock
+
+    import argparse
+
+    from ganzoo.cli.compare import add_parsers, build_plan
+    from ganzoo.compare.plan import CompareDir
+
+    out = tmp_path / "cmp"
+    argv = ["compare", "vanilla", "--seeds", "1", "--out", str(out), *TINY]
+    parser = argparse.ArgumentParser()
+    add_parsers(parser.add_subparsers())
+    CompareDir(out).open(build_plan(parser.parse_args(argv)))  # what the first one wrote
+    held = FolderLock(out, "running the comparison in")
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (f"ganzoo compare: error: {out}: another ganzoo process (pid {os.getpid()}) "
+                                               "is running the comparison in it; wait for it to end or stop it")
+    assert not list(out.glob("vanilla/seed-*/checkpoints/last.pt"))
+    held.release()

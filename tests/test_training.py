@@ -374,3 +374,34 @@ def test_ctrl_c_in_the_cli_stops_with_status_130_and_says_how_to_continue(tmp_pa
     assert "stopped: 2 steps (interrupted)" in shown.out and f"ganzoo train --resume {out}   # continue" in shown.out
     assert ckpt.load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_run_is_trained_by_one_process_at_a_time(tmp_path, capsys):
+    """Regression: two `ganzoo train --resume RUN` at once interleaved their records and
+    checkpoints; the second is now refused before it changes anything."""
+    import subprocess
+    import sys
+
+    from ganzoo.runs.rundir import FolderLock
+
+    Trainer(_config(tmp_path, steps=2)).run()
+    run = tmp_path / "run"
+    capsys.readouterr()
+    held = FolderLock(run, "training")
+    records = (run / "metrics.jsonl").read_bytes()
+    assert main(["train", "--resume", str(run), "--steps", "4"]) == 2
+    assert capsys.readouterr().err == (f"ganzoo train: error: {run}: another ganzoo process (pid {os.getpid()}) is "
+                                       "training it; wait for it to end or stop it\n")
+    assert (run / "metrics.jsonl").read_bytes() == records
+    held.release()
+    assert main(["train", "--resume", str(run), "--steps", "4"]) == 0
+    # A holder that is killed leaves no lock behind.
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from ganzoo.runs.rundir import FolderLock; lock = FolderLock(Path(sys.argv[1]), 'training'); "
+                               "print('held', flush=True); time.sleep(60)", str(run)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(ConfigError, match=f"another ganzoo process \\(pid {holder.pid}\\)"):
+        Trainer.resume(run, steps=6)
+    holder.kill()
+    holder.wait()
+    Trainer.resume(run, steps=6).run()

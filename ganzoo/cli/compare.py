@@ -108,21 +108,31 @@ def build_plan(args: argparse.Namespace) -> Any:
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    import sys
-
-    from rich.live import Live
-    from rich.table import Table
-
     from ganzoo.cli import output
     from ganzoo.compare.plan import CompareDir
-    from ganzoo.compare.report import ranking_lines, write_report
-    from ganzoo.compare.runner import Runner
+    from ganzoo.runs.rundir import FolderLock
 
     output.warn_plugin_problems()
     plan = build_plan(args)
     jobs = _jobs(args.jobs, args.device, len(plan.jobs()))  # checked before the folder is written
     folder = CompareDir(args.out)
     states = folder.open(plan)
+    lock = FolderLock(folder.path, "running the comparison in")  # two would train the same runs
+    try:
+        return _compare(args, plan, jobs, folder, states)
+    finally:
+        lock.release()
+
+
+def _compare(args: argparse.Namespace, plan: Any, jobs: int, folder: Any, states: dict[str, Any]) -> int:
+    import sys
+
+    from rich.live import Live
+    from rich.table import Table
+
+    from ganzoo.cli import output
+    from ganzoo.compare.report import ranking_lines, write_report
+    from ganzoo.compare.runner import Runner
 
     def table() -> Table:
         view = Table(title=f"ganzoo compare → {folder.path}", title_justify="left")

@@ -10,6 +10,7 @@
       timelapse.gif        the sample grids across training, one frame each (written at the end)
       loss.png             loss curves, written at the end
       checkpoints/last.pt  the latest checkpoint (written atomically)
+      .lock                held by the one process training the run (its pid inside)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,44 @@ from ganzoo.errors import CheckpointError, ConfigError, DataError
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
 CONFIG = Path("config.json")
+LOCK = Path(".lock")
+
+
+class FolderLock:
+    """One process's exclusive hold on a folder (``fcntl.flock`` on ``FOLDER/.lock``): a second
+    trainer of the same run would interleave its records and checkpoints with the first's. The
+    system drops the lock when the holder ends, however it ends; without ``fcntl`` (Windows)
+    nothing is locked."""
+
+    def __init__(self, folder: Path, doing: str) -> None:
+        self.handle: Any = None
+        try:
+            import fcntl
+        except ImportError:
+            return
+        path = folder / LOCK
+        try:
+            handle = open(path, "a+")  # noqa: SIM115 - held open as the lock until release()
+        except OSError as err:
+            raise ConfigError(f"{folder}: cannot create its lock file ({err.strerror})") from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise ConfigError(f"{folder}: another ganzoo process (pid {holder}) is {doing} it; wait for "
+                              "it to end or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()  # closing drops the flock
+            self.handle = None
 
 
 class RunDir:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 import signal
 import sys
@@ -26,7 +27,7 @@ from ganzoo.training.capture import assemble_step, check_settings, to_channels_l
 from ganzoo.training.config import BASE_VARIANT, TrainConfig, apply_recipe
 from ganzoo.training.loggers import RunLoggers
 from ganzoo.training.progress import make_progress
-from ganzoo.runs.rundir import RunDir, plot_losses, write_timelapse
+from ganzoo.runs.rundir import FolderLock, RunDir, plot_losses, write_timelapse
 from ganzoo.training.step import StepStats
 
 if TYPE_CHECKING:
@@ -70,8 +71,9 @@ class Trainer:
     ``Trainer.resume(run_dir, **changes).run()`` continues one exactly."""
 
     def __init__(self, config: TrainConfig, *, _resume: dict[str, Any] | None = None,
-                 _run_dir: RunDir | None = None) -> None:
+                 _run_dir: RunDir | None = None, _lock: FolderLock | None = None) -> None:
         self.config = config
+        self._lock = _lock  # the run folder's, held by the main process until run() ends
         registry = get_registry()
         if _resume is not None:
             source = _run_dir.checkpoint if _run_dir else "checkpoint"
@@ -128,6 +130,8 @@ class Trainer:
         # Built before the run folder exists: a logger's bad parameter must leave no folder behind.
         self.loggers = RunLoggers(config.loggers, registry, self._notice)
         self.run_dir = self._open_run_dir(_run_dir)
+        if self.is_main and self._lock is None:
+            self._lock = FolderLock(self.run_dir.path, "training")
         self.resumed_from: int | None = None if _resume is None else _resume["step"]
         self.last_checkpoint_step = 0
         # Training time so far (evaluations excluded), carried across resumes: the "time" of
@@ -202,6 +206,17 @@ class Trainer:
     def resume(cls, run_dir: str | Path, **changes: Any) -> Trainer:
         """Continue a run from its last checkpoint; ``changes`` may set RESUMABLE_SETTINGS."""
         run = RunDir.existing(run_dir)
+        # Before anything is changed: another process may be training this very run.
+        lock = FolderLock(run.path, "training") if int(os.environ.get("RANK", "0")) == 0 else None
+        try:
+            return cls._resume(run, lock, changes)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+
+    @classmethod
+    def _resume(cls, run: RunDir, lock: FolderLock | None, changes: dict[str, Any]) -> Trainer:
         run.remove_stale_temporaries()  # left by a write that was killed; nobody writes now
         payload = ckpt.load_checkpoint(run.checkpoint, resume=True)
         settings = dict(payload["config"])
@@ -213,7 +228,7 @@ class Trainer:
                 settings[key] = value
         settings["out"] = str(run.path)
         config = TrainConfig.from_dict(settings, origin=str(run.checkpoint))
-        return cls(config, _resume=payload, _run_dir=run)
+        return cls(config, _resume=payload, _run_dir=run, _lock=lock)
 
     def _plan_length(self) -> tuple[float, int | None]:
         """(steps to stop at, planned length for schedules)."""
@@ -402,6 +417,8 @@ class Trainer:
                         raise  # else the error on its way out (e.g. the same full disk) says it
             if self.dist is not None:
                 distributed.teardown()
+            if self._lock is not None:
+                self._lock.release()
         return RunResult(self.run_dir.path, self.step.step, stopped, checkpoint, samples)
 
     @contextlib.contextmanager
