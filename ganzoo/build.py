@@ -6,14 +6,14 @@ This is the only core module that imports torch, and only when something is buil
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.checks import call_factory, probe_discriminator, probe_generator
 from ganzoo.device import resolve_device
-from ganzoo.components import Loss, Trick, Update
-from ganzoo.errors import ConfigError
+from ganzoo.components import STEP_POINTS, Loss, Trick, Update
+from ganzoo.errors import CompositionError, ConfigError
 from ganzoo.latent import sample_latent
 from ganzoo.optimizers import make_optimizer
 from ganzoo.plugins import get_registry
@@ -213,11 +213,33 @@ class TrainedGenerator:
 
 @dataclass(frozen=True)
 class BuiltPhase:
-    """A phase of the variant's step with its built update and the roles that update trains."""
+    """A phase of the variant's step with its built update, the roles that update trains and
+    the trick points it calls (None: it does not say)."""
 
     phase: Phase
     update: Update
     roles: tuple[str, ...]
+    points: tuple[str, ...] | None = None
+
+
+def check_trick_points(variant: Variant, tricks: Sequence[Trick], reached: Iterable[str],
+                     undeclared: Sequence[str] = ()) -> None:
+    """Refuse (one-line :class:`CompositionError`) a trick of ``variant`` that acts at step
+    points, none of which the step reaches (``reached``: the points its updates call): it would
+    do nothing, and the run would still be labelled "with" it. ``undeclared`` names updates
+    whose points were observed in a first step rather than declared, for the message."""
+    reached = set(reached)
+    for name, trick in zip(variant.tricks, tricks):
+        points = trick.step_points()
+        if not points or reached & set(points):
+            continue
+        where = "" if variant.name == "custom" else f"variant {variant.name!r}: "
+        calls = ", ".join(p for p in STEP_POINTS if p in reached) or "none"
+        how = (f" (observed in the first step: update {', '.join(map(repr, undeclared))} declares no points)"
+               if undeclared else "")
+        raise CompositionError(
+            f"{where}trick {name!r} acts at {', '.join(points)}, which no update of this step calls "
+            f"(they call: {calls}){how}; it would do nothing: drop it with --no-trick {name}")
 
 
 @dataclass
@@ -313,7 +335,9 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     phases = []
     for phase in variant.step_phases():
         spec = registry.component("update", phase.update)
-        phases.append(BuiltPhase(phase, call_factory(spec, **phase.params), spec.roles))
+        phases.append(BuiltPhase(phase, call_factory(spec, **phase.params), spec.roles, spec.points))
+    if all(built.points is not None for built in phases):  # else checked after the first step
+        check_trick_points(variant, tricks, (p for built in phases for p in built.points or ()))
     optimizers = {role: make_optimizer(net.parameters(), variant.optimizer(role), dev)
                   for role, net in networks.items()}
     return GAN(variant=variant, image_shape=shape, networks=networks, loss=loss, tricks=tricks,

@@ -23,6 +23,9 @@ and on generated images (of the last critic update)."""
 STEP_POINTS: tuple[str, ...] = ("labels", "real_input", "d_input", "d_loss_term", "d_gradients",
                                 "after_d_step", "g_input", "g_loss_term", "g_gradients", "after_g_step")
 """The trick points of a training step, in the order the step reaches them."""
+INHERITED_POINTS: Mapping[str, str] = {"g_input": "d_input"}
+"""Points whose default implementation calls another point: a trick overriding ``d_input``
+acts at ``g_input`` too (both players see the same transformation)."""
 RESERVED_STATS: tuple[str, ...] = (*STEP_STATS, "step", "time", "steps_per_sec", "images_per_sec", "eval")
 """Names a reported statistic may not take: the step's own and the run log's bookkeeping."""
 
@@ -87,11 +90,16 @@ class StepState:
     labels: torch.Tensor | None = None
     """The class labels of the real batch the running update drew (None for unlabelled data,
     and before the update draws one)."""
-    score: Callable[[torch.Tensor], torch.Tensor] | None = None
-    """``score(images)``: the discriminator's scores of ``images``, one per image (a flat
-    ``N`` tensor), however the discriminator is called: given :attr:`labels` when it is
-    conditional, its class head dropped when it classifies. Tricks that run the discriminator
-    themselves (gradient penalties) use this. Defaults to ``discriminator(images)``."""
+    fake_labels: torch.Tensor | None = None
+    """The classes the running update asked a conditional generator for, one per generated
+    image (None for an unconditional generator, and before the update draws them)."""
+    score: Callable[..., torch.Tensor] | None = None
+    """``score(images, labels=None)``: the discriminator's scores of ``images``, one per image
+    (a flat ``N`` tensor), however the discriminator is called: given ``labels`` when it is
+    conditional (default: :attr:`labels`, the real batch's, which only fit images of that
+    batch's size: pass :attr:`fake_labels`, or a concatenation, for anything else), its class
+    head dropped when it classifies. Tricks that run the discriminator themselves (gradient
+    penalties, consistency terms) use this. Defaults to ``discriminator(images)``."""
 
     def __post_init__(self) -> None:
         if self.step_tensor is None:
@@ -99,7 +107,7 @@ class StepState:
 
             self.step_tensor = torch.tensor(float(self.step))
         if self.score is None:
-            self.score = lambda images: self.discriminator(images).reshape(-1)
+            self.score = lambda images, labels=None: self.discriminator(images).reshape(-1)
 
     def report(self, name: str, value: torch.Tensor) -> None:
         """A statistic of this step, e.g. ``state.report("gradient_penalty", term)``: its mean,
@@ -203,6 +211,12 @@ class Trick:
     def overrides(self, point: str) -> bool:
         """Whether this trick implements the step point ``point`` (a method name above)."""
         return getattr(type(self), point) is not getattr(Trick, point)
+
+    def step_points(self) -> tuple[str, ...]:
+        """The step points this trick acts at, in step order: those it overrides, and those
+        whose default calls one it overrides (:data:`INHERITED_POINTS`)."""
+        return tuple(point for point in STEP_POINTS
+                     if self.overrides(point) or (point in INHERITED_POINTS and self.overrides(INHERITED_POINTS[point])))
 
 
 @dataclass

@@ -7,9 +7,10 @@ raises ``AssertionError`` with a message saying what is wrong.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -32,8 +33,41 @@ KIT_CLASSES = 10
 """How many classes conditional components are checked with."""
 
 
-def _depends_on_labels(out: torch.Tensor, other: torch.Tensor, kind: str, name: str) -> None:
-    assert not torch.allclose(out, other), f"{kind} {name!r} is conditional but its output ignores the labels"
+PERTURBATION = 0.05
+"""Relative size of the seeded noise the label-dependence check adds to every parameter."""
+
+
+@contextlib.contextmanager
+def perturbed(module: nn.Module, seed: int = 0, scale: float = PERTURBATION) -> Iterator[nn.Module]:
+    """``module`` with seeded Gaussian noise added to every parameter (standard deviation
+    ``scale`` × the parameter's RMS, plus ``scale`` / 10 so that zeros move too), restored on
+    exit. The global random-number state is not touched."""
+    rng = torch.Generator().manual_seed(seed)
+    saved = [p.detach().clone() for p in module.parameters()]
+    try:
+        with torch.no_grad():
+            for p in module.parameters():
+                noise = torch.randn(p.shape, generator=rng, dtype=torch.float32)
+                size = scale * p.detach().float().pow(2).mean().sqrt().item() + scale / 10
+                p.add_((noise * size).to(device=p.device, dtype=p.dtype))
+        yield module
+    finally:
+        with torch.no_grad():
+            for p, value in zip(module.parameters(), saved):
+                p.copy_(value)
+
+
+def _depends_on_labels(net: nn.Module, call: Callable[[torch.Tensor], torch.Tensor], labels: torch.Tensor,
+                       kind: str, name: str) -> None:
+    """``call(labels)`` must change when the labels do, with the parameters perturbed: a freshly
+    built network may rightly ignore its class (conditional BatchNorm at per-class gain 1, bias 0,
+    as SNGAN/BigGAN initialise it; a projection starting at zero) until training moves it, while
+    one whose labels never reach the output ignores them whatever its parameters."""
+    with perturbed(net):
+        out, other = call(labels), call((labels + 1) % KIT_CLASSES)
+    assert not torch.allclose(out, other), (
+        f"{kind} {name!r} is conditional but its output ignores the labels, also with its parameters "
+        f"perturbed (seeded noise of {PERTURBATION:g} × each one's RMS): the labels never reach the output")
 
 
 def labelled_batch(image_shape: tuple[int, int, int], batch: int = 8, seed: int = 0) -> Batch:
@@ -50,8 +84,9 @@ def _classes(variant: str) -> int | None:
 def check_generator(name: str, image_shape: tuple[int, int, int], latent_dim: int = 16,
                     batch: int = 4) -> None:
     """The generator builds, maps ``batch×latent_dim`` to ``batch×C×H×W`` in [-1, 1]; a
-    conditional one takes class labels, its output depends on them, and a label out of range
-    is an error."""
+    conditional one takes class labels, its output depends on them once its parameters are
+    perturbed (:func:`perturbed`: fresh, it may ignore them), and a label out of range is an
+    error."""
     spec = get_registry().component("generator", name)
     net = spec.create(image_shape, latent_dim, *((KIT_CLASSES,) if spec.conditional else ()))
     assert isinstance(net, nn.Module), f"generator {name!r}: factory returned {type(net).__name__}"
@@ -60,7 +95,7 @@ def check_generator(name: str, image_shape: tuple[int, int, int], latent_dim: in
     with torch.no_grad():
         out = net.eval()(z, labels) if spec.conditional else net.eval()(z)
         if spec.conditional:
-            _depends_on_labels(out, net(z, (labels + 1) % KIT_CLASSES), "generator", name)
+            _depends_on_labels(net, lambda y: net(z, y), labels, "generator", name)
             _out_of_range_fails(lambda: net(z, torch.full((batch,), KIT_CLASSES)), "generator", name)
     assert tuple(out.shape) == (batch, *image_shape), \
         f"generator {name!r}: output shape {tuple(out.shape)}, expected {(batch, *image_shape)}"
@@ -98,7 +133,8 @@ def check_discriminator(name: str, image_shape: tuple[int, int, int], batch: int
                         latent_dim: int = 16) -> None:
     """The discriminator builds and gives one finite score per image (per (image, latent) pair
     for one registered with ``inputs=("image", "latent")``; per (image, label) for a
-    conditional one, whose scores depend on the labels); a classifying one also gives one
+    conditional one, whose scores depend on the labels once its parameters are perturbed, as
+    for :func:`check_generator`); a classifying one also gives one
     logit per class, finite, that depend on the image."""
     spec = get_registry().component("discriminator", name)
     pairs = "latent" in spec.inputs
@@ -121,7 +157,7 @@ def check_discriminator(name: str, image_shape: tuple[int, int, int], batch: int
             assert not torch.allclose(logits, other), f"discriminator {name!r}: class logits ignore the image"
         if spec.conditional:
             scores = lambda *args: net(*args)[0] if spec.classifier else net(*args)  # noqa: E731
-            _depends_on_labels(out, scores(images, (labels + 1) % KIT_CLASSES), "discriminator", name)
+            _depends_on_labels(net, lambda y: scores(images, y), labels, "discriminator", name)
             _out_of_range_fails(lambda: scores(images, torch.full((batch,), KIT_CLASSES)), "discriminator", name)
     assert out.numel() == batch and tuple(out.shape) in {(batch,), (batch, 1)}, \
         f"discriminator {name!r}: output shape {tuple(out.shape)}, expected ({batch},) or ({batch}, 1)"

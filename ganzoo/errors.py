@@ -25,11 +25,13 @@ class UnknownNameError(GanzooError, KeyError):
     message (``KeyError.__str__`` would add quotes).
     """
 
-    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+    def __init__(self, kind: str, name: str, known: Iterable[str], left_out: str | None = None) -> None:
         self.kind, self.name = kind, name
         self.suggestions = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
         message = f"unknown {kind} {name!r}"
-        if self.suggestions:
+        if left_out:  # registered, then left out: say why rather than guess a name
+            message = f"{kind} {name!r} is not available: {left_out}"
+        elif self.suggestions:
             message += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
         else:
             message += f"; run 'ganzoo list{' --components' if kind != 'variant' else ''}' to see what is available"
@@ -77,5 +79,12 @@ class DivergenceError(GanzooError):
 class StorageError(GanzooError):
     """A file could not be written (disk full, read-only file system, no permission); the
     message names the path. What was written before (the last good checkpoint) is intact."""
+
+    exit_status = 1
+
+
+class TrickError(GanzooError):
+    """A trick raised during a training step: the message names the trick, its plugin and the
+    step; the run stops with its last good checkpoint kept."""
 
     exit_status = 1

@@ -30,8 +30,9 @@ from typing import Any
 import pluggy
 
 from ganzoo import hookspecs
+from ganzoo.components import STEP_POINTS
 from ganzoo.errors import GanzooError, PluginError
-from ganzoo.registry import Registry
+from ganzoo.registry import Registry, normalize_distribution
 from ganzoo.specs import DISCRIMINATOR_INPUTS, ComponentSpec, PluginRef, Variant
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
@@ -97,10 +98,6 @@ def _distributions() -> Iterable[importlib.metadata.Distribution]:
     return importlib.metadata.distributions()
 
 
-def _normalized(distribution: str) -> str:
-    return re.sub(r"[-_.]+", "-", distribution).lower()  # PEP 503
-
-
 def load_order(distributions: Iterable[importlib.metadata.Distribution]
                ) -> list[tuple[str, str | None, importlib.metadata.EntryPoint]]:
     """``(distribution, version, entry point)`` for every ``ganzoo`` entry point, in the order
@@ -109,8 +106,8 @@ def load_order(distributions: Iterable[importlib.metadata.Distribution]
     on ``sys.path`` counts once (the first found, as Python imports it)."""
     found: dict[str, importlib.metadata.Distribution] = {}
     for dist in distributions:
-        found.setdefault(_normalized(dist.metadata["name"]), dist)
-    own = _normalized(hookspecs.PROJECT_NAME)
+        found.setdefault(normalize_distribution(dist.metadata["name"]), dist)
+    own = normalize_distribution(hookspecs.PROJECT_NAME)
     order = []
     for key in sorted(found, key=lambda key: (key != own, key)):
         dist = found[key]
@@ -131,6 +128,7 @@ class PluginHost:
         self.plugins: dict[str, PluginInfo] = {}
         self.skipped: list[PluginInfo] = []  # entry points not loaded because their name was taken
         self.problems: list[PluginProblem] = []
+        self.left_out: list[str] = []  # entry points GANZOO_LOAD_PLUGINS/GANZOO_DISABLE_PLUGINS kept out
         self._collected: set[str] = set()
 
     # -- problems ----------------------------------------------------------------------------
@@ -161,6 +159,7 @@ class PluginHost:
             names = {ep.name, dist_name}
             installed |= names
             if (only is not None and not names & only) or names & disabled:
+                self.left_out.append(f"{ep.name} ({dist_name})")
                 continue
             info = PluginInfo(ep.name, dist_name, version, ep.value)
             if ep.name in self.plugins:
@@ -242,15 +241,21 @@ class PluginHost:
                     self._report(info, f"{hook_name} raised {type(err).__name__}: {err}")
                     continue
                 for item in staged:
+                    if isinstance(item, Variant):  # its own components, where it lost their names
+                        item = item.renamed(lambda kind, name, ref=item.plugin: self.registry.own_name(ref, kind, name))
                     self._add(item, info)
+        cause = ""
+        if self.left_out:
+            cause = (f" (not loaded, by GANZOO_LOAD_PLUGINS/GANZOO_DISABLE_PLUGINS: {', '.join(self.left_out)};"
+                     f" one of them may provide it)")
         for variant in self.registry.variants():
             missing = self.registry.missing_components(variant)
             if missing:
-                self.registry.remove_variant(variant.name)
+                reason = f"it uses unknown {', '.join(missing)}{cause}"
+                self.registry.leave_out(variant.name, reason)
                 owner = self.plugins.get(variant.plugin.name) if variant.plugin else None
                 if owner is not None:
-                    self._report(owner, f"variant {variant.name!r} uses unknown "
-                                        f"{', '.join(missing)}; variant skipped")
+                    self._report(owner, f"variant {variant.name!r} skipped: {reason}")
         return self.registry
 
     def _add(self, item: ComponentSpec | Variant, info: PluginInfo) -> None:
@@ -280,7 +285,7 @@ class PluginHost:
             allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
                        "metric": {"better", "conditional"}, "generator": {"suffix_param", "conditional"},
                        "discriminator": {"suffix_param", "inputs", "conditional", "classifier"},
-                       "update": {"roles"}}.get(kind, set())
+                       "update": {"roles", "points"}}.get(kind, set())
             unexpected = set(extra) - allowed
             if unexpected:
                 raise GanzooError(f"register() for a {kind} got unexpected argument(s) "
@@ -307,6 +312,16 @@ class PluginHost:
                 if not isinstance(value, (list, tuple, set, frozenset)) or not all(isinstance(i, str) for i in value):
                     raise GanzooError(f"{kind} {name!r}: {key} must be a list of strings, got {value!r}")
                 lists[key] = tuple(value)
+            points = extra.get("points")
+            if points is not None:
+                if (not isinstance(points, (list, tuple, set, frozenset))
+                        or not all(isinstance(p, str) for p in points)):
+                    raise GanzooError(f"{kind} {name!r}: points must be a list of trick point names, got {points!r}")
+                unknown = [p for p in points if p not in STEP_POINTS]
+                if unknown:
+                    raise GanzooError(f"{kind} {name!r}: {unknown[0]!r} is not a trick point "
+                                      f"(the points: {', '.join(STEP_POINTS)})")
+                points = tuple(p for p in STEP_POINTS if p in points)
             staged.append(ComponentSpec(
                 kind=kind, name=name, factory=factory, summary=summary, source=source,
                 tags=frozenset(lists["tags"]),
@@ -314,7 +329,7 @@ class PluginHost:
                 requires_loss_tags=lists["requires_loss_tags"],
                 better=extra.get("better", "lower" if kind == "metric" else ""),
                 suffix_param=extra.get("suffix_param"),
-                roles=lists["roles"], inputs=inputs, conditional=conditional, classifier=classifier,
+                roles=lists["roles"], points=points, inputs=inputs, conditional=conditional, classifier=classifier,
                 plugin=ref))
         return register_component
 
@@ -340,15 +355,15 @@ def _signature_problem(plugin: object) -> str | None:
     return f"{'; '.join(wrong)}: a hook implementation takes exactly one argument, named register; plugin skipped"
 
 
-_NAME_BREAKERS = re.compile(r"[\s:=,]")  # what NAME:k=v,... flags and family:suffix names split on
+_NAME_BREAKERS = re.compile(r"[\s:=,/]")  # what NAME:k=v,... flags, family:suffix and dist/name split on
 
 
 def _check_name(kind: str, name: object) -> None:
     if not isinstance(name, str) or not name:
         raise GanzooError(f"a {kind} name must be a non-empty string, got {name!r}")
     if _NAME_BREAKERS.search(name):
-        raise GanzooError(f"{kind} name {name!r}: no spaces, ':', '=' or ',' (flags such as "
-                          f"--trick NAME:k=v,... split on them)")
+        raise GanzooError(f"{kind} name {name!r}: no spaces, ':', '=', ',' or '/' (flags such as "
+                          f"--trick NAME:k=v,... and qualified names dist/NAME split on them)")
 
 
 _default_host: PluginHost | None = None

@@ -38,18 +38,47 @@ class Registry:
 
     def __init__(self) -> None:
         self._components: dict[str, dict[str, ComponentSpec]] = {kind: {} for kind in COMPONENT_KINDS}
+        # Every component under its distribution's name as well (``dist/name``), the ones that
+        # lost their plain name included: a plugin's own variants keep using its own.
+        self._qualified: dict[str, dict[str, dict[str, ComponentSpec]]] = {kind: {} for kind in COMPONENT_KINDS}
         self._variants: dict[str, Variant] = {}
+        self._left_out: dict[str, str] = {}  # variant name → why it was left out
 
     # -- adding ------------------------------------------------------------------------------
 
     def add_component(self, spec: ComponentSpec) -> None:
+        """Register ``spec`` under its name, and as ``dist/name`` (:func:`qualified_name`). A
+        taken name is a :class:`DuplicateNameError`; the component stays usable as ``dist/name``."""
         if spec.kind not in self._components:
             raise GanzooError(f"unknown component kind {spec.kind!r}")
+        own = self._qualified[spec.kind].setdefault(qualifier(spec.plugin), {})
+        if spec.name in own:
+            raise DuplicateNameError(f"{spec.kind} {spec.name!r} is registered twice by {spec.plugin}; "
+                                     f"the second registration is skipped")
+        qualified = qualified_name(spec.plugin, spec.name)
+        own[spec.name] = dataclasses.replace(spec, name=qualified)
         existing = self._components[spec.kind].get(spec.name)
         if existing is not None:
             raise DuplicateNameError(f"{spec.kind} {spec.name!r} is taken (owned by {existing.plugin}); "
-                                     f"this registration is skipped")
+                                     f"this one is {qualified!r}, and this plugin's variants use it")
         self._components[spec.kind][spec.name] = spec
+
+    def own_name(self, plugin: PluginRef | None, kind: str, name: str) -> str:
+        """The name a variant of ``plugin`` means by ``name``: ``dist/name`` when ``plugin``
+        registered a ``kind`` of that name that another plugin owns, else ``name`` itself."""
+        if "/" in name:
+            return name
+        family = name.partition(":")[0]
+        own = self._qualified.get(kind, {}).get(qualifier(plugin), {})
+        owner = self._components.get(kind, {}).get(family)
+        if family in own and owner is not None and qualifier(owner.plugin) != qualifier(plugin):
+            return qualified_name(plugin, name)
+        return name
+
+    def leave_out(self, name: str, reason: str) -> None:
+        """Remove variant ``name``, remembering why (an unknown-variant error says it)."""
+        self._variants.pop(name, None)
+        self._left_out[name] = reason
 
     def add_variant(self, variant: Variant) -> None:
         existing = self._variants.get(variant.name)
@@ -65,10 +94,22 @@ class Registry:
 
     def component(self, kind: str, name: str) -> ComponentSpec:
         """The component ``name`` of ``kind``; ``family:suffix`` names resolve to a family that
-        declared a ``suffix_param`` (e.g. ``timm:resnet18``)."""
+        declared a ``suffix_param`` (e.g. ``timm:resnet18``); ``dist/name`` is the one that
+        distribution registered, whether or not it owns the plain name."""
         specs = self._components.get(kind, {})
         if name in specs:
             return specs[name]
+        where, slash, rest = name.rpartition("/")
+        if slash:
+            by_dist = self._qualified.get(kind, {})
+            own = by_dist.get(normalize_distribution(where), {})
+            known = [f"{d}/{n}" for d, names in by_dist.items() for n in names]
+            family, sep, suffix = rest.partition(":")
+            spec = own.get(rest) or own.get(family)
+            if spec is not None and (rest in own or sep and suffix and spec.suffix_param):
+                return spec if rest in own else dataclasses.replace(
+                    spec, name=name, bound_params={spec.suffix_param: suffix})
+            raise UnknownNameError(kind, name, known)
         family, sep, suffix = name.partition(":")
         spec = specs.get(family)
         if sep and suffix and spec is not None and spec.suffix_param:
@@ -86,7 +127,7 @@ class Registry:
         try:
             return self._variants[name]
         except KeyError:
-            raise UnknownNameError("variant", name, self._variants) from None
+            raise UnknownNameError("variant", name, self._variants, self._left_out.get(name)) from None
 
     def list_variants(self, filter: str | Sequence[str] | None = None,
                       exclude_filters: str | Sequence[str] | None = None,
@@ -138,7 +179,7 @@ class Registry:
                 f"{variant.generator!r} is not conditional: generated images would have no class to check")
         loss = self.component("loss", variant.loss)
         tricks = [self.component("trick", name) for name in variant.tricks]
-        names = {t.name for t in tricks}
+        names = {t.name.rpartition("/")[2] for t in tricks}  # conflicts name tricks unqualified
         for trick in tricks:
             clash = sorted(set(trick.conflicts) & names)
             if clash:
@@ -158,6 +199,24 @@ class Registry:
         """Descriptions of components a variant names that nobody registered."""
         return [f"{kind} {name!r}" for kind, name in variant.components()
                 if not self.has_component(kind, name)]
+
+
+def normalize_distribution(distribution: str) -> str:
+    """A distribution's name as PEP 503 compares them (``Ganzoo_SNGAN`` → ``ganzoo-sngan``)."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()  # PEP 503
+
+
+def qualifier(plugin: PluginRef | None) -> str:
+    """What qualifies the names a plugin registers: its distribution's normalised name (the
+    plugin's own name when it has none, e.g. added in-process)."""
+    if plugin is None:
+        return ""
+    return normalize_distribution(plugin.distribution or plugin.name)
+
+
+def qualified_name(plugin: PluginRef | None, name: str) -> str:
+    """``dist/name``: ``name`` as registered by ``plugin``'s distribution."""
+    return f"{qualifier(plugin)}/{name}"
 
 
 def _where(variant: Variant) -> str:

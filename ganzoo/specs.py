@@ -99,6 +99,10 @@ class ComponentSpec:
     roles: tuple[str, ...] = ()
     """Updates: the roles whose optimizers the update steps (checked against a recipe's roles
     before anything is built)."""
+    points: tuple[str, ...] | None = None
+    """Updates: the trick points (:data:`ganzoo.components.STEP_POINTS`) the update calls, so a
+    trick none of a recipe's updates calls is refused before anything is built; None when
+    the update does not say (it is then checked after its first run)."""
     plugin: PluginRef | None = None
 
     def create(self, *args: Any, **params: Any) -> Any:
@@ -348,6 +352,16 @@ class Variant:
         parts += [("loss", self.loss), *(("trick", name) for name in self.tricks)]
         parts += [("update", phase.update) for phase in self.step_phases()]
         return list(dict.fromkeys(parts))
+
+    def renamed(self, rename: Callable[[str, str], str]) -> Variant:
+        """A copy whose component names are ``rename(kind, name)`` (e.g. qualified ``dist/name``)."""
+        roles = {role: dataclasses.replace(r, network=rename("network", r.network)) for role, r in self.roles.items()}
+        phases = tuple(dataclasses.replace(p, update=rename("update", p.update), name=p.name) for p in self.phases)
+        renamed = self.replace(
+            generator=rename("generator", self.generator), discriminator=rename("discriminator", self.discriminator),
+            loss=rename("loss", self.loss), roles=roles, phases=phases,
+            tricks={rename("trick", name): params for name, params in self.tricks.items()})
+        return self if renamed == self else renamed
 
     def with_tricks(self, add: Mapping[str, Mapping[str, Any]] | None = None,
                     remove: list[str] | tuple[str, ...] = ()) -> Variant:

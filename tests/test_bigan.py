@@ -50,3 +50,14 @@ def test_the_package_passes_its_own_kit_tests(example_kit_passed):
             "test_ganzoo_discriminator[bigan-joint-32x32x3]", "test_ganzoo_update[bigan-discriminator]",
             "test_ganzoo_update[bigan-generator-encoder]", "test_ganzoo_variant_step[bigan-28x28x1]",
             "test_ganzoo_variant_checkpoint[bigan]"} <= example_kit_passed
+
+
+def test_tricks_its_updates_never_call_are_refused_before_the_run_folder(example_env, tmp_path):
+    # Regression: BiGAN's updates call only real_input and the gradient/step points, so
+    # diffaugment (d_input) and label smoothing (labels) trained as no-ops and exited 0.
+    for trick in ("diffaugment", "label-smoothing"):
+        result = example_env.ganzoo("train", "bigan", "--trick", trick, "--steps", "1", "--out", tmp_path / trick)
+        assert result.returncode == 2
+        [line] = result.stderr.strip().splitlines()
+        assert f"variant 'bigan': trick {trick!r} acts at" in line and "no update of this step calls" in line
+        assert not (tmp_path / trick).exists()

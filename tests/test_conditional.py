@@ -18,10 +18,11 @@ import ganzoo
 from ganzoo import hookimpl
 from ganzoo.cli import main
 from ganzoo.conformance import (check_checkpoint_round_trip, check_discriminator, check_generator,
-                                check_variant_step, labelled_batch)
+                                check_variant_step, labelled_batch, perturbed)
 from ganzoo.errors import CompositionError, ConfigError
 from ganzoo.runs import checkpoint as ckpt
 from ganzoo.training.step import TrainingStep
+from ganzoo_plugins.conditional.projection import ConditionalBNGenerator
 
 
 class CondGenerator(nn.Module):
@@ -78,6 +79,96 @@ def test_the_kit_catches_a_conditional_generator_that_ignores_its_labels(conditi
     conditional_plugin.get_host().add_plugin(plugin, "deaf-test")
     with pytest.raises(AssertionError, match="ignores the labels"):
         check_generator("deaf", (1, 28, 28))
+
+
+class StandardCBNGenerator(ConditionalBNGenerator):
+    """The built-in ``cbn-dcgan`` with its conditional BatchNorm initialised as SNGAN/BigGAN do:
+    per-class gain 1 and bias 0, so that, freshly built, it draws the same image for every class."""
+
+    def __init__(self, image_shape, latent_dim, num_classes, width: int = 8):
+        super().__init__(image_shape, latent_dim, num_classes, width)
+        for norm in self.norms:
+            nn.init.ones_(norm.gain.weight)
+            nn.init.zeros_(norm.bias.weight)
+
+
+class ZeroProjectionDiscriminator(CondDiscriminator):
+    """Projection onto a class embedding that starts at zero: fresh, its scores ignore the class."""
+
+    def __init__(self, image_shape, num_classes, width: int = 64):
+        super().__init__(image_shape, num_classes, width)
+        self.features = nn.Sequential(nn.Linear(math.prod(image_shape), width), nn.LeakyReLU(0.2))
+        self.score = nn.Linear(width, 1)
+        self.project = nn.Embedding(num_classes, width)
+        nn.init.zeros_(self.project.weight)
+
+    def forward(self, images, labels):
+        h = self.features(images.flatten(1))
+        return self.score(h).view(-1) + (self.project(labels) * h).sum(1)
+
+
+def test_the_kit_passes_networks_that_ignore_their_class_only_at_initialisation(fresh_plugins):
+    # Regression (issue 32): the kit asked a freshly built network to depend on the labels, which
+    # the standard conditional-BatchNorm initialisation (and a zero projection) does not.
+    cbn = ganzoo.Variant(name="cbn-standard", summary="cbn at gain 1, bias 0", generator="cbn-standard",
+                         discriminator="zero-projection", loss="hinge-margin", batch_size=8, latent_dim=16)
+    plugin = types.SimpleNamespace(
+        register_generators=hookimpl(lambda register: register("cbn-standard", StandardCBNGenerator, conditional=True)),
+        register_discriminators=hookimpl(
+            lambda register: register("zero-projection", ZeroProjectionDiscriminator, conditional=True)),
+        register_variants=hookimpl(lambda register: register(cbn)))
+    fresh_plugins.get_host().add_plugin(plugin, "cbn-standard-test")
+    torch.manual_seed(0)
+    z, labels = torch.randn(4, 16), torch.arange(4)
+    with torch.no_grad():  # fresh, both really ignore the class
+        g = StandardCBNGenerator((1, 28, 28), 16, 10).eval()
+        assert torch.equal(g(z, labels), g(z, labels + 1))
+        d, images = ZeroProjectionDiscriminator((1, 28, 28), 10).eval(), labelled_batch((1, 28, 28), 4).images
+        assert torch.equal(d(images, labels), d(images, labels + 1))
+    for shape in ((1, 28, 28), (3, 32, 32)):
+        check_generator("cbn-standard", shape)
+        check_discriminator("zero-projection", shape)
+    gan = ganzoo.create_variant("cbn-standard", num_classes=10)  # the build-time probe accepts them too
+    assert isinstance(gan.generator, StandardCBNGenerator)
+    check_variant_step("cbn-standard")
+
+
+def test_the_kits_perturbation_is_seeded_and_leaves_no_trace():
+    net = StandardCBNGenerator((1, 28, 28), 16, 10)
+    before, rng = [p.detach().clone() for p in net.parameters()], torch.get_rng_state()
+    with perturbed(net):
+        first = [p.detach().clone() for p in net.parameters()]
+    with perturbed(net):
+        second = [p.detach().clone() for p in net.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(first, second))            # seeded
+    assert all(not torch.equal(a, b) for a, b in zip(first, before))        # every parameter moves, zeros too
+    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), before))  # restored
+    assert torch.equal(rng, torch.get_rng_state())
+
+
+class NeverListens(nn.Module):
+    """A 'conditional' network that never uses its labels (whatever its parameters)."""
+
+    def __init__(self, image_shape, *sizes):
+        super().__init__()
+        self.shape = tuple(image_shape)
+        self.net = nn.Linear(sizes[0] if len(sizes) == 2 else math.prod(image_shape),
+                             math.prod(image_shape) if len(sizes) == 2 else 1)
+
+    def forward(self, inputs, labels):
+        out = self.net(inputs.flatten(1))
+        return torch.tanh(out).view(-1, *self.shape) if out.shape[1] > 1 else out.view(-1)
+
+
+def test_the_kit_still_fails_networks_that_never_use_their_labels(fresh_plugins):
+    plugin = types.SimpleNamespace(
+        register_generators=hookimpl(lambda register: register("never", NeverListens, conditional=True)),
+        register_discriminators=hookimpl(lambda register: register("never", NeverListens, conditional=True)))
+    fresh_plugins.get_host().add_plugin(plugin, "never-test")
+    for check, kind in ((check_generator, "generator"), (check_discriminator, "discriminator")):
+        with pytest.raises(AssertionError, match=f"{kind} 'never' is conditional but its output ignores the "
+                                                 "labels, also with its parameters perturbed"):
+            check("never", (1, 28, 28))
 
 
 def test_a_conditional_recipe_needs_classes_and_a_conditional_generator(conditional_plugin):

@@ -294,7 +294,7 @@ def test_labels_from_the_data_reach_every_update_through_the_trainer(fresh_plugi
         index = ((pixels + 0.9) / 0.2).round().long()  # which image was drawn
         assert labels is not None and torch.equal(labels, 9 - index)
     RecordsLabels.seen.clear()
-    stats = TrainingStep(ganzoo.create_variant("vanilla", batch_size=4, phases=[Phase("records-labels")]))(
+    stats = TrainingStep(ganzoo.create_variant("vanilla", batch_size=4, phases=[Phase("records-labels")], tricks={}))(
         lambda: real_batch((1, 28, 28), 4))  # bare images: no labels
     assert RecordsLabels.seen[0][1] is None and stats.values == {}
 

@@ -202,7 +202,7 @@ def test_variant_with_unknown_component_is_reported_and_left_out(monkeypatch, fa
     _module(monkeypatch, "fake_ghost", register_variants=register_variants)
     fake_dists("ganzoo-ghost", {"ghost": "fake_ghost"})
     [problem] = plugins.get_host().problems
-    assert "variant 'ghost' uses unknown generator 'nope'" in str(problem)
+    assert "variant 'ghost' skipped: it uses unknown generator 'nope'" in str(problem)
     assert "ghost" not in ganzoo.list_variants()
 
 
@@ -404,7 +404,7 @@ def test_tags_must_be_a_list_of_strings(monkeypatch, fake_dists, extra):
     assert not ganzoo.get_registry().has_component("loss", "tagged-loss")
 
 
-@pytest.mark.parametrize("name", ["Bad Name", "ema:fast", "a=b", "x,y"])
+@pytest.mark.parametrize("name", ["Bad Name", "ema:fast", "a=b", "x,y", "dist/name"])
 def test_names_that_flags_would_split_are_refused(monkeypatch, fake_dists, name):
     """Regression: any string was accepted, so a trick named 'ema:fast' could never be chosen
     (--trick NAME:k=v splits on ':')."""
@@ -419,5 +419,5 @@ def test_names_that_flags_would_split_are_refused(monkeypatch, fake_dists, name)
     _module(monkeypatch, "fake_odd_names", register_tricks=register_tricks, register_variants=register_variants)
     fake_dists("ganzoo-odd", {"odd": "fake_odd_names"})
     problems = sorted(str(p) for p in plugins.get_host().problems)
-    assert problems == [f"plugin odd (ganzoo-odd 1.0): register_{kind}s: {kind} name {name!r}: no spaces, ':', '=' or ',' (flags such "
-                        "as --trick NAME:k=v,... split on them)" for kind in ("trick", "variant")]
+    assert problems == [f"plugin odd (ganzoo-odd 1.0): register_{kind}s: {kind} name {name!r}: no spaces, ':', '=', ',' or '/' (flags such "
+                        "as --trick NAME:k=v,... and qualified names dist/NAME split on them)" for kind in ("trick", "variant")]

@@ -173,3 +173,45 @@ def test_free_composition_builds_and_trains():
     gan = ganzoo.build_gan(variant)
     step = _run_steps(gan, steps=1, batch=4)
     assert step.d_updates == 2
+
+
+# -- lazy R1: the trick with every > 1 and the lazy-r1 phase (issue 32) --------------------------
+
+
+def _run_start_notices(tricks: dict) -> list[str]:
+    """What the trainer's step runner says when a run of ``vanilla`` with ``tricks`` starts (CPU)."""
+    from ganzoo.training.capture import assemble_step
+
+    gan = ganzoo.create_variant("vanilla", tricks=tricks, batch_size=8)
+    notices: list[str] = []
+    assemble_step(gan, conformance.real_batch(gan.image_shape, 16), seed=0, total_steps=10,
+                  notify=notices.append)
+    return notices
+
+
+R1_EVERY_16 = ("ganzoo: trick 'r1' is not marked capturable with every=16 (it branches on the step number), so "
+               "on CUDA the step runs eagerly (no CUDA graph); the lazy-r1 phase does the same regularisation on a "
+               "pass of its own and stays captured: add {update = \"lazy-r1\", every = 16, params = {gamma = 5.0}} "
+               "to the recipe's phases instead of the trick (README: phases)")
+
+
+def test_r1_every_k_says_in_one_line_that_the_lazy_r1_phase_stays_captured():
+    # Regression: with every > 1 the trick silently made the step eager on CUDA (the notice,
+    # if any, said only "trick 'r1' is not marked capturable"), and said nothing on the CPU.
+    assert _run_start_notices({"r1": {"every": 16, "gamma": 5.0}}) == [R1_EVERY_16]  # on the CPU too
+    assert _run_start_notices({"r1": {}}) == []  # every=1 is captured: nothing to say
+    from ganzoo.training.capture import capture_blockers
+
+    gan = ganzoo.create_variant("vanilla", tricks={"r1": {"every": 16, "gamma": 5.0}}, batch_size=8)
+    # On CUDA the eager fallback gives this reason (the trainer's one notice there, or --graph on's error).
+    assert R1_EVERY_16.removeprefix("ganzoo: ") in capture_blockers(gan)
+
+
+def test_r1_every_k_notice_reaches_the_command_line(tmp_path, capsys):
+    from ganzoo.cli import main
+
+    assert main(["train", "vanilla", "--trick", "r1:every=16", "--steps", "1", "--data", "mnist:test-b",
+                 "--device", "cpu", "--batch-size", "8", "--out", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "lazy-r1" in line]
+    assert len(lines) == 1 and "trick 'r1' is not marked capturable with every=16" in lines[0], err

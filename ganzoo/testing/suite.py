@@ -103,8 +103,10 @@ def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
     Tests (each marked ``ganzoo_conformance``; kinds the plugin does not register get none):
 
     - ``test_ganzoo_plugin_loads``: installed, loads without problems, registers something;
-    - ``test_ganzoo_generator[NAME-HxWxC]``: right output shape, values in [-1, 1];
-    - ``test_ganzoo_discriminator[NAME-HxWxC]``: one finite score per image;
+    - ``test_ganzoo_generator[NAME-HxWxC]``: right output shape, values in [-1, 1]; a
+      conditional one depends on its labels once its parameters are perturbed;
+    - ``test_ganzoo_discriminator[NAME-HxWxC]``: one finite score per image (conditional: as
+      for the generator);
     - ``test_ganzoo_network[NAME-HxWxC]``: a further role's network builds, with parameters;
     - ``test_ganzoo_update[NAME]``: builds with defaults, declares the roles it trains;
     - ``test_ganzoo_loss[NAME]``: the sign convention of D and G losses;

@@ -59,7 +59,8 @@ def capture_blockers(gan: GAN, *, distributed: bool = False) -> list[str]:
     for name, trick in zip(names, gan.tricks):
         points = [p for p in STEP_POINTS if trick.overrides(p)]
         if points and not getattr(trick, "capturable", False):
-            reasons.append(f"trick {name!r} is not marked capturable (it overrides {', '.join(points)})")
+            reasons.append(getattr(trick, "capture_notice", None)
+                           or f"trick {name!r} is not marked capturable (it overrides {', '.join(points)})")
     variant = gan.variant
     for role, net in gan.networks.items():
         if getattr(net, "capturable", True) is False:
@@ -74,6 +75,14 @@ def capture_blockers(gan: GAN, *, distributed: bool = False) -> list[str]:
         if "capturable" not in opt.defaults and not isinstance(opt, torch.optim.SGD):
             reasons.append(f"the {role} optimizer {type(opt).__name__} cannot run inside a CUDA graph")
     return reasons
+
+
+def trick_notices(gan: GAN) -> list[str]:
+    """What tricks that cannot be captured as configured say about it (``capture_notice``: one
+    line, why and what to use instead). Said when a run starts on every device, not only on
+    CUDA, because a recipe means the same everywhere."""
+    return [notice for trick in gan.tricks
+            if not getattr(trick, "capturable", False) and (notice := getattr(trick, "capture_notice", None))]
 
 
 def check_modes(graph: str, precision: str) -> None:
@@ -182,7 +191,10 @@ class StepRunner:
         self.notify = notify or (lambda message: None)
         blockers = check_settings(gan, graph, self.precision, distributed=distributed)
         self.graphed = graph != "off" and not blockers
-        if graph == "auto" and gan.device.type == "cuda" and blockers:
+        said = trick_notices(gan)
+        for notice in said:
+            self.notify(f"ganzoo: {notice}")
+        if graph == "auto" and gan.device.type == "cuda" and blockers and blockers[0] not in said:
             self.notify(f"ganzoo: running the {gan.variant.name} step eagerly: {blockers[0]}")
         self.fallback_reason: str | None = blockers[0] if blockers else None
         self._graphs: dict[tuple[int, ...], tuple[Any, StepStats]] = {}

@@ -18,7 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ganzoo.build import BuiltPhase, check_trick_points
 from ganzoo.components import STEP_POINTS, Batch, StepContext, StepState, Trick
+from ganzoo.errors import GanzooError, TrickError
+from ganzoo.plugins import get_registry
 
 if TYPE_CHECKING:
     import torch
@@ -51,6 +54,28 @@ def _with(tricks: list[Trick], *points: str) -> list[Trick]:
     return [t for t in tricks if any(t.overrides(p) for p in points)]
 
 
+def _raising_trick(err: BaseException, tricks: list[Trick]) -> Trick | None:
+    """The recipe's trick whose method the exception passed through last (innermost), if any."""
+    found = None
+    ids = {id(trick) for trick in tricks}
+    tb = err.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        if owner is not None and id(owner) in ids:
+            found = owner
+        tb = tb.tb_next
+    return found
+
+
+def _owner(kind: str, name: str) -> str:
+    """`` (plugin …)`` for a registered component, for messages."""
+    try:
+        plugin = get_registry().component(kind, name).plugin
+    except GanzooError:
+        return ""
+    return f" (plugin {plugin})" if plugin else ""
+
+
 class TrainingStep:
     """Callable running one step (every due phase, in order); ``step`` counts completed steps
     and ``updates`` the completed runs of each phase, by phase name; ``nonfinite`` is a device
@@ -80,6 +105,11 @@ class TrainingStep:
         # Resolve which tricks act where once, so the hot loop calls nothing that does nothing.
         with_g_input = {"g_input": _with(gan.tricks, "g_input", "d_input")}
         self._tricks = {point: with_g_input.get(point) or _with(gan.tricks, point) for point in STEP_POINTS}
+        # Updates that do not declare their trick points: the points they ask for are recorded
+        # until each has run once, then a trick acting at none of the reached points is refused.
+        self._unobserved = {i for i, built in enumerate(self.phases) if built.points is None}
+        self._reached = {p for built in self.phases for p in built.points or ()}
+        self._trick_names = {id(trick): name for name, trick in zip(gan.variant.tricks, gan.tricks)}
 
     @property
     def d_updates(self) -> int:
@@ -97,14 +127,55 @@ class TrainingStep:
         step = self.step if step is None else step
         return tuple(i for i, built in enumerate(self.phases) if built.phase.runs_at(step))
 
-    def _scorer(self, state: StepState) -> Callable[[torch.Tensor], torch.Tensor]:
-        """``StepState.score`` for the tricks: this step's discriminator, given the labels of
-        the running update's real batch."""
+    def _scorer(self, state: StepState) -> Callable[..., torch.Tensor]:
+        """``StepState.score`` for the tricks: this step's discriminator, given ``labels`` (by
+        default the running update's real batch's) when it is conditional."""
         discriminator = self.networks["discriminator"]
-        return lambda images: self.gan.discriminate(discriminator, images, state.labels)[0]
+        conditional = "discriminator" in self.gan.conditioned
+
+        def score(images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+            if labels is None:
+                labels = state.labels
+            if conditional and (labels is None or labels.shape[0] != images.shape[0]):
+                # Never pair images with another batch's classes: a mismatch would broadcast
+                # or fail deep inside the network.
+                have = "no labels" if labels is None else f"{labels.shape[0]} labels"
+                raise ValueError(f"score(): the discriminator is conditional and got {images.shape[0]} "
+                                 f"images with {have}; pass their classes: score(images, labels) "
+                                 f"(state.labels for the real batch, state.fake_labels for the generated one)")
+            return self.gan.discriminate(discriminator, images, labels)[0]
+
+        return score
 
     def _tricks_at(self, point: str) -> list[Trick]:
+        if self._unobserved:
+            self._reached.add(point)
         return self._tricks.get(point, [])
+
+    def _check_observed(self, ran: set[int]) -> None:
+        """After every undeclared update has run once: refuse a trick none of the step reached."""
+        if not self._unobserved or not self._unobserved <= ran:
+            return
+        undeclared = [self.phases[i].phase.update for i in sorted(self._unobserved)]
+        self._unobserved = set()
+        check_trick_points(self.gan.variant, self.gan.tricks, self._reached, undeclared)
+
+    def _run_update(self, built: BuiltPhase, context: StepContext) -> Mapping[str, torch.Tensor]:
+        """The update's statistics; an exception raised inside one of the recipe's tricks ends
+        the step as a one-line :class:`TrickError` naming the trick and its plugin."""
+        try:
+            return built.update.run(context)
+        except (GanzooError, MemoryError):
+            raise
+        except Exception as err:
+            trick = _raising_trick(err, self.gan.tricks)
+            if trick is None or type(err).__name__ == "OutOfMemoryError":
+                raise
+            name = self._trick_names.get(id(trick), type(trick).__name__)
+            plugin = _owner("trick", name)
+            message = " ".join(str(err).split()) or "(no message)"
+            raise TrickError(f"trick {name!r}{plugin} raised {type(err).__name__} in phase "
+                             f"{built.phase.name!r}: {message}") from err
 
     def __call__(self, next_batch: Callable[[], Batch | torch.Tensor]) -> StepStats:
         """Run one full step: every phase due at this step, each ``repeats`` times, drawing
@@ -118,7 +189,8 @@ class TrainingStep:
         self._reported.clear()
         self._carry.clear()
         stats: dict[str, torch.Tensor] = {}
-        for index in self.due():
+        due = self.due()
+        for index in due:
             built, networks = self.phases[index], self.networks
             for repeat in range(built.phase.repeats):
                 state = StepState(step=self.step, total_steps=self.total_steps, critic_step=repeat,
@@ -129,9 +201,10 @@ class TrainingStep:
                                       latent=self.latent, class_labels=self.class_labels,
                                       carry=self._carry, tricks=self._tricks_at,
                                       repeat=repeat, repeats=built.phase.repeats, every=built.phase.every)
-                stats.update(built.update.run(context))
+                stats.update(self._run_update(built, context))
                 self.updates[built.phase.name] += 1
         self._carry.clear()
+        self._check_observed(set(due))
         values = {**stats, **self._reported}
         if values:
             finite = torch.stack([v.float() for v in values.values()]).isfinite().all()

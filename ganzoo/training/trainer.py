@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ganzoo.build import GAN, build_gan, resolve_variant
 from ganzoo.components import RunInfo
 from ganzoo.latent import sample_latent
-from ganzoo.errors import ConfigError, DivergenceError, StorageError
+from ganzoo.errors import ConfigError, DivergenceError, StorageError, TrickError
 from ganzoo.plugins import get_registry
 from ganzoo.runs import checkpoint as ckpt
 from ganzoo.training import distributed
@@ -372,12 +372,18 @@ class Trainer:
         where = f"{self.dist.world_size} processes ({self.dist.backend})" if self.dist else str(self.device)
         mode = "CUDA graph" if self.runner.graphed else "eager"
         precision = self.runner.precision
+        # The precision on every machine (results differ across precisions), and why when auto chose.
+        auto = config.precision == "auto" and self.device.type == "cpu"
         if self.device.type == "cuda":
             where += f", {mode} step, {precision}"
         elif precision != "fp32":
-            auto = " (auto: this CPU has native bf16 matrix units)" if config.precision == "auto" else ""
-            where += f", {precision} autocast{auto}"
+            where += f", {precision} autocast" + (" (auto: this CPU has native bf16 matrix units)" if auto else "")
+        else:
+            where += ", fp32" + (" (auto: this CPU has no native bf16 matrix units)" if auto else "")
         title = self.variant.summary if self.variant.name == "custom" else self.variant.name
+        if self.resumed_from is not None:
+            progress.message(f"ganzoo: resuming {self.run_dir.path} from step {self.resumed_from} "
+                             f"(checkpoint {self.run_dir.checkpoint})")
         progress.message(f"ganzoo: training {title} on {where} with "
                          f"{self.data_description}; run folder {self.run_dir.path}")
         for notice in self._notices:
@@ -400,9 +406,9 @@ class Trainer:
                 # Leave together: a rank that tears its connections down while rank 0 is still
                 # finishing can make gloo abort the other side.
                 distributed.barrier()
-        except StorageError as err:
-            raise StorageError(f"{err}; training stopped at step {self.step.step}; "
-                               f"{self._last_good()}") from None
+        except (StorageError, TrickError) as err:
+            raise type(err)(f"{err}; training stopped at step {self.step.step}; "
+                            f"{self._last_good()}") from None
         finally:
             failing = sys.exc_info()[0] is not None
             if self.is_main:

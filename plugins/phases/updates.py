@@ -47,6 +47,7 @@ class DiscriminatorUpdate(Update):
         batch = real.shape[0]
         keep = self.reuse_fakes and step.repeat == step.repeats - 1
         wanted = step.class_labels(batch)  # the classes asked of a conditional generator
+        state.fake_labels = wanted
         with torch.set_grad_enabled(keep):
             generated = step.run("generator", step.latent(batch), wanted)
         fake = generated.detach()
@@ -102,6 +103,7 @@ class GeneratorUpdate(Update):
                 batch = real.shape[0] if real is not None else gan.variant.batch_size
                 wanted = step.class_labels(batch)
                 generated = step.run("generator", step.latent(batch), wanted)
+            state.fake_labels = wanted
             fake = generated
             for trick in step.tricks("g_input"):
                 fake = trick.g_input(fake, state)

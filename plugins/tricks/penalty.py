@@ -55,7 +55,8 @@ class R1Penalty(Trick):
     arXiv:1801.04406). Works with any loss. With ``every`` > 1 the penalty is applied lazily,
     scaled by ``every`` (StyleGAN2's lazy regularisation) inside the discriminator update,
     which makes the whole step eager on CUDA; the ``lazy-r1`` phase does the same on its own
-    pass and stays on the CUDA-graph fast path."""
+    pass and stays on the CUDA-graph fast path. A run with ``every`` > 1 says so in one line
+    when it starts (:attr:`capture_notice`)."""
 
     name = "r1"
 
@@ -67,6 +68,15 @@ class R1Penalty(Trick):
         self.gamma, self.every = float(gamma), every
         # Lazy regularisation branches on the step number: not the same work every step.
         self.capturable = every == 1
+        # Said when a run starts, on every device (the recipe means the same on all of them):
+        # kept rather than refused, because it is a valid recipe (runs saved with it resume) and
+        # it differs from the phase (penalty inside the D update, on its batch).
+        phase = f'{{update = "lazy-r1", every = {every}, params = {{gamma = {self.gamma!r}}}}}'
+        self.capture_notice: str | None = None if self.capturable else (
+            f"trick 'r1' is not marked capturable with every={every} (it branches on the step number), so on "
+            f"CUDA the step runs eagerly (no CUDA graph); the lazy-r1 phase does the same regularisation on a "
+            f"pass of its own and stays captured: add {phase} to the recipe's phases instead of the trick "
+            f"(README: phases)")
 
     def d_loss_term(self, real: torch.Tensor, fake: torch.Tensor,
                     state: StepState) -> torch.Tensor | None:
