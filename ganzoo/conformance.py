@@ -227,8 +227,9 @@ def _snapshot(module: nn.Module) -> list[torch.Tensor]:
 def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28),
                        batch: int = 8, seed: int = 0) -> GAN:
     """One training step of the variant: every phase runs its repeats, every role an update
-    trains changes, the statistics are finite; with the default phases the discriminator is
-    updated ``critic_steps`` times on as many fresh real batches."""
+    trains changes, the statistics are finite, every update calls only the trick points it
+    declares (``points=``); with the default phases the discriminator is updated
+    ``critic_steps`` times on as many fresh real batches."""
     torch.manual_seed(seed)
     gan = create_variant(name, image_shape=image_shape, batch_size=batch, num_classes=_classes(name))
     step = TrainingStep(gan, total_steps=10)
@@ -249,6 +250,10 @@ def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28
         assert len(drawn) == critic_steps, f"variant {name!r}: drew {len(drawn)} real batches, expected {critic_steps}"
     for key, value in stats.as_floats().items():
         assert math.isfinite(value), f"variant {name!r}: {key} is {value}"
+    for built in gan.phases:
+        extra = sorted(step.called[built.phase.name] - set(built.points or ())) if built.points is not None else []
+        assert not extra, (f"update {built.phase.update!r} calls the trick point(s) {', '.join(extra)} it does not "
+                           f"declare: register it with points=(...) naming every point it calls")
     for role in sorted(trained):
         assert any(not torch.equal(b, p) for b, p in zip(before[role], gan.networks[role].parameters())), \
             f"variant {name!r}: the {role} did not change"

@@ -197,3 +197,22 @@ def test_a_disabled_plugin_is_named_as_the_cause_of_the_variants_it_takes_along(
     assert err.startswith("ganzoo train: error: variant 'vanilla' is not available: it uses unknown update "
                           "'discriminator', update 'generator' (not loaded, by GANZOO_LOAD_PLUGINS/"
                           "GANZOO_DISABLE_PLUGINS: phases (ganzoo)")
+
+
+def test_the_kit_catches_an_update_calling_points_it_does_not_declare(fresh_plugins):
+    from ganzoo.conformance import check_variant_step
+
+    def register_updates(register):
+        register("under-declared", RealOnlyUpdate, roles=("discriminator",), points=())
+        register("declared", RealOnlyUpdate, roles=("discriminator",), points=("real_input",))
+
+    def register_variants(register):
+        for update in ("under-declared", "declared"):
+            register(ganzoo.Variant(name=f"{update}-gan", generator="mlp", discriminator="mlp", loss="bce",
+                                    phases=(ganzoo.Phase(update), ganzoo.Phase("generator")), batch_size=4))
+    fresh_plugins.get_host().add_plugin(types.SimpleNamespace(
+        register_updates=hookimpl(register_updates), register_variants=hookimpl(register_variants)), "kit-points")
+    with pytest.raises(AssertionError, match=r"update 'under-declared' calls the trick point\(s\) real_input it "
+                                             r"does not declare"):
+        check_variant_step("under-declared-gan")
+    check_variant_step("declared-gan")

@@ -14,6 +14,7 @@ counters.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -105,10 +106,12 @@ class TrainingStep:
         # Resolve which tricks act where once, so the hot loop calls nothing that does nothing.
         with_g_input = {"g_input": _with(gan.tricks, "g_input", "d_input")}
         self._tricks = {point: with_g_input.get(point) or _with(gan.tricks, point) for point in STEP_POINTS}
-        # Updates that do not declare their trick points: the points they ask for are recorded
-        # until each has run once, then a trick acting at none of the reached points is refused.
+        # The trick points each phase's update asks for (the kit compares them with what it
+        # declares). Updates that declare none are checked once each has run: a trick acting
+        # at none of the points the step reached is refused.
+        self.called: dict[str, set[str]] = {built.phase.name: set() for built in self.phases}
+        self._asking = {name: functools.partial(self._tricks_at, seen) for name, seen in self.called.items()}
         self._unobserved = {i for i, built in enumerate(self.phases) if built.points is None}
-        self._reached = {p for built in self.phases for p in built.points or ()}
         self._trick_names = {id(trick): name for name, trick in zip(gan.variant.tricks, gan.tricks)}
 
     @property
@@ -147,9 +150,8 @@ class TrainingStep:
 
         return score
 
-    def _tricks_at(self, point: str) -> list[Trick]:
-        if self._unobserved:
-            self._reached.add(point)
+    def _tricks_at(self, seen: set[str], point: str) -> list[Trick]:
+        seen.add(point)
         return self._tricks.get(point, [])
 
     def _check_observed(self, ran: set[int]) -> None:
@@ -158,7 +160,9 @@ class TrainingStep:
             return
         undeclared = [self.phases[i].phase.update for i in sorted(self._unobserved)]
         self._unobserved = set()
-        check_trick_points(self.gan.variant, self.gan.tricks, self._reached, undeclared)
+        reached = {p for built in self.phases
+                   for p in (self.called[built.phase.name] if built.points is None else built.points)}
+        check_trick_points(self.gan.variant, self.gan.tricks, reached, undeclared)
 
     def _run_update(self, built: BuiltPhase, context: StepContext) -> Mapping[str, torch.Tensor]:
         """The update's statistics; an exception raised inside one of the recipe's tricks ends
@@ -199,7 +203,7 @@ class TrainingStep:
                 state.score = self._scorer(state)
                 context = StepContext(gan=self.gan, networks=networks, state=state, next_batch=draw,
                                       latent=self.latent, class_labels=self.class_labels,
-                                      carry=self._carry, tricks=self._tricks_at,
+                                      carry=self._carry, tricks=self._asking[built.phase.name],
                                       repeat=repeat, repeats=built.phase.repeats, every=built.phase.every)
                 stats.update(self._run_update(built, context))
                 self.updates[built.phase.name] += 1
