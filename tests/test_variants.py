@@ -51,7 +51,10 @@ def test_variant_generator_and_discriminator_shapes(variant_name):
     assert images.shape == (5, 1, 28, 28)
     assert images.min() >= -1 and images.max() <= 1
     labels = gan.requested_labels(5)  # each class in turn for a conditional variant, else None
-    scores, classes = gan.discriminate(gan.discriminator, images.to(gan.device), labels)
+    if "latent" in ganzoo.get_component("discriminator", gan.variant.discriminator).inputs:  # pairs (BiGAN)
+        scores, classes = gan.discriminator(images.to(gan.device), gan.sample_latent(5)).reshape(-1), None
+    else:
+        scores, classes = gan.discriminate(gan.discriminator, images.to(gan.device), labels)
     assert scores.shape == (5,)
     assert classes is None or classes.shape == (5, gan.num_classes)
 
