@@ -152,11 +152,14 @@ def register_updates(register: RegisterComponent) -> None:
 
     :param register:
         ``register(name: str, factory, *, summary: str = "", source: str = "",
-        roles: Iterable[str] = ())``. ``factory(**params) -> ganzoo.Update``; each time its phase
+        roles: Iterable[str] = (), points: Iterable[str] | None = None)``.
+        ``factory(**params) -> ganzoo.Update``; each time its phase
         runs, ``Update.run(step: ganzoo.StepContext)`` computes a loss with ``step.networks``,
         steps the optimizers of the roles it trains and returns detached scalar statistics by
         name. ``roles`` names those roles: a recipe lacking one is refused before anything is
-        built. ``step.frozen(role)`` freezes a network the update only scores through. ``params``
+        built. ``points`` names the trick points it calls (``ganzoo.components.STEP_POINTS``):
+        a trick acting at none of a recipe's points is then refused before anything is built
+        (without ``points``, after the update's first run). ``step.frozen(role)`` freezes a network the update only scores through. ``params``
         are the phase's ``params``. The built-in ``discriminator`` and ``generator`` updates
         make every variant's default step.
 

@@ -128,7 +128,8 @@ def test_a_resumed_run_leaves_voided_grids_out_of_its_timelapse(runs, tmp_path):
     (["--truncation", "1e-6"], "--truncation must be a number >= 0.01"),  # regression: redrew for ever
     (["--truncation", "inf"], "--truncation must be a number >= 0.01"),
     (["--interpolate", "2", "--gif", "x.png"], "the animation is written as GIF"),
-    (["--interpolate", "2", "--class", "3"], "is not conditional"),
+    (["--interpolate", "2", "--class", "3"], "--class 3: the run's variant 'vanilla' is not conditional"),
+    (["--interpolate", "65"], "--interpolate must be at most 64"),  # regression: no upper bound
 ])
 def test_bad_sampling_flags_are_one_line(runs, capsys, args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

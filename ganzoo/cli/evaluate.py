@@ -40,12 +40,14 @@ def eval_command(args: argparse.Namespace) -> int:
 
     from ganzoo.cli import output
     from ganzoo.evaluation.evaluate import evaluate_images, load_eval_source
+    from ganzoo.runs.checkpoint import version_warnings_shown
     from ganzoo.training.config import check_seed
 
     check_seed(args.seed)
     if args.num_samples < 4:
         raise ConfigError(f"-n/--num-samples must be at least 4, got {args.num_samples}")
-    samples, labels = load_eval_source(args.source, args.num_samples, args.seed, device=args.device)
+    with version_warnings_shown("eval"):  # a run or checkpoint: its plugins' versions
+        samples, labels = load_eval_source(args.source, args.num_samples, args.seed, device=args.device)
     report = evaluate_images(samples, reference=args.reference, metrics=args.metric or None,
                              seed=args.seed, baseline=not args.no_baseline, source=str(args.source),
                              sample_labels=labels)

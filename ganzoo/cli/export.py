@@ -42,11 +42,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 def export_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
     from ganzoo.export import default_path, export_generator, require
-    from ganzoo.runs.checkpoint import load_trained_gan
+    from ganzoo.runs.checkpoint import load_trained_gan, version_warnings_shown
     from ganzoo.runs.rundir import RunDir
 
     require(args.format)  # before loading anything: the missing extra is the first thing to say
-    gan, payload = load_trained_gan(args.source, device="cpu")
+    with version_warnings_shown("export"):
+        gan, payload = load_trained_gan(args.source, device="cpu")
     path = Path(args.out) if args.out else default_path(RunDir.folder_of(args.source), args.format)
     result = export_generator(gan, payload, args.format, path, batch=args.batch, source=str(args.source))
     check = result.provenance["check"]

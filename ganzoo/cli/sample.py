@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from ganzoo.build import TrainedGenerator
 
 
+MAX_KEYFRAMES = 64
+"""The most latents ``--interpolate`` walks through: each adds ``--frames`` images to every path,
+and a typo such as 100000 would otherwise draw millions of images and run the machine out of
+memory."""
+
+
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("sample", help="draw samples from a trained run",
                               description="Write samples of a run or checkpoint as a PNG grid and/or .npy "
@@ -37,8 +43,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                    help="the truncation trick: latent values beyond ±T are drawn again (less variety, "
                         "more typical samples; e.g. 0.7; at least 0.01)")
     p.add_argument("--interpolate", type=int, metavar="K",
-                   help="walk through K random latents per path (spherical interpolation): a grid with a "
-                        "row per path and an animated GIF")
+                   help=f"walk through K random latents per path (spherical interpolation; K from 2 to at "
+                        f"most {MAX_KEYFRAMES}): a grid with a row per path and an animated GIF")
     p.add_argument("--frames", type=int, default=8, help="with --interpolate: steps from one latent to the next (default 8)")
     p.add_argument("--gif", help="with --interpolate: the GIF to write (default: --out with .gif)")
     p.add_argument("--device", default="auto")
@@ -53,6 +59,9 @@ def _class_blocks(classes: list[int], n: int) -> list[int]:
 def _classes(gan: TrainedGenerator, text: str | None) -> list[int] | None:
     if text is None:
         return None
+    if not gan.conditional:  # first: the class names or indices it would ask for do not exist
+        raise ConfigError(f"--class {text}: the run's variant {gan.variant.name!r} is not conditional: "
+                          "it cannot draw a requested class")
     try:
         return gan.class_indices(text.split(","))
     except ConfigError as err:
@@ -61,7 +70,7 @@ def _classes(gan: TrainedGenerator, text: str | None) -> list[int] | None:
 
 def sample_command(args: argparse.Namespace) -> int:
     from ganzoo.latent import check_truncation
-    from ganzoo.runs.checkpoint import load_trained_gan
+    from ganzoo.runs.checkpoint import load_trained_gan, version_warnings_shown
     from ganzoo.training.config import check_seed
 
     check_seed(args.seed)
@@ -70,6 +79,9 @@ def sample_command(args: argparse.Namespace) -> int:
         raise ConfigError(f"-n/--num must be >= 1, got {args.num}")
     if args.interpolate is not None and args.interpolate < 2:
         raise ConfigError(f"--interpolate must be at least 2 (latents to walk through), got {args.interpolate}")
+    if args.interpolate is not None and args.interpolate > MAX_KEYFRAMES:
+        raise ConfigError(f"--interpolate must be at most {MAX_KEYFRAMES} (latents to walk through), "
+                          f"got {args.interpolate}")
     if args.frames < 1:
         raise ConfigError(f"--frames must be >= 1, got {args.frames}")
     check_truncation(args.truncation)
@@ -81,7 +93,8 @@ def sample_command(args: argparse.Namespace) -> int:
             raise ConfigError(f"{flag} {path}: the samples are written as a {suffix} file; use a {suffix} name")
         if path is not None:
             _not_the_runs_own(flag, Path(path), args.source)
-    gan, _ = load_trained_gan(args.source, device=args.device)
+    with version_warnings_shown("sample"):
+        gan, _ = load_trained_gan(args.source, device=args.device)
     if args.interpolate is not None:
         return _interpolation(gan, args)
     return _samples(gan, args)

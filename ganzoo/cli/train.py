@@ -17,7 +17,10 @@ def _named_arg(text: str) -> tuple[str, dict[str, Any]]:
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
             raise argparse.ArgumentTypeError(f"expected NAME:key=value[,key=value], got {text!r}")
-        parsed[key.strip()] = _parse_value(value.strip())
+        try:
+            parsed[key.strip()] = _parse_value(value.strip())
+        except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+            raise argparse.ArgumentTypeError(f"the value of {key.strip()!r} is nested too deeply") from None
     if not name.strip():
         raise argparse.ArgumentTypeError(f"expected NAME:key=value[,key=value], got {text!r}")
     return name.strip(), parsed
@@ -220,6 +223,7 @@ def launch_torchrun(nproc: int, argv: list[str]) -> int:
 
 def train_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
+    from ganzoo.runs.checkpoint import version_warnings_shown
     from ganzoo.training.distributed import launched_by_torchrun
     from ganzoo.runs.rundir import RunDir
     from ganzoo.training.trainer import Trainer
@@ -236,14 +240,15 @@ def train_command(args: argparse.Namespace) -> int:
         if clash:
             raise ConfigError(f"--resume continues a run with its own recipe and data; "
                               f"--{clash[0].replace('_', '-')} cannot be given with it")
-        trainer = Trainer.resume(args.resume, steps=args.steps, epochs=args.epochs, minutes=args.minutes,
-                                 device=args.device, log_every=args.log_every,
-                                 sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-                                 eval_every=args.eval_every, eval_doubling=args.eval_doubling,
-                                 dist_timeout=args.dist_timeout,
-                                 graph=args.graph, precision=args.precision,
-                                 channels_last=args.channels_last,
-                                 loggers=dict(args.logger) if args.logger else None)
+        with version_warnings_shown("train"):
+            trainer = Trainer.resume(args.resume, steps=args.steps, epochs=args.epochs, minutes=args.minutes,
+                                     device=args.device, log_every=args.log_every,
+                                     sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+                                     eval_every=args.eval_every, eval_doubling=args.eval_doubling,
+                                     dist_timeout=args.dist_timeout,
+                                     graph=args.graph, precision=args.precision,
+                                     channels_last=args.channels_last,
+                                     loggers=dict(args.logger) if args.logger else None)
     else:
         trainer = Trainer(config_from_args(args))
     result = trainer.run()

@@ -148,14 +148,23 @@ def _checked(array: np.ndarray, source: object, count: int, limit: int | None) -
     if array.shape[0] != count:
         raise DataError(f"{where}: {array.shape[0]:,} labels for {count:,} images")
     if array.dtype.kind == "f":
-        if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
-            raise DataError(f"{where}: labels must be whole numbers (class indices), found "
-                            f"{array[~(np.isfinite(array) & (array == np.round(array)))][0]!r}")
+        whole = np.isfinite(array) & (array == np.round(array))
+        if not np.all(whole):  # shown by str: 1.5, not np.float64(1.5)
+            raise DataError(f"{where}: labels must be whole numbers (class indices), found {array[~whole][0]}")
     elif array.dtype.kind not in "iu":
         raise DataError(f"{where}: labels must be integers (class indices), got {array.dtype} values")
-    if array.size and array.max() >= MAX_CLASSES:  # before int64 overflows or a class table is built
-        raise DataError(f"{where}: labels must be class indices below {MAX_CLASSES:,}, found {array.max():.0f}")
-    array = array.astype(np.int64)
+    # Both bounds before the cast to int64: a value beyond its range (-1e30) would make NumPy
+    # warn and turn it into another number.
+    if array.size and array.max() >= MAX_CLASSES:  # before a class table is built
+        raise DataError(f"{where}: labels must be class indices below {MAX_CLASSES:,}, found {_shown(array.max())}")
     if array.size and array.min() < 0:
-        raise DataError(f"{where}: labels must be class indices >= 0, found {int(array.min())}")
-    return array
+        raise DataError(f"{where}: labels must be class indices >= 0, found {_shown(array.min())}")
+    return array.astype(np.int64)
+
+
+def _shown(value: np.generic) -> str:
+    """A label as its file holds it: a whole number as an integer, a huge float as NumPy
+    writes it (``-1e+30``, not its 31 digits)."""
+    if value.dtype.kind == "f" and abs(value) >= 2**53:  # beyond where floats hold every integer
+        return str(value)
+    return str(int(value))

@@ -371,10 +371,74 @@ def _recorded_components(payload: dict[str, Any]) -> dict[tuple[str, str], dict[
             if isinstance(r, dict) and isinstance(r.get("kind"), str) and isinstance(r.get("name"), str)}
 
 
+class PluginVersionWarning(UserWarning):
+    """A component a run used is installed in another version (or from another distribution)
+    than the one the run recorded: the command goes on, but its results may differ."""
+
+
+def version_changes(payload: dict[str, Any], needed: list[tuple[str, str]]) -> list[str]:
+    """One line per plugin distribution that provides a component of ``needed`` here in
+    another version than the run recorded (or per component another distribution provides
+    now). Components missing here, and records without a version, say nothing."""
+    from ganzoo.plugins import get_registry
+    from ganzoo.registry import normalize_distribution
+
+    registry = get_registry()
+    recorded = _recorded_components(payload)
+    lines: dict[str, str] = {}  # by distribution: one line however many components it provides
+    for kind, name in needed:
+        record = recorded.get((kind, name), {})
+        was, was_version = record.get("distribution"), record.get("version")
+        if not (_plain(was) and _plain(was_version)) or not registry.has_component(kind, name):
+            continue
+        plugin = registry.component(kind, name).plugin
+        now, now_version = (plugin.distribution, plugin.version) if plugin is not None else (None, None)
+        if not (now and now_version):
+            continue  # registered in-process: no installed version to compare with
+        if normalize_distribution(now) != normalize_distribution(was):
+            lines.setdefault(f"{kind} {name}", f"the run's {kind} {name!r} came from {was} {was_version}; "
+                                               f"here {now} {now_version} provides it")
+        elif now_version != was_version:
+            lines.setdefault(normalize_distribution(now),
+                             f"the run was trained with {was} {was_version}; {now_version} is installed")
+    return list(lines.values())
+
+
+def _plain(value: Any) -> bool:
+    """A recorded name or version fit to quote in a line (the record is untrusted)."""
+    return isinstance(value, str) and 0 < len(value) <= 100 and value.isprintable() and not value.isspace()
+
+
+@contextlib.contextmanager
+def version_warnings_shown(command: str) -> Iterator[None]:
+    """Within: each :class:`PluginVersionWarning` is one line on stderr, ``ganzoo COMMAND:
+    warning: …``, every time (not once per place, as Python shows warnings); other warnings are
+    shown as usual. The ranks of a torchrun launch other than rank 0 leave them to rank 0."""
+    import os
+    import sys
+
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if issubclass(category, PluginVersionWarning):
+            print(f"ganzoo {command}: warning: {message}", file=sys.stderr, flush=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():  # restores the filters and showwarning when done
+        quiet = os.environ.get("RANK", "0") != "0"
+        warnings.simplefilter("ignore" if quiet else "always", PluginVersionWarning)
+        warnings.showwarning = show
+        yield
+
+
 def require_installed(payload: dict[str, Any], path: str | Path,
                       needed: list[tuple[str, str]]) -> None:
     """Each ``(kind, name)`` in ``needed`` is registered here; a missing one is a one-line
-    :class:`CheckpointError` naming the distribution and version the run recorded."""
+    :class:`CheckpointError` naming the distribution and version the run recorded. One
+    installed in another version than the run recorded is a :class:`PluginVersionWarning`
+    (sample, eval, export and resume all pass here: the one place they compare versions)."""
     from ganzoo.plugins import get_registry
 
     registry = get_registry()
@@ -391,6 +455,8 @@ def require_installed(payload: dict[str, Any], path: str | Path,
             raise CheckpointError(f"{path}: the run's {kind} {name!r} comes from {who}, which is not "
                                   f"installed here; install it: pip install '{pinned}'")
         registry.component(kind, name)  # unknown everywhere: "did you mean ..."
+    for line in version_changes(payload, needed):
+        warnings.warn(line, PluginVersionWarning, stacklevel=3)
 
 
 def trick_key(trick: Any, index: int) -> str:

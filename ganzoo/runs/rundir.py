@@ -67,6 +67,25 @@ class FolderLock:
             self.handle.close()  # closing drops the flock
             self.handle = None
 
+    @staticmethod
+    def holder(folder: Path) -> str | None:
+        """The pid (as the lock file has it) of the live process holding ``folder``'s lock, or
+        None when nobody holds it (or nothing can be locked here). Creates no lock file."""
+        try:
+            import fcntl
+        except ImportError:
+            return None
+        try:
+            handle = open(folder / LOCK)  # noqa: SIM115 - flock needs no write access
+        except OSError:
+            return None  # no lock file: no process ever trained here
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return handle.read(40).strip() or "?"
+            return None  # closing the handle drops the probe's own (shared, momentary) lock
+
 
 class RunDir:
     """Paths and files of one run folder."""
@@ -84,6 +103,12 @@ class RunDir:
         if path.exists() and not path.is_dir():
             raise ConfigError(f"--out {path}: is a file; choose another --out")
         if path.exists() and any(path.iterdir()):
+            holder = FolderLock.holder(path)
+            if holder is not None and (path / CONFIG).is_file():
+                # Live: whatever its files say, never advise deleting the folder of a running job.
+                yet = "" if cls.holds_run(path) else " (no checkpoint yet)"
+                raise ConfigError(f"--out {path}: holds a run that another ganzoo process (pid {holder}) is "
+                                  f"training right now{yet}; choose another --out")
             if cls.holds_run(path):
                 raise ConfigError(f"--out {path}: already holds a run; use --resume {path} to continue it, "
                                   "or choose another --out")
@@ -122,6 +147,11 @@ class RunDir:
         if not run.path.is_dir():
             raise CheckpointError(f"{run.path}: no such run folder")
         if not run.checkpoint.is_file():
+            holder = FolderLock.holder(run.path) if run.config.is_file() else None
+            if holder is not None:
+                raise CheckpointError(f"{run.path}: no checkpoint in this run folder yet: another ganzoo process "
+                                      f"(pid {holder}) is training it right now and has not written its first "
+                                      "checkpoint")
             stopped = "; the run stopped before its first checkpoint" if run.config.is_file() else ""
             raise CheckpointError(f"{run.path}: no checkpoint in this run folder ({CHECKPOINT} is missing{stopped})")
         return run

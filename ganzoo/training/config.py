@@ -290,6 +290,9 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file does not exist") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(f"{path}: nested too deeply to read (arrays or inline tables hundreds of levels "
+                          "deep); no setting nests like that") from None
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML (not UTF-8 text: byte {err.object[err.start]:#04x} "
                           f"at position {err.start})") from None
