@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from scipy.stats import t as student_t
 
 from ganzoo.cli import main
 from ganzoo.compare.report import mean_std, rank
@@ -121,14 +122,18 @@ def test_mean_std_and_ranking_against_hand_calculations():
     assert stats["std"] == pytest.approx(math.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2))
     assert mean_std([5.0]) == {"mean": 5.0, "std": 0.0, "n": 1, "values": [5.0]}
 
-    def variant(mean, std):
-        return {"metrics": {"frechet-distance": {"better": "lower", "end": {"mean": mean, "std": std, "n": 3}}}}
+    def variant(*values):
+        return {"metrics": {"frechet-distance": {"better": "lower", "end": mean_std(values)}}}
 
-    ranking = rank({"b": variant(10.0, 1.0), "a": variant(5.0, 1.0), "c": variant(11.0, 0.5)})
+    ranking = rank({"b": variant(9.0, 10.0, 11.0), "a": variant(4.0, 5.0, 6.0), "c": variant(10.5, 11.0, 11.5)})
     assert [r["variant"] for r in ranking] == ["a", "b", "c"]
-    assert ranking[0]["ahead_of_next_beyond_spread"] is True     # 5 vs 10: 5 apart > 1 + 1
-    assert ranking[1]["ahead_of_next_beyond_spread"] is False    # 10 vs 11: 1 apart < 1 + 0.5
-    assert "ahead_of_next_beyond_spread" not in ranking[2]
+    # Welch's t-test by hand: t = (m1 - m2) / sqrt(s1²/n1 + s2²/n2), df by Welch–Satterthwaite.
+    t = (5.0 - 10.0) / math.sqrt(1 / 3 + 1 / 3)
+    assert ranking[0]["vs_next"]["t"] == pytest.approx(t) and ranking[0]["vs_next"]["n"] == [3, 3]
+    assert ranking[0]["vs_next"]["p"] == pytest.approx(2 * student_t.sf(abs(t), 4))  # equal variances: df = 4
+    assert ranking[0]["vs_next"]["verdict"] == "ahead"                   # p = 0.0036 < 0.05
+    assert ranking[1]["vs_next"]["verdict"] == "no_difference_shown"     # 10 vs 11: p = 0.22
+    assert "vs_next" not in ranking[2]
 
 
 @pytest.mark.parametrize("flags, message", [

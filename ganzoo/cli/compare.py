@@ -131,8 +131,10 @@ def _compare(args: argparse.Namespace, plan: Any, jobs: int, folder: Any, states
     from rich.table import Table
 
     from ganzoo.cli import output
+    from ganzoo.compare.plan import DAMAGED
     from ganzoo.compare.report import ranking_lines, write_report
     from ganzoo.compare.runner import Runner
+    from ganzoo.runs.checkpoint import version_warnings_shown
 
     def table() -> Table:
         view = Table(title=f"ganzoo compare → {folder.path}", title_justify="left")
@@ -167,16 +169,22 @@ def _compare(args: argparse.Namespace, plan: Any, jobs: int, folder: Any, states
     finally:
         if live is not None:
             live.stop()
-    written, summary = write_report(folder, jobs)
+    with version_warnings_shown("compare"):  # the report loads a finished run's checkpoint
+        written, summary = write_report(folder, jobs)
     for line in ranking_lines(summary):
-        output.stdout.print(line)
+        output.stdout.print(line, markup=False, soft_wrap=True)  # each claim whole, with its test, n and p
     output.stdout.print(f"report: {written['report.md']} (and {', '.join(n for n in written if n != 'report.md')})")
     if args.record is not None:
         from ganzoo.compare.cards import record
 
         path = record(summary, Path(args.record) if args.record else None)
         output.stdout.print(f"recorded {len(summary['variants'])} zoo cards in {path}")
-    failed = [f"{key}: {state.get('message')}" for key, state in runner.states.items() if state["state"] == "failed"]
+    failed = [f"failed run {key}: {state.get('message')}" for key, state in runner.states.items()
+              if state["state"] == "failed"]
+    # A job whose state or files could not be read: one line each, naming the file; the other
+    # jobs are in the report all the same.
+    failed += [f"damaged run {run['variant']}/seed-{run['seed']}: {run['message']}" for run in summary["runs"]
+               if run["state"] == DAMAGED]
     for line in failed:
-        output.stderr.print(f"ganzoo compare: failed run {line}", highlight=False, markup=False)
+        output.stderr.print(f"ganzoo compare: {line}", highlight=False, markup=False, soft_wrap=True)
     return 1 if failed else 0

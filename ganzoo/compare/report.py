@@ -12,12 +12,15 @@ import io
 import json
 import math
 import statistics
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ganzoo.atomic import write_atomically
-from ganzoo.compare.plan import CompareDir, Job, Plan
+from ganzoo.compare.plan import DAMAGED, CompareDir, DamagedFileError, Job, Plan, is_int, is_number
+from ganzoo.errors import GanzooError
+from ganzoo.factories import describe_value
 from ganzoo.runs.rundir import RunDir
 
 CURVE_METRICS = ("frechet-distance", "two-sample", "class-accuracy.overall")
@@ -27,6 +30,18 @@ TABLE_METRICS = ("frechet-distance", "two-sample", "precision-recall.precision",
 """The metrics of the summary tables; ``report.json`` has every scalar metric."""
 RANK_METRIC = "frechet-distance"
 SECTIONS = ("end", "best", "equal_time", "equal_steps")
+
+TEST = "welch_t"
+"""The test behind every comparison the ranking states: Welch's t-test (two-sided, unequal
+variances: ``scipy.stats.ttest_ind(equal_var=False)``) on the variants' per-seed final values."""
+ALPHA = 0.05
+MIN_SEEDS = 2
+"""Seeds a variant needs before it is tested at all: a variance needs two values. With two the
+test seldom shows a difference; 3 or more (``--seeds`` defaults to 3) give it a fair chance."""
+RANKING_RULE = (f"A variant is called ahead of the next only where Welch's t-test (two-sided) on the seeds' "
+                f"final values gives p < {ALPHA}. The test needs ≥ {MIN_SEEDS} seeds per variant (3 or more "
+                f"give it a fair chance of showing a difference); with fewer, or with p ≥ {ALPHA}, no difference "
+                "is claimed.")
 
 
 def mean_std(values: Sequence[float]) -> dict[str, Any]:
@@ -43,24 +58,142 @@ def _scalars(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
             if isinstance(row.get("value"), (int, float)) and not isinstance(row.get("value"), bool)}
 
 
-def read_run(folder: CompareDir, job: Job, state: str) -> dict[str, Any]:
+# ------------------------------------------------------------------ checking what is read
+# A job's files are checked before use: a truncated or hand-edited one would otherwise end the
+# whole report in a traceback far from the file; now it is that job's one line.
+
+
+def _is_value(value: Any) -> bool:
+    """A metric's value as ganzoo writes it: a number (NaN too), a list of them, or null."""
+    return value is None or is_number(value) or (isinstance(value, list) and all(map(is_number, value)))
+
+
+def _eval_problem(evaluation: Any, where: str = "eval") -> str | None:
+    """What is wrong with a stored evaluation (``Evaluation.to_dict``), or None."""
+    if not isinstance(evaluation, Mapping):
+        return f"{where} is {describe_value(evaluation)}, not a record"
+    rows = evaluation.get("metrics")
+    if not isinstance(rows, list):
+        return f"{where}.metrics is {describe_value(rows)}, not a list of records"
+    for index, row in enumerate(rows):
+        at = f"{where}.metrics[{index}]"
+        if not isinstance(row, Mapping):
+            return f"{at} is {describe_value(row)}, not a record"
+        if not isinstance(row.get("metric"), str):
+            return f"{at}.metric is {describe_value(row.get('metric'))}, not a name"
+        for key in ("value", "real_vs_real"):
+            if not _is_value(row.get(key)):
+                return f"{at}.{key} is {describe_value(row.get(key))}, not a number"
+        if row.get("better", "lower") not in ("lower", "higher"):
+            return f"{at}.better is {describe_value(row.get('better'))}, not 'lower' or 'higher'"
+    provenance = evaluation.get("provenance", {})
+    if not isinstance(provenance, Mapping):
+        return f"{where}.provenance is {describe_value(provenance)}, not a record"
+    for key in ("extractor", "extractor_sha256", "reference", "baseline"):
+        if not isinstance(provenance.get(key), (str, type(None))):
+            return f"{where}.provenance.{key} is {describe_value(provenance.get(key))}, not text"
+    if not (provenance.get("num_samples") is None or is_int(provenance["num_samples"])):
+        return f"{where}.provenance.num_samples is {describe_value(provenance['num_samples'])}, not a whole number"
+    return None
+
+
+def _step_time_problem(record: Mapping[str, Any], time_required: bool) -> str | None:
+    step, seconds = record.get("step"), record.get("time")
+    if not is_int(step) or step < 0:
+        return "has no step" if step is None else f"step is {describe_value(step)}, not a whole number"
+    if seconds is None and not time_required:
+        return None
+    if not is_number(seconds) or not math.isfinite(seconds) or seconds < 0:
+        return "has no time" if seconds is None else f"time is {describe_value(seconds)}, not a number of seconds"
+    return None
+
+
+def final_problem(data: Any) -> str | None:
+    """What is wrong with the contents of a job's ``final.json``, or None."""
+    if not isinstance(data, Mapping):
+        return f"holds {describe_value(data)}, not a record"
+    problem = _step_time_problem(data, time_required=True)
+    if problem:
+        return problem
+    return _eval_problem(data["eval"]) if "eval" in data else "has no eval"
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise DamagedFileError(f"{path}: unreadable ({err})") from None
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise DamagedFileError(f"{path}: not JSON ({err})") from None
+
+
+def _read_final(path: Path, state: str) -> dict[str, Any] | None:
+    """A job's checked ``final.json``, or None when it has none (yet)."""
+    if not path.exists():
+        if state == "done":  # the runner says done only once final.json is there
+            raise DamagedFileError(f"{path}: missing, though compare.json says the job is done")
+        return None
+    data = _read_json(path)
+    problem = final_problem(data)
+    if problem:
+        raise DamagedFileError(f"{path}: {problem}")
+    return data
+
+
+def _read_records(path: Path) -> list[dict[str, Any]]:
+    """The checked records of a run's ``metrics.jsonl`` that the report reads (losses and
+    evaluations); a line cut short by a crash is skipped, as :meth:`RunDir.read_metrics` does."""
+    if not path.exists():
+        return []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DamagedFileError(f"{path}: unreadable ({err})") from None
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            raise DamagedFileError(f"{path}: line {number}: holds {describe_value(record)}, not a record")
+        if "eval" in record or "d_loss" in record:
+            problem = _step_time_problem(record, time_required="d_loss" in record)
+            if "eval" in record:
+                problem = problem or _eval_problem(record["eval"])
+            if problem:
+                raise DamagedFileError(f"{path}: line {number}: {problem}")
+            records.append(record)
+    return records
+
+
+def read_run(folder: CompareDir, job: Job, state: str, message: str | None = None) -> dict[str, Any]:
     """One run as the report needs it: its evaluation points ``(step, time, {metric: row})``
-    (the final score last) and what it ended with."""
+    (the final score last) and what it ended with. A job whose state (``message`` says why)
+    or files cannot be read is :data:`~ganzoo.compare.plan.DAMAGED`, without scores."""
     run = folder.run_dir(job)
-    records = RunDir(run).read_metrics() if (run / "metrics.jsonl").is_file() else []
+    unread = {"variant": job.variant, "seed": job.seed, "state": state, "steps": 0, "time": 0.0,
+              "steps_per_sec": None, "points": [], "final": None, "run_dir": str(run), "provenance": None,
+              "message": message}
+    if state == DAMAGED:  # compare.json does not say what became of it: nothing of it is trusted
+        return unread
+    try:
+        records = _read_records(run / "metrics.jsonl")
+        final = _read_final(folder.final_file(job), state)
+    except DamagedFileError as err:
+        return unread | {"state": DAMAGED, "message": f"{err}; its scores are left out of the report"}
     points = [(r["step"], r.get("time"), _scalars(r["eval"]["metrics"])) for r in records if "eval" in r]
-    final = None
-    if folder.final_file(job).is_file():
-        final = json.loads(folder.final_file(job).read_text())
+    if final:
         points = [p for p in points if p[0] < final["step"]]
         points.append((final["step"], final["time"], _scalars(final["eval"]["metrics"])))
     logged = [r for r in records if "d_loss" in r]
     steps = final["step"] if final else (logged[-1]["step"] if logged else 0)
     seconds = final["time"] if final else (logged[-1]["time"] if logged else 0.0)
-    return {"variant": job.variant, "seed": job.seed, "state": state, "steps": steps, "time": seconds,
-            "steps_per_sec": steps / seconds if seconds else None, "points": points,
-            "final": points[-1][2] if final else None, "run_dir": str(run),
-            "provenance": final["eval"]["provenance"] if final else None}
+    return unread | {"steps": steps, "time": seconds, "steps_per_sec": steps / seconds if seconds else None,
+                     "points": points, "final": points[-1][2] if final else None,
+                     "provenance": final["eval"].get("provenance") if final else None}
 
 
 def _at(points: Sequence[tuple[int, float, dict[str, Any]]], axis: int, limit: float, metric: str) -> float | None:
@@ -92,9 +225,20 @@ def _parameters(run: str) -> dict[str, int]:
     return {role: sum(p.numel() for p in net.parameters()) for role, net in gan.networks.items()}
 
 
+def _parameters_of(finished: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """The networks' sizes, from the first finished run whose checkpoint loads: a missing or
+    damaged checkpoint costs the report this column (shown as –), not the other results."""
+    for run in finished:
+        try:
+            return _parameters(run["run_dir"])
+        except GanzooError:
+            continue
+    return {}
+
+
 def read_runs(folder: CompareDir, plan: Plan, states: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """:func:`read_run` of every job, in the plan's order."""
-    return [read_run(folder, job, states[job.key]["state"]) for job in plan.jobs()]
+    return [read_run(folder, job, states[job.key]["state"], states[job.key].get("message")) for job in plan.jobs()]
 
 
 def summarize(runs: Sequence[Mapping[str, Any]], plan: Plan, states: Mapping[str, Mapping[str, Any]],
@@ -132,9 +276,10 @@ def summarize(runs: Sequence[Mapping[str, Any]], plan: Plan, states: Mapping[str
             "seeds": len(mine), "done": len(finished),
             "diverged": sum(r["state"] == "diverged" for r in mine),
             "failed": sum(r["state"] == "failed" for r in mine),
+            "damaged": sum(r["state"] == DAMAGED for r in mine),
             "steps": mean_std([r["steps"] for r in finished]),
             "steps_per_sec": mean_std([r["steps_per_sec"] for r in finished if r["steps_per_sec"]]),
-            "parameters": _parameters(finished[0]["run_dir"]) if finished else {},
+            "parameters": _parameters_of(finished),
             "metrics": metrics,
         }
     provenance = next((r["provenance"] for r in done), None) or {}
@@ -149,9 +294,10 @@ def summarize(runs: Sequence[Mapping[str, Any]], plan: Plan, states: Mapping[str
         "baseline": provenance.get("baseline"),
         "equal_time_seconds": equal_time, "equal_time_is_budget": budget is not None, "equal_steps": equal_steps,
         "variants": variants, "ranking": rank(variants),
+        "ranking_rule": {"test": TEST, "description": RANKING_RULE, "alpha": ALPHA, "min_seeds": MIN_SEEDS},
         "runs": [{k: r[k] for k in ("variant", "seed", "state", "steps", "time", "steps_per_sec", "run_dir")}
                  | {"final": {m: row["value"] for m, row in (r["final"] or {}).items()},
-                    "message": states[f"{r['variant']}/seed-{r['seed']}"].get("message")}
+                    "message": r.get("message") or states.get(f"{r['variant']}/seed-{r['seed']}", {}).get("message")}
                  for r in runs],
     }
 
@@ -162,9 +308,30 @@ def _threads(jobs: int) -> int:
     return threads_per_job(jobs)
 
 
+def welch(values: Sequence[float], others: Sequence[float]) -> dict[str, Any]:
+    """Welch's t-test of one variant's per-seed values against another's: the test, n per
+    side, t, p and the verdict (``ahead``, ``no_difference_shown``, ``not_enough_seeds``, or
+    ``untestable`` when no seed of either differs from its variant's others)."""
+    result: dict[str, Any] = {"test": TEST, "n": [len(values), len(others)], "t": None, "p": None,
+                              "alpha": ALPHA, "min_seeds": MIN_SEEDS}
+    if min(len(values), len(others)) < MIN_SEEDS:
+        return result | {"verdict": "not_enough_seeds"}
+    if statistics.pvariance(values) == 0 and statistics.pvariance(others) == 0:
+        # t divides by zero (scipy then says p = 0 for any two means): no evidence either way.
+        return result | {"verdict": "untestable"}
+    from scipy.stats import ttest_ind
+
+    with warnings.catch_warnings():  # scipy warns of precision loss for nearly equal values
+        warnings.simplefilter("ignore", RuntimeWarning)
+        test = ttest_ind(values, others, equal_var=False)
+    t, p = float(test.statistic), float(test.pvalue)
+    return result | {"t": t, "p": p, "verdict": "ahead" if p < ALPHA else "no_difference_shown"}
+
+
 def rank(variants: Mapping[str, Any], metric: str = RANK_METRIC) -> list[dict[str, Any]]:
-    """Variants ordered by ``metric`` at the end (mean over seeds), each marked when its gap to
-    the next is within the seeds' spread (the two means are less than their stds' sum apart)."""
+    """Variants ordered by ``metric`` at the end (mean over seeds); each but the last says in
+    ``vs_next`` whether Welch's t-test on the per-seed values backs its lead over the next
+    (:func:`welch`); only a ``verdict`` of ``ahead`` claims a difference."""
     scored = [(name, v["metrics"][metric]["end"], v["metrics"][metric]["better"])
               for name, v in variants.items() if metric in v["metrics"] and v["metrics"][metric]["end"]["n"]]
     if not scored:
@@ -172,11 +339,12 @@ def rank(variants: Mapping[str, Any], metric: str = RANK_METRIC) -> list[dict[st
     reverse = scored[0][2] == "higher"
     scored.sort(key=lambda item: item[1]["mean"], reverse=reverse)
     ranking = []
-    for index, (name, stats, _) in enumerate(scored):
-        row = {"variant": name, "metric": metric, "mean": stats["mean"], "std": stats["std"], "n": stats["n"]}
+    for index, (name, stats, better) in enumerate(scored):
+        row = {"variant": name, "metric": metric, "better": better, "mean": stats["mean"], "std": stats["std"],
+               "n": stats["n"]}
         if index + 1 < len(scored):
-            following = scored[index + 1][1]
-            row["ahead_of_next_beyond_spread"] = abs(stats["mean"] - following["mean"]) > stats["std"] + following["std"]
+            following, values = scored[index + 1][0], scored[index + 1][1]["values"]
+            row["vs_next"] = {"variant": following} | welch(stats["values"], values)
         ranking.append(row)
     return ranking
 
@@ -199,7 +367,10 @@ def _tables(summary: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[
     rows = []
     for name, v in variants.items():
         params = ", ".join(f"{role[0].upper()} {count / 1e6:.2f}M" for role, count in v["parameters"].items())
-        rows.append([name, f"{v['done']} / {v['diverged']} / {v['failed']}", _cell(v["steps"]),
+        runs = f"{v['done']} / {v['diverged']} / {v['failed']}"
+        if v.get("damaged"):
+            runs += f" (+{v['damaged']} damaged)"
+        rows.append([name, runs, _cell(v["steps"]),
                      _cell(v["steps_per_sec"]), params or "–"]
                     + [_cell(v["metrics"].get(m, {}).get("end")) for m in shown])
     tables.append(("At the end (mean ± std over seeds)", header, rows))
@@ -216,17 +387,36 @@ def _tables(summary: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[
     return tables
 
 
+def _versus(test: Mapping[str, Any]) -> str:
+    """What the ranking says of a variant against the next, always with the test and n."""
+    other, (n, m) = test["variant"], test["n"]
+    if test["verdict"] == "not_enough_seeds":
+        return f"not tested against {other}: not enough seeds (n={n} vs {m}; needs ≥ {test['min_seeds']} per variant)"
+    if test["verdict"] == "untestable":
+        return (f"not tested against {other}: every seed of both scored the same "
+                f"(n={n} vs {m}; Welch's t-test needs some spread)")
+    backed = f"(Welch's t-test, n={n} vs {m}, p={test['p']:.2g})"
+    return f"ahead of {other} {backed}" if test["verdict"] == "ahead" else f"no difference shown from {other} {backed}"
+
+
 def ranking_lines(summary: Mapping[str, Any]) -> list[str]:
+    """One line per ranked variant: its mean (± std over seeds) and, against the next, the
+    verdict of Welch's t-test with n per side and p."""
     lines = []
     for index, row in enumerate(summary["ranking"]):
-        note = ""
-        if "ahead_of_next_beyond_spread" in row:
-            nxt = summary["ranking"][index + 1]["variant"]
-            note = (f" — ahead of {nxt} beyond the seeds' spread" if row["ahead_of_next_beyond_spread"]
-                    else f" — within the seeds' spread of {nxt}")
-        lines.append(f"{index + 1}. {row['variant']}: {row['metric']} {row['mean']:.4g} ± {row['std']:.2g} "
-                     f"({row['n']} seeds){note}")
+        value = f"{row['mean']:.4g} ± {row['std']:.2g}" if row["n"] > 1 else f"{row['mean']:.4g}"
+        note = f" — {_versus(row['vs_next'])}" if "vs_next" in row else ""
+        seeds = "1 seed" if row["n"] == 1 else f"{row['n']} seeds"
+        lines.append(f"{index + 1}. {row['variant']}: {row['metric']} {value} ({seeds}){note}")
     return lines
+
+
+def _ranking_rule(summary: Mapping[str, Any]) -> str:
+    ranking = summary["ranking"]
+    if not ranking:
+        return f"No variant finished with a {RANK_METRIC} score."
+    better = ranking[0].get("better", "lower")
+    return f"By {ranking[0]['metric']} at the end, mean over seeds ({better} is better). {RANKING_RULE}"
 
 
 def _provenance_line(summary: Mapping[str, Any]) -> str:
@@ -252,11 +442,13 @@ def markdown(summary: Mapping[str, Any]) -> str:
         out += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(row) + " |" for row in rows]
         out.append("")
-    out += ["## Ranking", ""] + ranking_lines(summary) + [""]
-    failed = [r for r in summary["runs"] if r["state"] in ("diverged", "failed")]
+    out += ["## Ranking", "", _ranking_rule(summary), ""] + ranking_lines(summary) + [""]
+    failed = [r for r in summary["runs"] if r["state"] in ("diverged", "failed", DAMAGED)]
     if failed:
-        out += ["## Runs that did not finish", ""]
-        out += [f"- {r['variant']} seed {r['seed']}: {r['state']} at step {r['steps']:,}: {r['message']}" for r in failed]
+        out += ["## Runs that did not finish or could not be read", ""]
+        out += [f"- {r['variant']} seed {r['seed']}: "
+                + ("damaged" if r["state"] == DAMAGED else f"{r['state']} at step {r['steps']:,}") + f": {r['message']}"
+                for r in failed]
         out.append("")
     return "\n".join(out)
 
@@ -317,13 +509,18 @@ def samples_png(folder: CompareDir, plan: Plan) -> bytes | None:
     from PIL import Image
 
     grids = [(name, RunDir(folder.run_dir(Job(name, plan.seeds[0]))).path / "samples.png") for name in plan.variants]
-    grids = [(name, path) for name, path in grids if path.is_file()]
-    if not grids:
+    pictures = []
+    for name, path in grids:
+        try:
+            with Image.open(path) as image:
+                pictures.append((name, image.convert("L")))
+        except (OSError, ValueError):  # absent, or damaged: that variant's grid is left out, not the report
+            continue
+    if not pictures:
         return None
-    figure, axes = plt.subplots(1, len(grids), figsize=(3.6 * len(grids), 4), squeeze=False)
-    for ax, (name, path) in zip(axes[0], grids):
-        with Image.open(path) as image:
-            ax.imshow(image.convert("L"), cmap="gray", vmin=0, vmax=255)
+    figure, axes = plt.subplots(1, len(pictures), figsize=(3.6 * len(pictures), 4), squeeze=False)
+    for ax, (name, picture) in zip(axes[0], pictures):
+        ax.imshow(picture, cmap="gray", vmin=0, vmax=255)
         ax.set_title(f"{name} (seed {plan.seeds[0]})")
         ax.axis("off")
     data = _png(figure)
@@ -343,8 +540,8 @@ def html_page(summary: Mapping[str, Any], images: Mapping[str, bytes | None]) ->
         parts.append(f"<h2>{esc(title)}</h2><table><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>")
         parts += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows]
         parts.append("</table>")
-    parts.append("<h2>Ranking</h2><ol>" + "".join(f"<li>{esc(line.split('. ', 1)[1])}</li>"
-                                                 for line in ranking_lines(summary)) + "</ol>")
+    parts.append(f"<h2>Ranking</h2><p>{esc(_ranking_rule(summary))}</p><ol>"
+                 + "".join(f"<li>{esc(line.split('. ', 1)[1])}</li>" for line in ranking_lines(summary)) + "</ol>")
     for name, data in images.items():
         if data:
             parts.append(f"<h2>{esc(name)}</h2><img alt='{esc(name)}' src='data:image/png;base64,"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.compare.job import DIVERGED
-from ganzoo.compare.plan import FINISHED, CompareDir, Job, Plan
+from ganzoo.compare.plan import DAMAGED, FINISHED, CompareDir, Job, Plan
 
 INTERRUPT_GRACE_SECONDS = 60.0  # a job finishes its step (or an evaluation) and saves well within it
 
@@ -62,7 +62,9 @@ class Runner:
         self.running: dict[str, tuple[Job, subprocess.Popen[bytes], Any, int]] = {}  # key → (job, process, log, slot)
 
     def pending(self) -> list[Job]:
-        return [job for job in self.plan.jobs() if self.states[job.key]["state"] not in FINISHED]
+        """The jobs to run: neither finished nor damaged (a job whose state in compare.json is
+        unreadable may have finished; training it again could overwrite its results)."""
+        return [job for job in self.plan.jobs() if self.states[job.key]["state"] not in (*FINISHED, DAMAGED)]
 
     def _environment(self, index: int) -> dict[str, str]:
         env = dict(os.environ)
