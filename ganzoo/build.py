@@ -42,7 +42,21 @@ def resolve_variant(variant: str | Variant, registry: Registry | None = None,
             changes[f"{part}_params"] = {}
     resolved = base.replace(**changes) if changes else base
     registry.check_composition(resolved)
+    check_declared_points(resolved, registry)
     return resolved
+
+
+def check_declared_points(variant: Variant, registry: Registry,
+                          tricks: Sequence[Trick] | None = None) -> None:
+    """When every update of ``variant``'s step declares its trick points: refuse a trick that
+    acts at none of them (:func:`check_trick_points`; ``tricks``: the built ones, else built
+    here, which is cheap). Undeclared updates are checked by the step after their first run."""
+    declared = [registry.component("update", phase.update).points for phase in variant.step_phases()]
+    if any(points is None for points in declared):
+        return
+    if tricks is None:
+        tricks = [call_factory(registry.component("trick", name), **params) for name, params in variant.tricks.items()]
+    check_trick_points(variant, tricks, (p for points in declared for p in points or ()))
 
 
 @dataclass
@@ -336,8 +350,7 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     for phase in variant.step_phases():
         spec = registry.component("update", phase.update)
         phases.append(BuiltPhase(phase, call_factory(spec, **phase.params), spec.roles, spec.points))
-    if all(built.points is not None for built in phases):  # else checked after the first step
-        check_trick_points(variant, tricks, (p for built in phases for p in built.points or ()))
+    check_declared_points(variant, registry, tricks)
     optimizers = {role: make_optimizer(net.parameters(), variant.optimizer(role), dev)
                   for role, net in networks.items()}
     return GAN(variant=variant, image_shape=shape, networks=networks, loss=loss, tricks=tricks,

@@ -76,6 +76,9 @@ def silent_plugin(fresh_plugins):
         register(ganzoo.Variant(name="real-only-gan", generator="mlp", discriminator="mlp", loss="bce",
                                 phases=(ganzoo.Phase("real-only"), ganzoo.Phase("generator")),
                                 batch_size=4, latent_dim=8))
+        register(ganzoo.Variant(name="r1-only-gan", generator="mlp", discriminator="mlp", loss="bce",
+                                phases=(ganzoo.Phase("lazy-r1"), ganzoo.Phase("generator")),
+                                batch_size=4, latent_dim=8))
     plugin = types.SimpleNamespace(register_updates=hookimpl(register_updates),
                                    register_tricks=hookimpl(register_tricks),
                                    register_variants=hookimpl(register_variants))
@@ -216,3 +219,30 @@ def test_the_kit_catches_an_update_calling_points_it_does_not_declare(fresh_plug
                                              r"does not declare"):
         check_variant_step("under-declared-gan")
     check_variant_step("declared-gan")
+
+
+def test_compare_refuses_a_trick_that_would_not_act_before_it_writes_anything(silent_plugin, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", "r1-only-gan", "--trick", "label-smoothing", "--steps", "1", "--seeds", "1",
+                 "--out", str(out)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "trick 'label-smoothing' acts at labels, which no update of this step calls" in line
+    assert not out.exists()
+
+
+def test_train_observes_undeclared_updates_before_the_run_folder_and_restores_the_rngs(silent_plugin, tmp_path,
+                                                                                        capsys):
+    from ganzoo.training.step import check_undeclared_points
+
+    out = tmp_path / "run"
+    assert main(["train", "real-only-gan", "--trick", "label-smoothing", "--steps", "1", "--device", "cpu",
+                 "--data", "mnist:test-b", "--out", str(out)]) == 2
+    assert "observed in the first step: update 'real-only' declares no points" in capsys.readouterr().err
+    assert not out.exists()
+    torch.manual_seed(0)
+    gan = ganzoo.create_variant("real-only-gan", tricks=["instance-noise"])
+    weights = [p.detach().clone() for p in gan.discriminator.parameters()]
+    state = torch.get_rng_state()
+    check_undeclared_points(gan)
+    assert torch.equal(state, torch.get_rng_state())
+    assert all(torch.equal(a, b) for a, b in zip(weights, gan.discriminator.parameters()))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ganzoo.build import BuiltPhase, check_trick_points
+from ganzoo.build import BuiltPhase, build_gan, check_trick_points
 from ganzoo.components import STEP_POINTS, Batch, StepContext, StepState, Trick
 from ganzoo.errors import GanzooError, TrickError
 from ganzoo.plugins import get_registry
@@ -53,6 +53,25 @@ class StepStats:
 
 def _with(tricks: list[Trick], *points: str) -> list[Trick]:
     return [t for t in tricks if any(t.overrides(p) for p in points)]
+
+
+def check_undeclared_points(gan: GAN) -> None:
+    """For a step with updates that do not declare their trick points: run one step of a
+    throwaway copy of ``gan``'s recipe on random data, so that a trick none of the updates calls
+    is refused (one-line :class:`~ganzoo.errors.CompositionError`) before a run starts. Every
+    random number generator it touches is restored; ``gan`` itself is not used."""
+    import torch
+
+    if not gan.tricks or all(built.points is not None for built in gan.phases):
+        return
+    devices = [gan.device] if gan.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        variant = gan.variant.replace(batch_size=min(gan.variant.batch_size, 8))
+        copy = build_gan(variant, gan.image_shape, gan.device, num_classes=gan.num_classes)
+        n = variant.batch_size
+        images = torch.rand(n, *gan.image_shape, device=gan.device) * 2 - 1
+        labels = None if gan.num_classes is None else torch.randint(gan.num_classes, (n,), device=gan.device)
+        TrainingStep(copy)(lambda: Batch(images, labels))
 
 
 def _raising_trick(err: BaseException, tricks: list[Trick]) -> Trick | None:
@@ -112,6 +131,7 @@ class TrainingStep:
         self.called: dict[str, set[str]] = {built.phase.name: set() for built in self.phases}
         self._asking = {name: functools.partial(self._tricks_at, seen) for name, seen in self.called.items()}
         self._unobserved = {i for i, built in enumerate(self.phases) if built.points is None}
+        self._ran: set[int] = set()  # phases run so far, while some are unobserved
         self._trick_names = {id(trick): name for name, trick in zip(gan.variant.tricks, gan.tricks)}
 
     @property
@@ -154,9 +174,12 @@ class TrainingStep:
         seen.add(point)
         return self._tricks.get(point, [])
 
-    def _check_observed(self, ran: set[int]) -> None:
+    def _check_observed(self, due: tuple[int, ...]) -> None:
         """After every undeclared update has run once: refuse a trick none of the step reached."""
-        if not self._unobserved or not self._unobserved <= ran:
+        if not self._unobserved:
+            return
+        self._ran.update(due)
+        if not self._unobserved <= self._ran:
             return
         undeclared = [self.phases[i].phase.update for i in sorted(self._unobserved)]
         self._unobserved = set()
@@ -208,7 +231,7 @@ class TrainingStep:
                 stats.update(self._run_update(built, context))
                 self.updates[built.phase.name] += 1
         self._carry.clear()
-        self._check_observed(set(due))
+        self._check_observed(due)
         values = {**stats, **self._reported}
         if values:
             finite = torch.stack([v.float() for v in values.values()]).isfinite().all()

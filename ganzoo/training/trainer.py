@@ -28,7 +28,7 @@ from ganzoo.training.config import BASE_VARIANT, TrainConfig, apply_recipe
 from ganzoo.training.loggers import RunLoggers
 from ganzoo.training.progress import make_progress
 from ganzoo.runs.rundir import FolderLock, RunDir, plot_losses, write_timelapse
-from ganzoo.training.step import StepStats
+from ganzoo.training.step import StepStats, check_undeclared_points
 
 if TYPE_CHECKING:
     import torch
@@ -112,6 +112,8 @@ class Trainer:
             raise ConfigError(f"the run was trained on {_resume.get('num_classes')!r} classes and "
                               f"{self.data_description} has {classes}: resume it on the same data")
         self.gan = build_gan(variant, image_shape, self.device, registry, num_classes=classes)
+        if _resume is None:
+            check_undeclared_points(self.gan)  # before the run folder: a trick that would not act
         if self.gan.num_classes:
             self.gan.class_names = dataset.class_names
             self.data_description += f", {classes} classes"

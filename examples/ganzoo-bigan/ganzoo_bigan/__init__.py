@@ -39,11 +39,9 @@ def register_discriminators(register):
 @hookimpl
 def register_updates(register):
     register("bigan-discriminator", lazy("ganzoo_bigan.updates:DiscriminatorUpdate"),
-             roles=("discriminator",), points=("real_input", "d_gradients", "after_d_step"),
-             summary="D tells (x, E(x)) from (G(z), z)", source=SOURCE)
+             roles=("discriminator",), summary="D tells (x, E(x)) from (G(z), z)", source=SOURCE)
     register("bigan-generator-encoder", lazy("ganzoo_bigan.updates:GeneratorEncoderUpdate"),
-             roles=("generator", "encoder"), points=("g_gradients", "after_g_step"),
-             summary="G and E fool D together (inverted targets)",
+             roles=("generator", "encoder"), summary="G and E fool D together (inverted targets)",
              source=SOURCE)
 
 
