@@ -25,12 +25,17 @@ class UnknownNameError(GanzooError, KeyError):
     message (``KeyError.__str__`` would add quotes).
     """
 
-    def __init__(self, kind: str, name: str, known: Iterable[str], left_out: str | None = None) -> None:
+    def __init__(self, kind: str, name: str, known: Iterable[str], left_out: str | None = None,
+                 unloaded: str | None = None) -> None:
+        """``left_out``: why a registered ``name`` was dropped; ``unloaded``: the plugins an
+        environment variable kept from loading (one of them may provide ``name``)."""
         self.kind, self.name = kind, name
         self.suggestions = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
         message = f"unknown {kind} {name!r}"
         if left_out:  # registered, then left out: say why rather than guess a name
             message = f"{kind} {name!r} is not available: {left_out}"
+        elif unloaded:
+            message += f" ({unloaded})"
         elif self.suggestions:
             message += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
         else:

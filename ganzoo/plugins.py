@@ -246,8 +246,9 @@ class PluginHost:
                     self._add(item, info)
         cause = ""
         if self.left_out:
-            cause = (f" (not loaded, by GANZOO_LOAD_PLUGINS/GANZOO_DISABLE_PLUGINS: {', '.join(self.left_out)};"
-                     f" one of them may provide it)")
+            self.registry.unloaded = (f"not loaded, by GANZOO_LOAD_PLUGINS/GANZOO_DISABLE_PLUGINS: "
+                                      f"{', '.join(self.left_out)}; one of them may provide it")
+            cause = f" ({self.registry.unloaded})"
         for variant in self.registry.variants():
             missing = self.registry.missing_components(variant)
             if missing:

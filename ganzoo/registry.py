@@ -43,6 +43,9 @@ class Registry:
         self._qualified: dict[str, dict[str, dict[str, ComponentSpec]]] = {kind: {} for kind in COMPONENT_KINDS}
         self._variants: dict[str, Variant] = {}
         self._left_out: dict[str, str] = {}  # variant name → why it was left out
+        self.unloaded: str | None = None
+        """Which plugins GANZOO_LOAD_PLUGINS/GANZOO_DISABLE_PLUGINS kept out, in words (set by
+        the plugin host): unknown names are blamed on them first."""
 
     # -- adding ------------------------------------------------------------------------------
 
@@ -109,12 +112,12 @@ class Registry:
             if spec is not None and (rest in own or sep and suffix and spec.suffix_param):
                 return spec if rest in own else dataclasses.replace(
                     spec, name=name, bound_params={spec.suffix_param: suffix})
-            raise UnknownNameError(kind, name, known)
+            raise UnknownNameError(kind, name, known, unloaded=self.unloaded)
         family, sep, suffix = name.partition(":")
         spec = specs.get(family)
         if sep and suffix and spec is not None and spec.suffix_param:
             return dataclasses.replace(spec, name=name, bound_params={spec.suffix_param: suffix})
-        raise UnknownNameError(kind, name, specs)
+        raise UnknownNameError(kind, name, specs, unloaded=self.unloaded)
 
     def has_component(self, kind: str, name: str) -> bool:
         try:
@@ -127,7 +130,8 @@ class Registry:
         try:
             return self._variants[name]
         except KeyError:
-            raise UnknownNameError("variant", name, self._variants, self._left_out.get(name)) from None
+            raise UnknownNameError("variant", name, self._variants, self._left_out.get(name),
+                                   self.unloaded) from None
 
     def list_variants(self, filter: str | Sequence[str] | None = None,
                       exclude_filters: str | Sequence[str] | None = None,

@@ -246,3 +246,13 @@ def test_train_observes_undeclared_updates_before_the_run_folder_and_restores_th
     check_undeclared_points(gan)
     assert torch.equal(state, torch.get_rng_state())
     assert all(torch.equal(a, b) for a, b in zip(weights, gan.discriminator.parameters()))
+
+
+def test_a_disabled_plugin_is_named_when_a_component_it_provides_is_missing(fresh_plugins, monkeypatch, capsys,
+                                                                             tmp_path):
+    monkeypatch.setenv("GANZOO_DISABLE_PLUGINS", "loggers")
+    assert main(["train", "vanilla", "--steps", "1", "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "ganzoo train: error: unknown logger 'jsonl' (not loaded, by GANZOO_LOAD_PLUGINS/GANZOO_DISABLE_PLUGINS: "
+        "loggers (ganzoo); one of them may provide it)")
+    assert not (tmp_path / "run").exists()
