@@ -1,6 +1,8 @@
-"""Base classes for the components that are behaviour rather than a network: losses and tricks.
+"""The contract's classes for what is behaviour rather than a network: the bases plugin authors
+subclass (:class:`Loss`, :class:`Trick`, :class:`Update`, :class:`Logger`) and what the step
+hands them (:class:`Batch`, :class:`StepState`, :class:`StepContext`, :class:`RunInfo`).
 
-Plugin authors subclass these. Nothing here imports torch (type hints only), so a plugin can
+Plugin authors subclass the bases. Nothing here imports torch (type hints only), so a plugin can
 define its classes at module level and still load without torch.
 """
 
@@ -75,8 +77,9 @@ class StepState:
     """Planned length of the run, when known (for schedules that decay to the end)."""
     generator: nn.Module
     discriminator: nn.Module
-    critic_step: int = 0
-    """Index of the current discriminator update within this step."""
+    repeat: int = 0
+    """Index of the running update among its phase's repeats (0 .. repeats − 1: the critic
+    update within a k:1 step, for the default discriminator phase)."""
     step_tensor: torch.Tensor | None = None
     """The step's clock: ``step`` as a 0-d float32 tensor on the training device (made from
     ``step`` on the CPU when not given). A step captured as a CUDA graph is recorded once and
@@ -108,6 +111,11 @@ class StepState:
             self.step_tensor = torch.tensor(float(self.step))
         if self.score is None:
             self.score = lambda images, labels=None: self.discriminator(images).reshape(-1)
+
+    @property
+    def critic_step(self) -> int:
+        """The former name of :attr:`repeat` (it counts the repeats of any phase)."""
+        return self.repeat
 
     def report(self, name: str, value: torch.Tensor) -> None:
         """A statistic of this step, e.g. ``state.report("gradient_penalty", term)``: its mean,
@@ -229,7 +237,7 @@ class StepContext:
     """Every role's network as the step runs it (DDP wrappers in a distributed run; see
     :meth:`frozen` for scoring through a network that does not train here)."""
     state: StepState
-    """Passed on to the tricks' step points (``critic_step`` is the repeat index)."""
+    """Passed on to the tricks' step points (``repeat`` is the repeat index)."""
     next_batch: Callable[[], Batch]
     """Draws the next real :class:`Batch` (images and, for labelled data, labels; on the
     training device)."""

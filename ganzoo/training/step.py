@@ -220,7 +220,7 @@ class TrainingStep:
         for index in due:
             built, networks = self.phases[index], self.networks
             for repeat in range(built.phase.repeats):
-                state = StepState(step=self.step, total_steps=self.total_steps, critic_step=repeat,
+                state = StepState(step=self.step, total_steps=self.total_steps, repeat=repeat,
                                   generator=networks["generator"], discriminator=networks["discriminator"],
                                   step_tensor=self.step_tensor, reported=self._reported, networks=networks)
                 state.score = self._scorer(state)
