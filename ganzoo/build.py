@@ -6,13 +6,13 @@ This is the only core module that imports torch, and only when something is buil
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.checks import call_factory, probe_discriminator, probe_generator
 from ganzoo.device import resolve_device
-from ganzoo.components import STEP_POINTS, Loss, Trick, Update
+from ganzoo.components import STEP_POINTS, Loss, StepState, Trick, Update
 from ganzoo.errors import CompositionError, ConfigError
 from ganzoo.latent import sample_latent
 from ganzoo.optimizers import make_optimizer
@@ -277,15 +277,41 @@ class GAN(TrainedGenerator):
     def d_optimizer(self) -> torch.optim.Optimizer:
         return self.optimizers["discriminator"]
 
+    def scorer(self, networks: Mapping[str, nn.Module], state: StepState) -> Callable[..., torch.Tensor]:
+        """``StepState.score`` for the tricks: the discriminator of ``networks`` (the step's,
+        e.g. DDP-wrapped), given ``labels`` (by default ``state.labels``, the running update's
+        real batch's) when it is conditional."""
+        discriminator = networks["discriminator"]
+        conditional = "discriminator" in self.conditioned
+
+        def score(images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+            if labels is None:
+                labels = state.labels
+            if conditional and (labels is None or labels.shape[0] != images.shape[0]):
+                # Never pair images with another batch's classes: a mismatch would broadcast
+                # or fail deep inside the network.
+                have = "no labels" if labels is None else f"{labels.shape[0]} labels"
+                raise ValueError(f"score(): the discriminator is conditional and got {images.shape[0]} "
+                                 f"images with {have}; pass their classes: score(images, labels) "
+                                 f"(state.labels for the real batch, state.fake_labels for the generated one)")
+            return self.discriminate(discriminator, images, labels)[0]
+
+        return score
+
 
 @contextlib.contextmanager
 def _eval_mode(module: nn.Module) -> Iterator[None]:
-    was_training = module.training
+    """``module`` in eval mode within; afterwards every submodule gets its own ``training``
+    flag back. (``module.train(was_training)`` would set them all alike, un-freezing a
+    submodule a plugin keeps in eval mode, e.g. a frozen pretrained block.) The one eval-mode
+    sampling path: :meth:`TrainedGenerator.draw` and everything built on it use it."""
+    flags = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
         yield
     finally:
-        module.train(was_training)
+        for m, training in flags:
+            m.training = training
 
 
 def _check_image_shape(image_shape: Any) -> tuple[int, int, int]:

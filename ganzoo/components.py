@@ -75,8 +75,10 @@ class StepState:
     """Generator steps completed before this one (0 on the first step)."""
     total_steps: int | None
     """Planned length of the run, when known (for schedules that decay to the end)."""
-    generator: nn.Module
-    discriminator: nn.Module
+    generator: nn.Module | None = None
+    """``networks["generator"]`` unless given."""
+    discriminator: nn.Module | None = None
+    """``networks["discriminator"]`` unless given."""
     repeat: int = 0
     """Index of the running update among its phase's repeats (0 .. repeats − 1: the critic
     update within a k:1 step, for the default discriminator phase)."""
@@ -105,6 +107,10 @@ class StepState:
     penalties, consistency terms) use this. Defaults to ``discriminator(images)``."""
 
     def __post_init__(self) -> None:
+        if self.generator is None:
+            self.generator = self.networks.get("generator")
+        if self.discriminator is None:
+            self.discriminator = self.networks.get("discriminator")
         if self.step_tensor is None:
             import torch
 

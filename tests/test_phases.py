@@ -79,7 +79,7 @@ def test_lazy_r1_runs_on_its_interval_and_reports_its_penalty():
         ran.append("r1_penalty" in stats.values)
     assert ran == [True, False, False, True, False, False, True]
     assert step.updates == {"discriminator": 7, "generator": 7, "lazy-r1": 3}
-    assert step.d_updates == 10
+    assert step.updates_of("discriminator") == 10
 
 
 def test_lazy_r1_penalty_is_scaled_by_its_interval():

@@ -172,7 +172,7 @@ def test_free_composition_builds_and_trains():
                                      critic_steps=2, batch_size=4)
     gan = ganzoo.build_gan(variant)
     step = _run_steps(gan, steps=1, batch=4)
-    assert step.d_updates == 2
+    assert step.updates_of("discriminator") == 2
 
 
 # -- lazy R1: the trick with every > 1 and the lazy-r1 phase (issue 32) --------------------------

@@ -134,10 +134,9 @@ class TrainingStep:
         self._ran: set[int] = set()  # phases run so far, while some are unobserved
         self._trick_names = {id(trick): name for name, trick in zip(gan.variant.tricks, gan.tricks)}
 
-    @property
-    def d_updates(self) -> int:
-        """Completed updates that trained the discriminator."""
-        return sum(self.updates[b.phase.name] for b in self.phases if "discriminator" in b.roles)
+    def updates_of(self, role: str) -> int:
+        """Completed updates that trained ``role``."""
+        return sum(self.updates[b.phase.name] for b in self.phases if role in b.roles)
 
     def set_position(self, step: int, updates: Mapping[str, int]) -> None:
         """Continue counting from ``step`` steps and the phases' ``updates`` (a resumed run)."""
@@ -149,26 +148,6 @@ class TrainingStep:
         """Indices of the phases that run in the step after ``step`` (default: the next one)."""
         step = self.step if step is None else step
         return tuple(i for i, built in enumerate(self.phases) if built.phase.runs_at(step))
-
-    def _scorer(self, state: StepState) -> Callable[..., torch.Tensor]:
-        """``StepState.score`` for the tricks: this step's discriminator, given ``labels`` (by
-        default the running update's real batch's) when it is conditional."""
-        discriminator = self.networks["discriminator"]
-        conditional = "discriminator" in self.gan.conditioned
-
-        def score(images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-            if labels is None:
-                labels = state.labels
-            if conditional and (labels is None or labels.shape[0] != images.shape[0]):
-                # Never pair images with another batch's classes: a mismatch would broadcast
-                # or fail deep inside the network.
-                have = "no labels" if labels is None else f"{labels.shape[0]} labels"
-                raise ValueError(f"score(): the discriminator is conditional and got {images.shape[0]} "
-                                 f"images with {have}; pass their classes: score(images, labels) "
-                                 f"(state.labels for the real batch, state.fake_labels for the generated one)")
-            return self.gan.discriminate(discriminator, images, labels)[0]
-
-        return score
 
     def _tricks_at(self, seen: set[str], point: str) -> list[Trick]:
         seen.add(point)
@@ -221,9 +200,8 @@ class TrainingStep:
             built, networks = self.phases[index], self.networks
             for repeat in range(built.phase.repeats):
                 state = StepState(step=self.step, total_steps=self.total_steps, repeat=repeat,
-                                  generator=networks["generator"], discriminator=networks["discriminator"],
                                   step_tensor=self.step_tensor, reported=self._reported, networks=networks)
-                state.score = self._scorer(state)
+                state.score = self.gan.scorer(networks, state)
                 context = StepContext(gan=self.gan, networks=networks, state=state, next_batch=draw,
                                       latent=self.latent, class_labels=self.class_labels,
                                       carry=self._carry, tricks=self._asking[built.phase.name],
