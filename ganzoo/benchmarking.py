@@ -179,7 +179,7 @@ def plain_loop(variant: str, data: torch.Tensor, batch_size: int, device: torch.
 
     def run() -> None:
         stats = step(next_real)
-        stats.d_loss.item(), stats.g_loss.item()  # tutorials log every step
+        torch.stack([v.float() for v in stats.values.values()]).tolist()  # tutorials log every step: one sync
 
     return run
 

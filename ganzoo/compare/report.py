@@ -159,14 +159,21 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
             continue
         if not isinstance(record, dict):
             raise DamagedFileError(f"{path}: line {number}: holds {describe_value(record)}, not a record")
-        if "eval" in record or "d_loss" in record:
-            problem = _step_time_problem(record, time_required="d_loss" in record)
+        trained = _is_training_record(record)
+        if "eval" in record or trained:
+            problem = _step_time_problem(record, time_required=trained)
             if "eval" in record:
                 problem = problem or _eval_problem(record["eval"])
             if problem:
                 raise DamagedFileError(f"{path}: line {number}: {problem}")
             records.append(record)
     return records
+
+
+def _is_training_record(record: Mapping[str, Any]) -> bool:
+    """A training record (not an evaluation): the trainer's own bookkeeping marks it, whatever
+    statistics the variant's updates report."""
+    return "eval" not in record and "steps_per_sec" in record
 
 
 def read_run(folder: CompareDir, job: Job, state: str, message: str | None = None) -> dict[str, Any]:
@@ -188,7 +195,7 @@ def read_run(folder: CompareDir, job: Job, state: str, message: str | None = Non
     if final:
         points = [p for p in points if p[0] < final["step"]]
         points.append((final["step"], final["time"], _scalars(final["eval"]["metrics"])))
-    logged = [r for r in records if "d_loss" in r]
+    logged = [r for r in records if _is_training_record(r)]
     steps = final["step"] if final else (logged[-1]["step"] if logged else 0)
     seconds = final["time"] if final else (logged[-1]["time"] if logged else 0.0)
     return unread | {"steps": steps, "time": seconds, "steps_per_sec": steps / seconds if seconds else None,
