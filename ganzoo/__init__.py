@@ -4,7 +4,7 @@ Importing ganzoo (and loading its plugins) does not import torch; building a mod
 
 For plugin authors: :data:`hookimpl`, :class:`Variant`, :class:`OptimizerSettings`,
 :class:`Role`, :class:`Phase`, :class:`Loss`, :class:`Trick`, :class:`StepState`, :class:`Update`,
-:class:`StepContext` and :func:`lazy` (a factory importing its
+:class:`StepContext`, :class:`LatentPart` and :func:`lazy` (a factory importing its
 target only when built, with the target's signature for parameter checks). For users:
 :func:`list_variants`, :func:`list_components`, :func:`get_variant`, :func:`create_variant`,
 :func:`compose_variant`, :func:`load_gan` (every network of a trained run).
@@ -22,7 +22,7 @@ from ganzoo.errors import (CheckpointError, ComponentBuildError, CompositionErro
 from ganzoo.factories import lazy
 from ganzoo.hookspecs import hookimpl
 from ganzoo.plugins import get_registry
-from ganzoo.specs import ComponentSpec, OptimizerSettings, Phase, Role, Variant
+from ganzoo.specs import ComponentSpec, LatentPart, OptimizerSettings, Phase, Role, Variant
 from ganzoo.runs.checkpoint import load_gan
 from ganzoo.version import __version__
 
@@ -56,7 +56,7 @@ __all__ = [
     "__version__", "Batch", "build_gan", "build_generator", "CheckpointError", "ComponentBuildError",
     "ComponentSpec", "compose_variant", "CompositionError", "ConfigError", "create_variant",
     "DataError", "DuplicateNameError", "GAN", "GanzooError", "get_component", "get_variant",
-    "hookimpl", "lazy", "list_components", "load_gan", "list_variants", "Logger", "Loss", "OptimizerSettings",
+    "hookimpl", "LatentPart", "lazy", "list_components", "load_gan", "list_variants", "Logger", "Loss", "OptimizerSettings",
     "Phase", "PluginError", "record_scalars", "resolve_variant", "Role", "RunInfo", "StepContext", "StepState", "StorageError",
     "TrainedGenerator", "Trick", "UnknownNameError", "Update", "Variant",
 ]

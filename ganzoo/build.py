@@ -175,11 +175,12 @@ class TrainedGenerator:
         return self.variant.latent_dim
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None,
-                      truncation: float | None = None) -> torch.Tensor:
+                      truncation: float | None = None, codes: Mapping[str, Any] | None = None) -> torch.Tensor:
         """``n`` latent vectors from the variant's latent distribution, on the GAN's device
-        (truncated at ``truncation``: see :func:`ganzoo.latent.sample_latent`)."""
+        (truncated at ``truncation``, parts fixed by ``codes``: see
+        :func:`ganzoo.latent.sample_latent`)."""
         return sample_latent(n, self.latent_dim, self.variant.latent_distribution, self.device, generator,
-                             truncation)
+                             truncation, codes)
 
     def sampling_generator(self) -> nn.Module:
         """The generator to draw samples from: a trick's (e.g. EMA) if one provides it, with its
@@ -195,11 +196,12 @@ class TrainedGenerator:
         return self.generator
 
     def generate(self, n: int, seed: int | None = None, batch_size: int = 500,
-                 labels: Any = None, truncation: float | None = None) -> torch.Tensor:
+                 labels: Any = None, truncation: float | None = None,
+                 codes: Mapping[str, Any] | None = None) -> torch.Tensor:
         """``n`` samples in [-1, 1] on the CPU, in eval mode; reproducible with ``seed``. A
         conditional generator draws the classes in ``labels`` (one for all, or one per sample;
-        default: each class in turn). ``truncation``: the truncation trick (see
-        :func:`ganzoo.latent.sample_latent`)."""
+        default: each class in turn). ``truncation``: the truncation trick; ``codes``: latent
+        parts fixed by name (see :func:`ganzoo.latent.sample_latent`)."""
         import torch
 
         wanted = self.requested_labels(n, labels)
@@ -207,7 +209,7 @@ class TrainedGenerator:
         if seed is not None:
             rng = torch.Generator(device=self.device)
             rng.manual_seed(seed)
-        return self.draw(self.sample_latent(n, generator=rng, truncation=truncation), wanted, batch_size)
+        return self.draw(self.sample_latent(n, generator=rng, truncation=truncation, codes=codes), wanted, batch_size)
 
     def draw(self, latents: torch.Tensor, labels: torch.Tensor | None = None,
              batch_size: int = 500) -> torch.Tensor:

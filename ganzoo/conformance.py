@@ -319,6 +319,47 @@ def check_logger(name: str) -> None:
             logger.close()
 
 
+def check_latent(name: str, rest: int = 16) -> None:
+    """The latent draws what its parts say (a part without a size given ``rest`` values):
+    ``64×latent_dim`` finite values, the same ones again from the same seed; a categorical part
+    one-hot rows of more than one class, a uniform part values within [-1, 1], a normal part
+    values that vary; and a part fixed by a code holds it in every latent while the other parts
+    are the ones drawn without it (what ``ganzoo sample --code`` relies on)."""
+    from ganzoo.latent import fit_parts, part_slices
+
+    spec = get_registry().component("latent", name)
+    latent_dim = sum(part.size or rest for part in spec.parts)
+    parts = fit_parts(spec.parts, latent_dim)
+
+    def draw(**codes: object) -> torch.Tensor:
+        return spec.create(64, latent_dim, generator=torch.Generator().manual_seed(0), codes=codes)
+
+    z = draw()
+    assert tuple(z.shape) == (64, latent_dim), f"latent {name!r}: drew {tuple(z.shape)}, not (64, {latent_dim})"
+    assert torch.isfinite(z).all(), f"latent {name!r}: drew non-finite values"
+    assert torch.equal(z, draw()), f"latent {name!r}: the same seed drew other latents"
+    slices = part_slices(parts)
+    for part in parts:
+        values = z[:, slices[part.name]]
+        if part.kind == "categorical":
+            assert ((values == 0) | (values == 1)).all() and (values.sum(1) == 1).all(), \
+                f"latent {name!r}: part {part.name!r} is not one-hot"
+            assert values.argmax(1).unique().numel() > 1, f"latent {name!r}: part {part.name!r} drew one class only"
+        elif part.kind == "uniform":
+            assert values.abs().max() <= 1, f"latent {name!r}: uniform part {part.name!r} leaves [-1, 1]"
+        assert values.std() > 0.1, f"latent {name!r}: part {part.name!r} does not vary"
+        code = 1 if part.kind == "categorical" else 0.5
+        coded = draw(**{part.name: code})
+        want = torch.zeros(part.size or 0) if part.kind == "categorical" else torch.full((part.size or 0,), 0.5)
+        if part.kind == "categorical":
+            want[1] = 1
+        assert (coded[:, slices[part.name]] == want).all(), f"latent {name!r}: code {part.name}={code} is not held"
+        others = torch.ones(latent_dim, dtype=torch.bool)
+        others[slices[part.name]] = False
+        assert torch.equal(coded[:, others], z[:, others]), \
+            f"latent {name!r}: fixing part {part.name!r} changed the other parts' draws"
+
+
 def check_update(name: str) -> Update:
     """The update builds with its defaults into a :class:`ganzoo.Update` and declares the roles
     it trains (role names are identifiers)."""

@@ -3,7 +3,8 @@ program (``.pt2``), checked on the spot.
 
 What is exported is what ``ganzoo sample`` draws from: the sampling generator (EMA weights and
 their standing BatchNorm statistics when the run has them) in eval mode, taking latents (and
-int64 class labels when conditional) and returning float32 images in [-1, 1]. Each export is
+int64 class labels when conditional) and returning float32 images in [-1, 1]. A structured
+latent (``register_latents``) is taken part by part, one input named after each part. Each export is
 loaded back by its own runtime and run on fixed latents; its output must match ganzoo's within
 :data:`TOLERANCE`, or nothing is written. The measured difference and the run's provenance go
 into ``FILE.json`` next to the model.
@@ -16,6 +17,7 @@ import datetime
 import hashlib
 import importlib.metadata
 import importlib.util
+import inspect
 import io
 import json
 import os
@@ -32,6 +34,7 @@ from torch import nn
 from ganzoo.atomic import storage_error, write_atomically
 from ganzoo.build import TrainedGenerator
 from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.specs import LatentPart
 from ganzoo.version import __version__
 
 FORMATS: dict[str, str] = {"onnx": ".onnx", "pt2": ".pt2"}
@@ -79,6 +82,66 @@ class SamplingModule(nn.Module):
         out = self.generator(z, labels) if self.conditional else self.generator(z)
         return out.float().clamp(-1, 1)
 
+    def input_names(self) -> list[str]:
+        """The names of ``forward``'s inputs, in order (the ONNX model's inputs)."""
+        return ["z", "labels"] if self.conditional else ["z"]
+
+    def inputs_of(self, z: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+        """``forward``'s inputs for latents ``z`` (and ``labels`` when conditional)."""
+        return (z, labels) if labels is not None else (z,)
+
+
+class StructuredSamplingModule(SamplingModule):
+    """``forward(PART, ...[, labels]) -> images``: a generator whose latent has parts, taking one
+    input per part in order (float32 ``N×size``; a categorical part an int64 class index ``N``)
+    and concatenating them into the latent it was trained on. Build it with
+    :func:`sampling_module`, which names ``forward``'s arguments after the parts."""
+
+    def __init__(self, generator: nn.Module, conditional: bool, parts: Sequence[LatentPart]) -> None:
+        super().__init__(generator, conditional)
+        self.parts = tuple(parts)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        from ganzoo.latent import one_hot
+
+        count = len(self.parts)
+        values = [x if part.continuous else one_hot(x, part.size or 0, torch.float32)
+                  for part, x in zip(self.parts, inputs[:count])]
+        return super().forward(torch.cat(values, dim=1), inputs[count] if self.conditional else None)
+
+    def input_names(self) -> list[str]:
+        return [part.name for part in self.parts] + (["labels"] if self.conditional else [])
+
+    def inputs_of(self, z: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+        from ganzoo.latent import part_slices
+
+        slices = part_slices(self.parts)
+        values = tuple(z[:, slices[part.name]] if part.continuous else z[:, slices[part.name]].argmax(1)
+                       for part in self.parts)
+        return values + ((labels,) if labels is not None else ())
+
+
+def sampling_module(generator: nn.Module, conditional: bool, parts: Sequence[LatentPart]) -> SamplingModule:
+    """What is exported for a generator of latents with (sized) ``parts``: a
+    :class:`SamplingModule` taking ``z`` for an unstructured latent (one continuous part), else a
+    :class:`StructuredSamplingModule` whose ``forward`` arguments are named after the parts (so
+    are a ``.pt2`` program's inputs, as the ONNX model's)."""
+    from ganzoo.latent import is_structured
+
+    if not is_structured(parts):
+        return SamplingModule(generator, conditional)
+    names = [part.name for part in parts] + (["labels"] if conditional else [])
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+    def forward(self: StructuredSamplingModule, *inputs: torch.Tensor) -> torch.Tensor:
+        return StructuredSamplingModule.forward(self, *inputs)
+
+    # torch.export names a program's inputs after forward's signature.
+    forward.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("self", positional), *(inspect.Parameter(name, positional) for name in names)])
+    named = type("StructuredSamplingModule", (StructuredSamplingModule,), {"forward": forward})
+    return named(generator, conditional, parts)
+
 
 @dataclass(frozen=True)
 class ExportResult:
@@ -119,7 +182,7 @@ def _dynamic_shapes(count: int) -> tuple[dict[int, Any], ...]:
 def _write(format: str, module: SamplingModule, inputs: tuple[torch.Tensor, ...], path: Path,
            dynamic: bool) -> None:
     shapes = _dynamic_shapes(len(inputs)) if dynamic else None
-    names = ["z", "labels"][:len(inputs)]
+    names = module.input_names()
     with _quiet():
         if format == "pt2":
             program = torch.export.export(module, inputs, dynamic_shapes=shapes)
@@ -154,7 +217,8 @@ def export_module(module: SamplingModule, latent_dim: int, num_classes: int | No
     target = Path(path)
     module = module.eval().cpu()
     sizes = (batch,) if batch else _CHECK_BATCHES
-    trace_inputs = example_inputs(latent_dim, num_classes, batch or 2, seed=1, distribution=distribution)
+    trace_inputs = module.inputs_of(*_padded(example_inputs(latent_dim, num_classes, batch or 2, seed=1,
+                                                            distribution=distribution)))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         scratch = tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.")
@@ -172,7 +236,8 @@ def export_module(module: SamplingModule, latent_dim: int, num_classes: int | No
                                   f"{type(err).__name__}: {_first_line(err)}") from None
             worst = 0.0
             for n in sizes:
-                inputs = example_inputs(latent_dim, num_classes, n, distribution=distribution)
+                inputs = module.inputs_of(*_padded(example_inputs(latent_dim, num_classes, n,
+                                                                  distribution=distribution)))
                 expected = module(*inputs)
                 got = _run_exported(format, staged, inputs)
                 if tuple(got.shape) != tuple(expected.shape):
@@ -187,6 +252,10 @@ def export_module(module: SamplingModule, latent_dim: int, num_classes: int | No
         except OSError as err:
             raise storage_error(target, err) from None
     return worst, sizes
+
+
+def _padded(inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    return (inputs[0], inputs[1] if len(inputs) > 1 else None)
 
 
 def _first_line(err: BaseException) -> str:
@@ -227,15 +296,24 @@ def export_generator(gan: TrainedGenerator, payload: dict[str, Any], format: str
         raise ConfigError(f"--out {target}: {format} exports are written as {FORMATS[format]} files")
     if target.is_dir():
         raise ConfigError(f"--out {target}: is a folder; give a file name ending in {FORMATS[format]}")
+    from ganzoo.latent import latent_parts
+
+    variant = gan.variant
+    parts = latent_parts(variant.latent_distribution, gan.latent_dim)
     net = gan.sampling_generator()
     averaged = [trick.name for trick in gan.tricks if trick.sampling_generator() is not None]
-    module = SamplingModule(net, gan.conditional)
-    variant = gan.variant
+    module = sampling_module(net, gan.conditional, parts)
     worst, sizes = export_module(module, gan.latent_dim, gan.num_classes if gan.conditional else None,
                                  format, target, batch, variant.latent_distribution)
-    inputs: list[dict[str, Any]] = [{"name": "z", "dtype": "float32",
-                                     "shape": [batch or "batch", gan.latent_dim],
-                                     "distribution": variant.latent_distribution}]
+    inputs: list[dict[str, Any]]
+    if isinstance(module, StructuredSamplingModule):
+        inputs = [{"name": part.name, "dtype": "float32", "shape": [batch or "batch", part.size],
+                   "distribution": part.kind} if part.continuous else
+                  {"name": part.name, "dtype": "int64", "shape": [batch or "batch"], "distribution": part.kind,
+                   "classes": part.size} for part in parts]
+    else:
+        inputs = [{"name": "z", "dtype": "float32", "shape": [batch or "batch", gan.latent_dim],
+                   "distribution": variant.latent_distribution}]
     if gan.conditional:
         inputs.append({"name": "labels", "dtype": "int64", "shape": [batch or "batch"],
                        "classes": list(gan.class_names or range(gan.num_classes or 0))})

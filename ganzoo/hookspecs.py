@@ -4,7 +4,7 @@ A plugin is a module (or object) exposed through an entry point in the ``ganzoo`
 decorated with :data:`ganzoo.hookimpl`. The built-in plugins in ``plugins/`` use nothing but
 this contract. Hooks are called once per process, when the registry is first needed (``ganzoo
 list``, ``create_variant`` ...), in this order: generators, discriminators, networks, losses,
-tricks, updates, metrics, loggers, variants. Each receives a ``register`` callback; call it once per thing you provide.
+tricks, updates, metrics, loggers, latents, variants. Each receives a ``register`` callback; call it once per thing you provide.
 Registration must stay cheap: import torch inside factories, never at module level.
 """
 
@@ -213,6 +213,34 @@ def register_loggers(register: RegisterComponent) -> None:
         step)`` with every sample grid, then ``close()``, on the main process only. A logger
         that raises (a missing package, a full disk) is turned off with one line; training and
         ``metrics.jsonl`` go on.
+
+    :return: nothing; results are passed through ``register``.
+    """
+
+
+# -------------------------------------------------------------------------
+# What the generator's input is drawn from
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def register_latents(register: RegisterComponent) -> None:
+    """Register latents: named distributions of the generator's input, made of named parts (a
+    categorical code beside normal noise, as InfoGAN's), which a variant names in
+    ``latent_distribution``.
+
+    Called once when plugins are loaded, after :func:`register_loggers`.
+
+    :param register:
+        ``register(name: str, parts: Sequence[ganzoo.LatentPart], *, summary: str = "",
+        source: str = "")``. ``parts`` are plain data (``LatentPart(name, kind, size)``, kind
+        ``normal``, ``uniform`` or ``categorical``); a latent vector is their concatenation, drawn
+        part by part, so a generator still takes ``N×latent_dim``. A part without a size takes
+        what the variant's ``latent_dim`` leaves; with every size given, the sizes must add up
+        to ``latent_dim`` (checked when a recipe is composed). ``ganzoo sample --code NAME=VALUE``
+        fixes a part, and ``ganzoo export`` takes a structured latent part by part (a
+        categorical part as an int64 class index). The built-in ``normal`` and ``uniform``
+        latents are one part each, named ``z``.
 
     :return: nothing; results are passed through ``register``.
     """

@@ -19,6 +19,7 @@ Loading imports no torch: plugins import it inside their factories.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.metadata
 import os
 import re
@@ -33,7 +34,8 @@ from ganzoo import hookspecs
 from ganzoo.components import STEP_POINTS
 from ganzoo.errors import GanzooError, PluginError
 from ganzoo.registry import Registry, normalize_distribution
-from ganzoo.specs import DISCRIMINATOR_INPUTS, ComponentSpec, PluginRef, Variant
+from ganzoo.factories import lazy
+from ganzoo.specs import DISCRIMINATOR_INPUTS, ComponentSpec, PluginRef, Variant, check_parts
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 
@@ -47,6 +49,7 @@ COMPONENT_HOOKS: dict[str, str] = {
     "register_updates": "update",
     "register_metrics": "metric",
     "register_loggers": "logger",
+    "register_latents": "latent",
 }
 HOOK_NAMES: tuple[str, ...] = (*COMPONENT_HOOKS, "register_variants")
 
@@ -280,6 +283,18 @@ class PluginHost:
             return register_variant
 
         kind = COMPONENT_HOOKS[hook_name]
+        if kind == "latent":
+            def register_latent(name: str, parts: Any, *, summary: str = "", source: str = "") -> None:
+                _check_name(kind, name)
+                try:
+                    checked = check_parts(parts)
+                except GanzooError as err:
+                    raise GanzooError(f"latent {name!r}: {err}") from None
+                # The factory draws this latent's vectors: spec.create(n, latent_dim, ...).
+                staged.append(ComponentSpec(kind=kind, name=name, summary=summary, source=source, parts=checked,
+                                            factory=functools.partial(lazy("ganzoo.latent:sample_latent"), distribution=checked),
+                                            plugin=ref))
+            return register_latent
 
         def register_component(name: str, factory: Callable[..., Any], *, summary: str = "",
                                source: str = "", **extra: Any) -> None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from ganzoo.errors import CompositionError, DuplicateNameError, GanzooError, UnknownNameError
-from ganzoo.specs import BASE_ROLES, COMPONENT_KINDS, ComponentSpec, PluginRef, Variant
+from ganzoo.specs import BASE_ROLES, COMPONENT_KINDS, ComponentSpec, LatentPart, PluginRef, Variant, fit_parts
 
 
 def _natural_key(name: str) -> list[object]:
@@ -161,10 +161,20 @@ class Registry:
         """The roles of ``variant`` whose networks take class labels."""
         return frozenset(role for role in BASE_ROLES if self.component(*variant.role_network(role)[:2]).conditional)
 
+    def latent_parts(self, variant: Variant) -> tuple[LatentPart, ...]:
+        """The parts of ``variant``'s latent, each sized (:func:`ganzoo.specs.fit_parts`); an
+        unknown latent, or parts whose sizes do not fit ``latent_dim``, is refused in one line."""
+        spec = self.component("latent", variant.latent_distribution)
+        try:
+            return fit_parts(spec.parts, variant.latent_dim)
+        except GanzooError as err:
+            raise CompositionError(f"{_where(variant)}latent {variant.latent_distribution!r}: {err}") from None
+
     def check_composition(self, variant: Variant) -> None:
         """Refuse a recipe whose parts do not exist or cannot work together (one-line reason)."""
         for role in variant.role_names():
             self.component(*variant.role_network(role)[:2])
+        self.latent_parts(variant)
         for phase in variant.step_phases():
             update = self.component("update", phase.update)
             unknown = [role for role in update.roles if role not in variant.role_names()]

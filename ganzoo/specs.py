@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -16,18 +16,21 @@ from typing import Any
 from ganzoo.errors import ConfigError
 
 COMPONENT_KINDS: tuple[str, ...] = ("generator", "discriminator", "network", "loss", "trick", "update",
-                                     "metric", "logger")
+                                     "metric", "logger", "latent")
 """The kinds of component, in the order ``ganzoo list --components`` shows them: the networks
 (``network``: any further role a variant declares, e.g. an encoder), what trains them (losses,
-tricks, and the updates a step's phases run), the sample-quality metrics, and where a run's
-records go (loggers)."""
+tricks, and the updates a step's phases run), the sample-quality metrics, where a run's
+records go (loggers), and what the generator's input is drawn from (latents)."""
 
 BASE_ROLES: tuple[str, ...] = ("generator", "discriminator")
 """The networks every GAN has. A variant may declare more (:attr:`Variant.roles`); everything
 that handles networks (optimizers, checkpoints, DDP, capture, ``ganzoo info``) loops over
 :meth:`Variant.role_names`."""
 
-LATENT_DISTRIBUTIONS: tuple[str, ...] = ("normal", "uniform")
+LATENT_PART_KINDS: tuple[str, ...] = ("normal", "uniform", "categorical")
+"""What a part of a latent is drawn from: ``normal`` N(0, 1), ``uniform`` U(-1, 1), and
+``categorical``: one of ``size`` classes, uniformly, as a one-hot vector."""
+_RESERVED_PART_NAMES = frozenset({"self", "labels"})  # an exported generator's other arguments
 DISCRIMINATOR_INPUTS: tuple[tuple[str, ...], ...] = (("image",), ("image", "latent"))
 """What a discriminator's ``forward`` may take: images, or (image, latent) pairs."""
 
@@ -48,6 +51,47 @@ class PluginRef:
 
 
 @dataclass(frozen=True)
+class LatentPart:
+    """One named part of a latent (``register_latents``): ``size`` values drawn from ``kind``
+    (:data:`LATENT_PART_KINDS`; a categorical part is ``size`` classes as a one-hot vector). A
+    part without a size takes what the variant's ``latent_dim`` leaves to it (at most one part
+    per latent; a categorical part needs its size). The name is what ``ganzoo sample --code
+    NAME=VALUE`` and an exported generator's input call the part: a Python identifier."""
+
+    name: str
+    kind: str
+    size: int | None = None
+
+    def __post_init__(self) -> None:
+        import keyword
+
+        if (not isinstance(self.name, str) or not self.name.isidentifier() or keyword.iskeyword(self.name)
+                or self.name in _RESERVED_PART_NAMES):
+            raise ConfigError(f"latent part name must be a Python identifier other than "
+                              f"{' and '.join(sorted(_RESERVED_PART_NAMES))} (it names --code NAME=VALUE and "
+                              f"an exported generator's input), got {self.name!r}")
+        if self.kind not in LATENT_PART_KINDS:
+            raise ConfigError(f"latent part {self.name!r}: kind must be one of {', '.join(LATENT_PART_KINDS)}, "
+                              f"got {self.kind!r}")
+        if self.size is None and self.kind == "categorical":
+            raise ConfigError(f"latent part {self.name!r}: a categorical part needs a size (its number of classes)")
+        least = 2 if self.kind == "categorical" else 1
+        if self.size is not None and (isinstance(self.size, bool) or not isinstance(self.size, int)
+                                      or self.size < least):
+            raise ConfigError(f"latent part {self.name!r}: size must be an integer >= {least}, got {self.size!r}")
+
+    @property
+    def continuous(self) -> bool:
+        """Whether the part's values are numbers drawn as they are (not a one-hot class)."""
+        return self.kind != "categorical"
+
+    def __str__(self) -> str:
+        if self.kind == "categorical":
+            return f"{self.name} (categorical, {self.size} classes one-hot)"
+        return f"{self.name} ({self.kind}, {'the rest of latent_dim' if self.size is None else self.size})"
+
+
+@dataclass(frozen=True)
 class ComponentSpec:
     """A registered generator, discriminator, loss or trick.
 
@@ -64,7 +108,10 @@ class ComponentSpec:
     - trick: ``factory(**params) -> ganzoo.Trick``;
     - network: ``factory(image_shape, latent_dim, **params) -> nn.Module`` (a further role);
     - update: ``factory(**params) -> ganzoo.Update`` (what one phase of the step runs);
-    - metric: ``factory(context: ganzoo.evaluation.EvalContext) -> float | dict`` (computes it).
+    - metric: ``factory(context: ganzoo.evaluation.EvalContext) -> float | dict`` (computes it);
+    - latent: ``factory(n, latent_dim, device="cpu", generator=None, truncation=None,
+      codes=None) -> torch.Tensor`` draws ``n×latent_dim`` latents of its :attr:`parts` (ganzoo
+      makes it from the parts: :func:`ganzoo.latent.sample_latent`).
     """
 
     kind: str
@@ -103,6 +150,8 @@ class ComponentSpec:
     """Updates: the trick points (:data:`ganzoo.components.STEP_POINTS`) the update calls, so a
     trick none of a recipe's updates calls is refused before anything is built; None when
     the update does not say (it is then checked after its first run)."""
+    parts: tuple[LatentPart, ...] = ()
+    """Latents: the parts, in order; a latent vector is their concatenation."""
     plugin: PluginRef | None = None
 
     def create(self, *args: Any, **params: Any) -> Any:
@@ -267,7 +316,9 @@ class Variant:
     batch_size: int = 64
     latent_dim: int = 100
     latent_distribution: str = "normal"
-    """``normal``: z ~ N(0, 1); ``uniform``: z ~ U(-1, 1)."""
+    """The registered latent (``register_latents``) the generator's input is drawn from:
+    ``normal`` (z ~ N(0, 1)), ``uniform`` (z ~ U(-1, 1)), or a structured one made of named parts
+    (a categorical code beside normal noise ...), whose sizes must add up to ``latent_dim``."""
     steps: int = 5000
     """Default training length in generator steps."""
     plugin: PluginRef | None = None
@@ -280,9 +331,9 @@ class Variant:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"variant {self.name!r}: {name.replace('_', '-')} must be a positive integer, got {value!r}")
-        if self.latent_distribution not in LATENT_DISTRIBUTIONS:
-            raise ConfigError(f"variant {self.name!r}: latent distribution must be one of "
-                              f"{', '.join(LATENT_DISTRIBUTIONS)}, got {self.latent_distribution!r}")
+        if not isinstance(self.latent_distribution, str) or not self.latent_distribution:
+            raise ConfigError(f"variant {self.name!r}: latent distribution must be the name of a registered "
+                              f"latent (normal, uniform, or a plugin's), got {self.latent_distribution!r}")
         for name in ("g_optimizer", "d_optimizer"):
             if not isinstance(getattr(self, name), OptimizerSettings):
                 raise ConfigError(f"variant {self.name!r}: {name} must be an OptimizerSettings")
@@ -351,6 +402,7 @@ class Variant:
         parts = [self.role_network(role)[:2] for role in self.role_names()]
         parts += [("loss", self.loss), *(("trick", name) for name in self.tricks)]
         parts += [("update", phase.update) for phase in self.step_phases()]
+        parts.append(("latent", self.latent_distribution))
         return list(dict.fromkeys(parts))
 
     def renamed(self, rename: Callable[[str, str], str]) -> Variant:
@@ -360,6 +412,7 @@ class Variant:
         renamed = self.replace(
             generator=rename("generator", self.generator), discriminator=rename("discriminator", self.discriminator),
             loss=rename("loss", self.loss), roles=roles, phases=phases,
+            latent_distribution=rename("latent", self.latent_distribution),
             tricks={rename("trick", name): params for name, params in self.tricks.items()})
         return self if renamed == self else renamed
 
@@ -432,3 +485,44 @@ class Variant:
         except TypeError as err:
             raise ConfigError(f"recipe roles/phases: {err}") from None
         return cls(**values)
+
+
+# -- latent parts (plain data: registration and the composition check use them) -----------
+
+
+def check_parts(parts: Any) -> tuple[LatentPart, ...]:
+    """``parts`` as registered, checked: a non-empty list of :class:`LatentPart` with distinct
+    names, at most one of them without a size (a one-line ConfigError otherwise)."""
+    if (not isinstance(parts, (list, tuple)) or not parts
+            or not all(isinstance(part, LatentPart) for part in parts)):
+        raise ConfigError(f"parts must be a non-empty list of ganzoo.LatentPart, got {parts!r}")
+    names = [part.name for part in parts]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ConfigError(f"two parts are named {twice[0]!r}; give each part its own name")
+    free = [part.name for part in parts if part.size is None]
+    if len(free) > 1:
+        raise ConfigError(f"parts {free[0]!r} and {free[1]!r} both take the rest of latent_dim; give all but one a size")
+    return tuple(parts)
+
+
+def fit_parts(parts: Sequence[LatentPart], latent_dim: int) -> tuple[LatentPart, ...]:
+    """``parts`` with every size set for a latent of ``latent_dim`` values: the part without a
+    size takes what the others leave. A one-line ConfigError when they do not add up."""
+    fixed = sum(part.size for part in parts if part.size is not None)
+    if all(part.size is not None for part in parts):
+        if fixed != latent_dim:
+            raise ConfigError(f"the parts ({describe_parts(parts)}) are {fixed} values and latent_dim is "
+                              f"{latent_dim}: set latent_dim = {fixed}")
+        return tuple(parts)
+    if latent_dim - fixed < 1:
+        raise ConfigError(f"the parts of fixed size ({describe_parts([p for p in parts if p.size])}) take "
+                          f"{fixed} of latent_dim {latent_dim} values and leave none for the rest: set "
+                          f"latent_dim above {fixed}")
+    return tuple(part if part.size is not None else dataclasses.replace(part, size=latent_dim - fixed)
+                 for part in parts)
+
+
+def describe_parts(parts: Sequence[LatentPart]) -> str:
+    """``noise (normal, 62), digit (categorical, 10 classes one-hot)``: for messages."""
+    return ", ".join(map(str, parts))

@@ -310,13 +310,16 @@ def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
     def register_loggers(register):
         register("t-logger", ganzoo.Logger)
 
+    def register_latents(register):
+        register("t-latent", [ganzoo.LatentPart("code", "categorical", 3), ganzoo.LatentPart("noise", "normal")])
+
     def register_variants(register):
         register(ganzoo.Variant(name="t-variant", generator="mlp", discriminator="mlp", loss="bce"))
 
     impl = {"register_metrics": register_metrics, "register_loggers": register_loggers, "register_generators": register_generators, "register_discriminators": register_discriminators,
             "register_losses": register_losses, "register_tricks": register_tricks,
             "register_networks": register_networks, "register_updates": register_updates,
-            "register_variants": register_variants}[hook]
+            "register_latents": register_latents, "register_variants": register_variants}[hook]
     _module(monkeypatch, "fake_hook", **{hook: hookimpl(impl)})
     fake_dists("ganzoo-hook", {"hook": "fake_hook"})
     registry = ganzoo.get_registry()
@@ -326,7 +329,8 @@ def test_each_hook_registers_through_a_plugin(monkeypatch, fake_dists, hook):
     else:
         kind = plugins.COMPONENT_HOOKS[hook]
         name = {"generator": "t-gen", "discriminator": "t-disc", "loss": "t-loss", "trick": "t-trick",
-                "metric": "t-metric", "network": "t-net", "update": "t-update", "logger": "t-logger"}[kind]
+                "metric": "t-metric", "network": "t-net", "update": "t-update", "logger": "t-logger",
+                "latent": "t-latent"}[kind]
         assert registry.component(kind, name).plugin.distribution == "ganzoo-hook"
     assert plugins.get_host().plugins["hook"].hooks == [hook]
 

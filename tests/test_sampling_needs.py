@@ -68,7 +68,8 @@ def test_sampling_needs_neither_the_discriminator_nor_the_variant_plugin(trained
     components = json.loads((run / "config.json").read_text())["versions"]["components"]
     assert {(c["kind"], c["name"]): c["sampling"] for c in components} == {
         ("generator", "tiny-gen"): True, ("discriminator", "sn-cnn"): False, ("loss", "bce"): False,
-        ("trick", "ema"): True, ("update", "discriminator"): False, ("update", "generator"): False}
+        ("trick", "ema"): True, ("update", "discriminator"): False, ("update", "generator"): False,
+        ("latent", "normal"): True}
     env.uninstall("ganzoo-sn-critic")
     sampled = env.ganzoo("sample", run, "-n", "4", "--npy", tmp_path / "s.npy", "--out", tmp_path / "s.png")
     assert sampled.returncode == 0, sampled.stderr

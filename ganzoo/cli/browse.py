@@ -28,7 +28,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--plugin", help="only what this plugin (entry-point or distribution name) registered")
     p.add_argument("--components", action="store_true",
                    help="list components of every kind (networks, losses, tricks, updates, metrics, "
-                        "loggers) instead of variants")
+                        "loggers, latents) instead of variants")
     p.add_argument("--kind", choices=COMPONENT_KINDS, help="with --components: only this kind")
     p.add_argument("--optimizers", action="store_true",
                    help="list optimizer names (torch.optim, and timm's as timm:NAME; imports both)")
@@ -78,12 +78,28 @@ def _variant_row(v: Variant, conditional: bool) -> dict[str, Any]:
 
 
 def _component_row(spec: ComponentSpec) -> dict[str, Any]:
-    return {"kind": spec.kind, "name": spec.name, "summary": spec.summary, "source": spec.source,
-            "tags": sorted(spec.tags), "conflicts": list(spec.conflicts),
-            "requires_loss_tags": list(spec.requires_loss_tags), "conditional": spec.conditional,
-            "plugin": spec.plugin.name if spec.plugin else None,
-            "distribution": spec.plugin.distribution if spec.plugin else None,
-            "version": spec.plugin.version if spec.plugin else None}
+    row = {"kind": spec.kind, "name": spec.name, "summary": spec.summary, "source": spec.source,
+           "tags": sorted(spec.tags), "conflicts": list(spec.conflicts),
+           "requires_loss_tags": list(spec.requires_loss_tags), "conditional": spec.conditional,
+           "plugin": spec.plugin.name if spec.plugin else None,
+           "distribution": spec.plugin.distribution if spec.plugin else None,
+           "version": spec.plugin.version if spec.plugin else None}
+    if spec.kind == "latent":  # size None: what the variant's latent_dim leaves
+        row["parts"] = [{"name": p.name, "kind": p.kind, "size": p.size} for p in spec.parts]
+    return row
+
+
+def _parts_text(parts: list[dict[str, Any]]) -> str:
+    """A latent's parts, one per line: ``digit  categorical  10 classes (one-hot)``."""
+    def size(part: dict[str, Any]) -> str:
+        if part["kind"] == "categorical":
+            return f"{part['size']} classes (one-hot)"
+        if part["size"] is None:
+            return "the rest of latent_dim" if len(parts) > 1 else "latent_dim values"
+        return f"{part['size']} values"
+    lines = [f"{p['name']}  {p['kind']}  {size(p)}" for p in parts]
+    return "\n".join(f"{line}  [{p['start']}:{p['start'] + p['size']}]" if "start" in p else line
+                     for line, p in zip(lines, parts))
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -170,10 +186,16 @@ def _count(module: Any) -> int:
 def _variant_info(variant: Variant, image_shape: tuple[int, int, int]) -> dict[str, Any]:
     from ganzoo.build import build_gan
     from ganzoo.data.builtin import DIGIT_CLASSES
+    from ganzoo.plugins import get_registry
 
     # A conditional recipe is shown as built for the built-in digits' ten classes.
     gan = build_gan(variant, image_shape, device="cpu", num_classes=DIGIT_CLASSES)
     info = variant.to_dict()
+    start, parts = 0, []
+    for part in get_registry().latent_parts(variant):  # where each part lies in the latent vector
+        parts.append({"name": part.name, "kind": part.kind, "size": part.size, "start": start})
+        start += part.size or 0
+    info["latent_parts"] = parts
     info.update({
         "plugin": _plugin_label(variant),
         "image_shape": list(image_shape),
@@ -236,6 +258,8 @@ def _info_table(title: str, info: dict[str, Any]) -> Table:
             value = ", ".join(f"{role} {count:,}" for role, count in value.items())
         elif key == "results":  # recorded by ganzoo compare --record, one per line
             value = "\n".join(value)
+        elif key in ("parts", "latent_parts"):
+            value = _parts_text(value)
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
         elif isinstance(value, list):

@@ -26,7 +26,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "export", help="export a run's generator as ONNX or a torch.export program",
         description="Export the generator a run samples from (EMA weights when it has them; a label "
-                    "input for conditional variants) as an ONNX model (run by onnxruntime) or a "
+                    "input for conditional variants; one input per part, named after it, for a "
+                    "structured latent) as an ONNX model (run by onnxruntime) or a "
                     "torch.export program (.pt2). The export is loaded back by its own runtime and "
                     "compared with ganzoo's output for the same latents before it is written; the "
                     "difference and the run's provenance go into FILE.json. Needs: pip install 'ganzoo[export]' "

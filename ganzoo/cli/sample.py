@@ -41,9 +41,16 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                         "(in equal blocks; default: every class, one grid row each)")
     p.add_argument("--truncation", type=float, metavar="T",
                    help="the truncation trick: latent values beyond ±T are drawn again (less variety, "
-                        "more typical samples; e.g. 0.7; at least 0.01)")
+                        "more typical samples; e.g. 0.7; at least 0.01); continuous parts of the latent "
+                        "only: normal values are redrawn, uniform ones drawn from U(-T, T) when T < 1; "
+                        "classes are never truncated")
+    p.add_argument("--code", action="append", default=[], metavar="NAME=VALUE",
+                   help="fix a part of the latent for every sample (repeatable): a categorical part by "
+                        "class index (digit=3), a continuous one by a number or comma-separated numbers "
+                        "(style=0.5 or style=0.5,-1); ganzoo info VARIANT lists the parts")
     p.add_argument("--interpolate", type=int, metavar="K",
-                   help=f"walk through K random latents per path (spherical interpolation; K from 2 to at "
+                   help=f"walk through K random latents per path (spherical interpolation of normal "
+                        f"parts, linear of uniform ones; K from 2 to at "
                         f"most {MAX_KEYFRAMES}): a grid with a row per path and an animated GIF")
     p.add_argument("--frames", type=int, default=8, help="with --interpolate: steps from one latent to the next (default 8)")
     p.add_argument("--gif", help="with --interpolate: the GIF to write (default: --out with .gif)")
@@ -66,6 +73,13 @@ def _classes(gan: TrainedGenerator, text: str | None) -> list[int] | None:
         return gan.class_indices(text.split(","))
     except ConfigError as err:
         raise ConfigError(f"--class {text}: {err}") from None
+
+
+def _codes(gan: TrainedGenerator, texts: list[str]) -> dict[str, Any]:
+    """The ``--code NAME=VALUE`` flags as codes for the run's latent (one line when one does not fit)."""
+    from ganzoo.latent import latent_parts, parse_codes
+
+    return parse_codes(texts, latent_parts(gan.variant.latent_distribution, gan.latent_dim)) if texts else {}
 
 
 def sample_command(args: argparse.Namespace) -> int:
@@ -95,12 +109,13 @@ def sample_command(args: argparse.Namespace) -> int:
             _not_the_runs_own(flag, Path(path), args.source)
     with version_warnings_shown("sample"):
         gan, _ = load_trained_gan(args.source, device=args.device)
+    codes = _codes(gan, args.code)
     if args.interpolate is not None:
-        return _interpolation(gan, args)
-    return _samples(gan, args)
+        return _interpolation(gan, args, codes)
+    return _samples(gan, args, codes)
 
 
-def _samples(gan: TrainedGenerator, args: argparse.Namespace) -> int:
+def _samples(gan: TrainedGenerator, args: argparse.Namespace, codes: dict[str, Any]) -> int:
     from ganzoo.cli import output
     from ganzoo.images import save_image_grid, save_images_npy, save_images_npz
     from ganzoo.runs.rundir import RunDir
@@ -111,7 +126,7 @@ def _samples(gan: TrainedGenerator, args: argparse.Namespace) -> int:
         labels, per_row = gan.grid_labels(num)
     else:
         labels, per_row = gan.requested_labels(num, _class_blocks(classes, num)), None
-    images = gan.generate(num, seed=args.seed, labels=labels, truncation=args.truncation)
+    images = gan.generate(num, seed=args.seed, labels=labels, truncation=args.truncation, codes=codes)
     grid = _png(args.out, RunDir.folder_of(args.source) / f"samples-seed{args.seed}.png", args.source)
     save_image_grid(images, grid, nrow=args.nrow or per_row)
     rows = f" (a row per class: {', '.join(gan.class_names)})" if per_row and gan.class_names else ""
@@ -149,12 +164,14 @@ def _not_the_runs_own(flag: str, path: Path, source: str) -> None:
 
 
 def interpolation_inputs(gan: TrainedGenerator, keyframes: int, frames: int, paths: int, seed: int,
-                         classes: list[int] | None = None, truncation: float | None = None
+                         classes: list[int] | None = None, truncation: float | None = None,
+                         codes: dict[str, Any] | None = None
                          ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, int]:
     """``(latents, labels, keyframe latents, rows)`` of an interpolation, row by row, each row a
     path of ``(keyframes − 1)·frames + 1`` latents. Unconditional: ``paths`` rows, each through its
     own random latents. Conditional: a row per class (``classes``, default all), all walking the
-    same latents, so a row shows its class while the latent moves."""
+    same latents, so a row shows its class while the latent moves. ``codes`` fix latent parts in
+    every keyframe, so the walk leaves them where they are."""
     import torch
 
     from ganzoo.latent import interpolate_latents
@@ -164,25 +181,26 @@ def interpolation_inputs(gan: TrainedGenerator, keyframes: int, frames: int, pat
     if gan.conditional:
         assert gan.num_classes is not None
         rows = classes if classes is not None else list(range(gan.num_classes))
-        keys = gan.sample_latent(keyframes, generator=rng, truncation=truncation).unsqueeze(0)
+        keys = gan.sample_latent(keyframes, generator=rng, truncation=truncation, codes=codes).unsqueeze(0)
         path = interpolate_latents(keys[0], frames, distribution)
         latents = path.repeat(len(rows), 1)
         labels = torch.tensor(rows, device=gan.device).repeat_interleave(path.shape[0])
         return latents, labels, keys.expand(len(rows), -1, -1), len(rows)
     if classes is not None:
         gan.requested_labels(1, classes[:1])  # the one-line refusal for an unconditional run
-    keys = gan.sample_latent(paths * keyframes, generator=rng, truncation=truncation).view(paths, keyframes, -1)
+    keys = gan.sample_latent(paths * keyframes, generator=rng, truncation=truncation,
+                             codes=codes).view(paths, keyframes, -1)
     latents = torch.cat([interpolate_latents(row, frames, distribution) for row in keys])
     return latents, None, keys, paths
 
 
-def _interpolation(gan: TrainedGenerator, args: argparse.Namespace) -> int:
+def _interpolation(gan: TrainedGenerator, args: argparse.Namespace, codes: dict[str, Any]) -> int:
     from ganzoo.cli import output
     from ganzoo.images import make_grid, save_gif, save_image_grid
     from ganzoo.runs.rundir import RunDir
 
     latents, labels, _, rows = interpolation_inputs(gan, args.interpolate, args.frames, args.num or 8, args.seed,
-                                                    _classes(gan, args.classes), args.truncation)
+                                                    _classes(gan, args.classes), args.truncation, codes)
     images = gan.draw(latents, labels)
     length = images.shape[0] // rows
     grid = _png(args.out, RunDir.folder_of(args.source) / f"interpolation-seed{args.seed}.png", args.source)

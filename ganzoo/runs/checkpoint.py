@@ -21,7 +21,7 @@ import random
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ganzoo.atomic import write_atomically
 from ganzoo.errors import CheckpointError
@@ -29,6 +29,8 @@ from ganzoo.runs.rundir import RunDir
 from ganzoo.version import __version__
 
 if TYPE_CHECKING:
+    import torch
+
     from ganzoo.build import GAN, TrainedGenerator
 
 FORMAT_VERSION = 3
@@ -45,6 +47,16 @@ _REQUIRED: dict[str, type | tuple[type, ...]] = {
 _REQUIRED_TO_RESUME: dict[str, type | tuple[type, ...]] = {
     "step": int, "updates": dict, "rng": dict, "sampler": dict, "config": dict}
 _STATE_KEYS = ("networks", "optimizers", "tricks")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global random generators with ``seed``."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
 
 
 def capture_rng_states() -> dict[str, Any]:
@@ -97,7 +109,7 @@ def component_versions(gan: GAN) -> dict[str, Any]:
         components.append({"kind": kind, "name": name, "plugin": plugin.name if plugin else None,
                            "distribution": plugin.distribution if plugin else None,
                            "version": plugin.version if plugin else None,
-                           "sampling": kind == "generator" or (kind == "trick" and name in samples_with)})
+                           "sampling": kind in ("generator", "latent") or (kind == "trick" and name in samples_with)})
     if variant.plugin is not None:
         plugins[variant.plugin.name] = f"{variant.plugin.distribution or '?'} {variant.plugin.version or '?'}"
     return {"ganzoo": __version__, "torch": str(torch.__version__), "plugins": plugins,
@@ -480,6 +492,110 @@ def train_seconds(payload: dict[str, Any], path: Path) -> float:
     return float(seconds)
 
 
+class Position(Protocol):
+    """Where a training step stands (:class:`ganzoo.training.step.TrainingStep`)."""
+
+    step: int
+    updates: dict[str, int]
+
+    def set_position(self, step: int, updates: Mapping[str, int]) -> None: ...
+
+
+class StatefulSampler(Protocol):
+    """What draws a run's batches (:class:`ganzoo.training.sampling.BatchSampler`)."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def write_training_checkpoint(path: Path, *, gan: GAN, position: Position, sampler: StatefulSampler,
+                              settings: Mapping[str, Any], fixed_latent: torch.Tensor, train_seconds: float,
+                              rng: dict[str, Any], ranks: Mapping[str, Any] | None = None) -> Path:
+    """Write what a training run needs to continue exactly (:class:`Resume` applies it): the
+    step and phase counts, every network, optimizer and trick state, ``rng`` (this process's
+    RNG states, :func:`capture_rng_states`) and ``ranks`` (the other ranks' of a distributed
+    run), the batch sampler's state, the run's ``settings`` (its TrainConfig as a dict), recipe,
+    data shape and classes, the sample grids' ``fixed_latent``, the training time so far and
+    the versions of everything used."""
+    import torch
+
+    payload = {
+        "step": position.step, "updates": dict(position.updates),
+        "state": gan_state(gan), "rng": rng, **(ranks or {}),
+        "sampler": sampler.state_dict(),
+        "config": dict(settings), "variant": gan.variant.to_dict(),
+        "image_shape": list(gan.image_shape), "num_classes": gan.num_classes,
+        "class_names": list(gan.class_names or ()) or None, "fixed_latent": fixed_latent.cpu(),
+        "train_seconds": train_seconds,
+        "versions": component_versions(gan), "torch_threads": torch.get_num_threads(),
+    }
+    return save_checkpoint(path, payload)
+
+
+class Resume:
+    """A run's checkpoint, read and checked for resuming, then applied to the rebuilt run in
+    two steps: :meth:`restore_weights` before the training step is assembled (the optimizers'
+    settings come from the checkpoint), :meth:`restore_position` after it (the RNG states
+    last: building consumed random numbers). Anything damaged is a one-line
+    :class:`CheckpointError` naming the file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.payload = load_checkpoint(self.path, resume=True)
+
+    @property
+    def step(self) -> int:
+        """The step the checkpoint was written at: the resumed run continues after it."""
+        return self.payload["step"]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The run's settings (its TrainConfig as a dict; untrusted: the config checks them)."""
+        return dict(self.payload["config"])
+
+    @property
+    def num_classes(self) -> Any:
+        """The number of classes the run trained with, as recorded."""
+        return self.payload.get("num_classes")
+
+    def variant(self) -> Any:
+        """The run's recipe, with every component it uses installed here (else one line naming
+        the distribution to install; another version than the run's is a warning)."""
+        variant = read_variant(self.payload, self.path)
+        require_installed(self.payload, self.path, variant.components())
+        return variant
+
+    def train_seconds(self) -> float:
+        """The training time so far (evaluations excluded)."""
+        return train_seconds(self.payload, self.path)
+
+    def restore_weights(self, gan: GAN) -> None:
+        """Every network, optimizer and trick state."""
+        load_gan_state(gan, self.payload["state"], source=self.path)
+
+    def restore_position(self, position: Position, sampler: StatefulSampler, *, rank: int = 0,
+                         world_size: int = 1, seed: int = 0) -> None:
+        """The batch sampler, the step and phase counts, then this rank's RNG states (the
+        saved ones; a rank the run did not have starts its own stream from ``seed``)."""
+        # load_checkpoint checked these states' types and shapes; what is still wrong with
+        # one (a state of another size ...) is a one-line error naming the checkpoint.
+        with applying(self.path):
+            sampler.load_state_dict(self.payload["sampler"])
+            position.set_position(self.payload["step"], self.payload["updates"])
+            restore_rng_states(self._rng_for(rank, world_size, seed))
+
+    def _rng_for(self, rank: int, world_size: int, seed: int) -> dict[str, Any]:
+        per_rank = self.payload.get("rng_per_rank")
+        if per_rank and len(per_rank) == world_size:
+            return per_rank[rank]
+        if rank == 0:
+            return self.payload["rng"]
+        # Another world size: rank 0 continues the saved stream, the others start their own.
+        seed_everything(seed + rank + self.payload["step"])
+        return capture_rng_states()
+
+
 def _class_names(payload: dict[str, Any], path: Path, num_classes: int | None) -> tuple[str, ...] | None:
     """The names of a conditional run's classes (untrusted: type-checked; absent in older runs)."""
     names = payload.get("class_names")
@@ -531,7 +647,8 @@ def load_trained_gan(source: str | Path, device: str = "auto") -> tuple[TrainedG
     # Tricks the run recorded as sampling ones; all of them when the record says nothing.
     tricks = [(index, name) for index, name in enumerate(variant.tricks)
               if recorded.get(("trick", name), {}).get("sampling", True)]
-    require_installed(payload, path, [("generator", variant.generator), *(("trick", n) for _, n in tricks)])
+    require_installed(payload, path, [("generator", variant.generator), ("latent", variant.latent_distribution),
+                                      *(("trick", n) for _, n in tricks)])
     classes = _num_classes(payload, path)
     sampler = build_generator(variant, tuple(payload["image_shape"]), device, tricks=[n for _, n in tricks],
                               num_classes=classes)

@@ -55,7 +55,7 @@ _CHECKS: dict[str, tuple[str, bool]] = {
     "generator": ("check_generator", True), "discriminator": ("check_discriminator", True),
     "network": ("check_network", True), "loss": ("check_loss_signs", False),
     "trick": ("check_trick", False), "update": ("check_update", False), "metric": ("check_metric", False),
-    "logger": ("check_logger", False),
+    "logger": ("check_logger", False), "latent": ("check_latent", False),
 }
 
 
@@ -113,6 +113,8 @@ def conformance_tests(namespace: MutableMapping[str, Any], distribution: str, *,
     - ``test_ganzoo_trick[NAME]``: builds with defaults; a gradient penalty is per-sample;
     - ``test_ganzoo_metric[NAME]``: finite and deterministic;
     - ``test_ganzoo_logger[NAME]``: builds with defaults, takes a run's records, grids and a resume;
+    - ``test_ganzoo_latent[NAME]``: draws its parts (one-hot classes ...), reproducibly; a code
+      fixes its part and leaves the others' draws alone;
     - ``test_ganzoo_variant_recipe[NAME]``: summary, plugin, composition rules;
     - ``test_ganzoo_variant_step[NAME-HxWxC]``: one training step on CPU: every phase runs its
       repeats, every trained role changes, finite statistics;

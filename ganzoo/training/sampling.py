@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.components import Batch
-from ganzoo.latent import sample_latent
+from ganzoo.latent import latent_parts, sample_latent
 
 if TYPE_CHECKING:
     import torch
@@ -30,6 +30,7 @@ class BatchSampler:
         self.data, self.batch_size, self.latent_dim = data, batch_size, latent_dim
         self.labels = labels
         self.latent_distribution = latent_distribution
+        self.latent_parts = latent_parts(latent_distribution, latent_dim)  # resolved once, not every step
         self.rank, self.world_size = rank, world_size
         self.rng = torch.Generator(device=data.device)
         self.rng.manual_seed(seed)
@@ -54,8 +55,7 @@ class BatchSampler:
 
     def latent(self, n: int) -> torch.Tensor:
         """This rank's shard of ``n × world_size`` latent vectors."""
-        z = sample_latent(n * self.world_size, self.latent_dim, self.latent_distribution,
-                          self.data.device, self.rng)
+        z = sample_latent(n * self.world_size, self.latent_dim, self.latent_parts, self.data.device, self.rng)
         return self._shard(z)
 
     def class_labels(self, n: int, num_classes: int) -> torch.Tensor:
