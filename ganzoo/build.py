@@ -367,7 +367,10 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
                         variant if pairs else None, classes if with_classes else None)
     for role in variant.role_names()[len(BASE_ROLES):]:
         kind, name, params = variant.role_network(role)
-        networks[role] = call_factory(registry.component(kind, name), shape, variant.latent_dim, **params).to(dev)
+        base = variant.roles[role].base
+        on = {"base": networks[base]} if base else {}
+        networks[role] = call_factory(registry.component(kind, name), shape, variant.latent_dim, **on,
+                                      **params).to(dev)
     loss = call_factory(registry.component("loss", variant.loss), **variant.loss_params)
     tricks = []
     for name, params in variant.tricks.items():
@@ -379,11 +382,28 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
         spec = registry.component("update", phase.update)
         phases.append(BuiltPhase(phase, call_factory(spec, **phase.params), spec.roles, spec.points))
     check_declared_points(variant, registry, tricks)
-    optimizers = {role: make_optimizer(net.parameters(), variant.optimizer(role), dev)
-                  for role, net in networks.items()}
+    owned = own_parameters(networks)
+    for role, params in owned.items():
+        if not params:
+            raise ConfigError(f"variant {variant.name!r}: role {role!r} has no parameters of its own to train "
+                              f"(all of them are {variant.roles[role].base!r}'s)" if role in variant.roles else
+                              f"variant {variant.name!r}: the {role} has no parameters to train")
+    optimizers = {role: make_optimizer(owned[role], variant.optimizer(role), dev) for role in networks}
     return GAN(variant=variant, image_shape=shape, networks=networks, loss=loss, tricks=tricks,
                optimizers=optimizers, phases=phases, device=dev, num_classes=classes, conditioned=conditioned,
                classifier=d_spec.classifier)
+
+
+def own_parameters(networks: Mapping[str, nn.Module]) -> dict[str, list[nn.Parameter]]:
+    """Each role's parameters that no earlier role holds (roles in order): what its optimizer
+    trains and ``ganzoo info`` counts. A role built on another's submodules (``Role.base``)
+    leaves the shared ones to their owner."""
+    seen: set[int] = set()
+    owned = {}
+    for role, net in networks.items():
+        owned[role] = [p for p in net.parameters() if id(p) not in seen]
+        seen.update(id(p) for p in owned[role])
+    return owned
 
 
 def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,

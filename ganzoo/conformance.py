@@ -250,6 +250,11 @@ def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28
         assert len(drawn) == critic_steps, f"variant {name!r}: drew {len(drawn)} real batches, expected {critic_steps}"
     for key, value in stats.as_floats().items():
         assert math.isfinite(value), f"variant {name!r}: {key} is {value}"
+    for role, spec in gan.variant.roles.items():
+        if spec.base:  # shared modules are trained by their owner only
+            theirs = {id(p) for p in gan.networks[spec.base].parameters()}
+            held = [p for group in gan.optimizers[role].param_groups for p in group["params"] if id(p) in theirs]
+            assert not held, f"variant {name!r}: role {role!r}'s optimizer holds parameters of {spec.base!r}"
     for built in gan.phases:
         extra = sorted(step.called[built.phase.name] - set(built.points or ())) if built.points is not None else []
         assert not extra, (f"update {built.phase.update!r} calls the trick point(s) {', '.join(extra)} it does not "

@@ -230,11 +230,17 @@ def _positive_int(value: Any) -> bool:
 @dataclass(frozen=True)
 class Role:
     """A network a variant adds to the generator and discriminator (e.g. BiGAN's encoder): the
-    registered ``network`` component, its parameters, and its own optimizer."""
+    registered ``network`` component, its parameters, and its own optimizer.
+
+    With ``base`` set to an earlier role's name, the network is built on that role's network
+    (InfoGAN's Q head on D's body): the factory gets it as ``base=`` and may keep its
+    submodules. Parameters it shares with ``base`` stay ``base``'s: checkpointed, counted and
+    optimized there; this role's optimizer gets only its own."""
 
     network: str
     params: Mapping[str, Any] = field(default_factory=dict)
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    base: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.network, str) or not self.network:
@@ -246,7 +252,8 @@ class Role:
         object.__setattr__(self, "params", _frozen(self.params))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"network": self.network, "params": dict(self.params), "optimizer": self.optimizer.to_dict()}
+        shared = {"base": self.base} if self.base else {}  # absent when unset: older records stay the same
+        return {"network": self.network, "params": dict(self.params), "optimizer": self.optimizer.to_dict(), **shared}
 
 
 @dataclass(frozen=True)
@@ -355,6 +362,10 @@ class Variant:
                                   f"than {' and '.join(BASE_ROLES)}")
             if not isinstance(role, Role):
                 raise ConfigError(f"variant {self.name!r}: role {name!r} must be a ganzoo.Role")
+            earlier = [*BASE_ROLES, *list(roles)[:list(roles).index(name)]]
+            if role.base is not None and role.base not in earlier:
+                raise ConfigError(f"variant {self.name!r}: role {name!r} is built on {role.base!r}, which is not a "
+                                  f"role before it (roles before it: {', '.join(earlier)})")
         object.__setattr__(self, "roles", MappingProxyType(roles))
         phases = tuple(Phase(**p) if isinstance(p, Mapping) else p for p in self.phases or ())
         if not all(isinstance(p, Phase) for p in phases):

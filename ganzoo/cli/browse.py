@@ -179,12 +179,10 @@ def _list_optimizers(filters: list[str] | None, excludes: list[str], as_json: bo
     return 0
 
 
-def _count(module: Any) -> int:
-    return sum(p.numel() for p in module.parameters())
 
 
 def _variant_info(variant: Variant, image_shape: tuple[int, int, int]) -> dict[str, Any]:
-    from ganzoo.build import build_gan
+    from ganzoo.build import build_gan, own_parameters
     from ganzoo.data.builtin import DIGIT_CLASSES
     from ganzoo.plugins import get_registry
 
@@ -199,7 +197,7 @@ def _variant_info(variant: Variant, image_shape: tuple[int, int, int]) -> dict[s
     info.update({
         "plugin": _plugin_label(variant),
         "image_shape": list(image_shape),
-        "parameters": {role: _count(net) for role, net in gan.networks.items()},
+        "parameters": {role: sum(p.numel() for p in params) for role, params in own_parameters(gan.networks).items()},
         "step": [str(built.phase) for built in gan.phases],
         "conditional": sorted(gan.conditioned) or False,
     })

@@ -226,10 +226,11 @@ def _best(points: Sequence[tuple[int, float, dict[str, Any]]], metric: str, bett
 
 
 def _parameters(run: str) -> dict[str, int]:
+    from ganzoo.build import own_parameters
     from ganzoo.runs.checkpoint import load_gan
 
     gan, _ = load_gan(run, device="cpu")
-    return {role: sum(p.numel() for p in net.parameters()) for role, net in gan.networks.items()}
+    return {role: sum(p.numel() for p in params) for role, params in own_parameters(gan.networks).items()}
 
 
 def _parameters_of(finished: Sequence[Mapping[str, Any]]) -> dict[str, int]:

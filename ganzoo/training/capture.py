@@ -115,6 +115,13 @@ def check_settings(gan: GAN, graph: str, precision: str, *, distributed: bool = 
     """Validate ``--graph``/``--precision`` for ``gan`` (one-line ConfigError); returns the
     capture blockers (empty when ``graph`` is off)."""
     check_modes(graph, precision)
+    shared = [role for role, spec in gan.variant.roles.items() if spec.base]
+    if distributed and shared:
+        # Gradients reaching the shared modules through this role would bypass the owner's
+        # all-reduce and the ranks' weights would drift apart.
+        raise ConfigError(f"variant {gan.variant.name!r}: role {shared[0]!r} is built on "
+                          f"{gan.variant.roles[shared[0]].base!r}'s network, which does not train data-parallel "
+                          f"yet: train it in one process (without --nproc)")
     if precision == "bf16" and gan.device.type not in ("cuda", "cpu"):
         raise ConfigError(f"--precision bf16 needs a CUDA or CPU device, not {gan.device.type}")
     blockers = [] if graph == "off" else capture_blockers(gan, distributed=distributed)
