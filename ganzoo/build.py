@@ -369,7 +369,8 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
         kind, name, params = variant.role_network(role)
         base = variant.roles[role].base
         on = {"base": networks[base]} if base else {}
-        networks[role] = call_factory(registry.component(kind, name), shape, variant.latent_dim, **on,
+        labelled = (classes,) if role in conditioned else ()
+        networks[role] = call_factory(registry.component(kind, name), shape, variant.latent_dim, *labelled, **on,
                                       **params).to(dev)
     loss = call_factory(registry.component("loss", variant.loss), **variant.loss_params)
     tricks = []

@@ -91,11 +91,16 @@ def register_networks(register: RegisterComponent) -> None:
     Called once when plugins are loaded, after :func:`register_discriminators`.
 
     :param register:
-        ``register(name: str, factory, *, summary: str = "", source: str = "")``.
+        ``register(name: str, factory, *, summary: str = "", source: str = "",
+        conditional: bool = False)``.
         ``factory(image_shape: tuple[int, int, int], latent_dim: int, **params) -> torch.nn.Module``;
         what it maps to what is between the network and the updates that use it (``params``
-        are the role's ``params``). It gets its own optimizer (the role's ``optimizer``), is
-        checkpointed, wrapped for DDP and counted in ``ganzoo info`` like the generator.
+        are the role's ``params``; ``base=`` the base role's network for a ``Role(base=...)``).
+        It gets its own optimizer (the role's ``optimizer``), is checkpointed, wrapped for DDP
+        and counted in ``ganzoo info`` like the generator. With ``conditional=True`` it takes
+        class labels like a conditional generator: ``factory(image_shape, latent_dim,
+        num_classes, **params)``, ``forward(inputs, labels)``, and ``StepContext.run(role, inputs,
+        labels)`` passes them.
 
     :return: nothing; results are passed through ``register``.
     """

@@ -300,6 +300,7 @@ class PluginHost:
                                source: str = "", **extra: Any) -> None:
             allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
                        "metric": {"better", "conditional"}, "generator": {"suffix_param", "conditional"},
+                       "network": {"conditional"},
                        "discriminator": {"suffix_param", "inputs", "conditional", "classifier"},
                        "update": {"roles", "points"}}.get(kind, set())
             unexpected = set(extra) - allowed

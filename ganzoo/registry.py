@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from ganzoo.errors import CompositionError, DuplicateNameError, GanzooError, UnknownNameError
-from ganzoo.specs import BASE_ROLES, COMPONENT_KINDS, ComponentSpec, LatentPart, PluginRef, Variant, fit_parts
+from ganzoo.specs import COMPONENT_KINDS, ComponentSpec, LatentPart, PluginRef, Variant, fit_parts
 
 
 def _natural_key(name: str) -> list[object]:
@@ -159,7 +159,8 @@ class Registry:
 
     def conditioned_roles(self, variant: Variant) -> frozenset[str]:
         """The roles of ``variant`` whose networks take class labels."""
-        return frozenset(role for role in BASE_ROLES if self.component(*variant.role_network(role)[:2]).conditional)
+        return frozenset(role for role in variant.role_names()
+                         if self.component(*variant.role_network(role)[:2]).conditional)
 
     def latent_parts(self, variant: Variant) -> tuple[LatentPart, ...]:
         """The parts of ``variant``'s latent, each sized (:func:`ganzoo.specs.fit_parts`); an

@@ -214,7 +214,7 @@ def test_strict_mode_makes_plugin_problems_fatal(monkeypatch, fake_dists):
 
 
 def test_load_plugins_env_var_restricts_loading(monkeypatch, fresh_plugins):
-    monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "mlp,losses,tricks,phases")
+    monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "mlp,losses,tricks,phases,latents")
     assert ganzoo.list_variants() == ["vanilla", "vanilla-classic"]
     monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "")
     plugins.reset()

@@ -87,3 +87,24 @@ def test_shared_roles_are_refused_data_parallel_and_a_base_must_come_first(share
     with pytest.raises(ConfigError, match="role 'q' is built on 'later', which is not a role before it"):
         ganzoo.Variant(name="x", generator="mlp", discriminator="mlp", loss="bce",
                        roles={"q": Role("q-head", base="later"), "later": Role("q-head")})
+
+
+class LabelledEncoder(nn.Module):
+    """A conditional network for a further role: images and their classes → latents."""
+
+    def __init__(self, image_shape, latent_dim, num_classes):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, 4)
+        self.net = nn.Linear(int(torch.tensor(image_shape).prod()) + 4, latent_dim)
+
+    def forward(self, images, labels):
+        return self.net(torch.cat([images.flatten(1), self.embed(labels)], 1))
+
+
+def test_a_further_role_may_be_conditional(fresh_plugins):
+    fresh_plugins.get_host().add_plugin(types.SimpleNamespace(register_networks=hookimpl(
+        lambda register: register("labelled-encoder", LabelledEncoder, conditional=True))), "cond-role")
+    gan = ganzoo.create_variant("cgan", num_classes=10, roles={"encoder": Role("labelled-encoder")})
+    assert "encoder" in gan.conditioned
+    images, labels = torch.zeros(3, 1, 28, 28), torch.tensor([1, 2, 3])
+    assert gan.run("encoder", gan.networks["encoder"], images, labels).shape == (3, gan.latent_dim)
