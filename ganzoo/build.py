@@ -18,7 +18,7 @@ from ganzoo.latent import sample_latent
 from ganzoo.optimizers import make_optimizer
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
-from ganzoo.specs import BASE_ROLES, Phase, Variant
+from ganzoo.specs import ComponentSpec, Phase, Variant
 
 if TYPE_CHECKING:
     import torch
@@ -337,13 +337,34 @@ def _classes_for(variant: Variant, conditioned: frozenset[str], num_classes: int
     return num_classes
 
 
-def _build_generator(variant: Variant, shape: tuple[int, int, int], device: torch.device,
-                     registry: Registry, num_classes: int | None) -> nn.Module:
-    spec = registry.component("generator", variant.generator)
-    extra = (num_classes,) if spec.conditional else ()
-    generator = call_factory(spec, shape, variant.latent_dim, *extra, **variant.generator_params).to(device)
-    probe_generator(spec, generator, variant, shape, device, num_classes if spec.conditional else None)
-    return generator
+def _role_arguments(kind: str, spec: ComponentSpec, variant: Variant, shape: tuple[int, int, int],
+                    classes: int | None) -> tuple[Any, ...]:
+    """The positional arguments a factory of ``kind`` gets (the contract of its hook):
+    generators and further networks ``(image_shape, latent_dim[, num_classes])``, discriminators
+    ``(image_shape[, latent_dim])`` for images or (image, latent) pairs, ``(image_shape,
+    num_classes)`` when conditional or classifying."""
+    labelled = (classes,) if spec.conditional or spec.classifier else ()
+    if kind == "discriminator":
+        return (shape, variant.latent_dim) if "latent" in spec.inputs else (shape, *labelled)
+    return (shape, variant.latent_dim, *labelled)
+
+
+def _build_role(role: str, variant: Variant, shape: tuple[int, int, int], device: torch.device,
+                registry: Registry, classes: int | None, built: Mapping[str, nn.Module]) -> nn.Module:
+    """``role``'s network on ``device``, probed where its kind has a contract to check: a
+    generator's images, a discriminator's scores (``built``: the roles built before it, for a
+    role built on one of them)."""
+    kind, name, params = variant.role_network(role)
+    spec = registry.component(kind, name)
+    base = variant.roles[role].base if role in variant.roles else None
+    extra = {"base": built[base]} if base else {}
+    net = call_factory(spec, *_role_arguments(kind, spec, variant, shape, classes), **extra, **params).to(device)
+    labelled = classes if spec.conditional or spec.classifier else None
+    if kind == "generator":
+        probe_generator(spec, net, variant, shape, device, labelled)
+    elif kind == "discriminator":
+        probe_discriminator(spec, net, shape, device, variant if "latent" in spec.inputs else None, labelled)
+    return net
 
 
 def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAGE_SHAPE,
@@ -357,21 +378,9 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     dev = resolve_device(device)
     conditioned = registry.conditioned_roles(variant)
     classes = _classes_for(variant, conditioned, num_classes)
-    networks = {"generator": _build_generator(variant, shape, dev, registry, classes)}
-    d_spec = registry.component("discriminator", variant.discriminator)
-    pairs = "latent" in d_spec.inputs  # scores (image, latent) pairs: gets the latent size too
-    with_classes = d_spec.conditional or d_spec.classifier
-    d_args = (shape, variant.latent_dim) if pairs else (shape, classes) if with_classes else (shape,)
-    networks["discriminator"] = call_factory(d_spec, *d_args, **variant.discriminator_params).to(dev)
-    probe_discriminator(d_spec, networks["discriminator"], shape, dev,
-                        variant if pairs else None, classes if with_classes else None)
-    for role in variant.role_names()[len(BASE_ROLES):]:
-        kind, name, params = variant.role_network(role)
-        base = variant.roles[role].base
-        on = {"base": networks[base]} if base else {}
-        labelled = (classes,) if role in conditioned else ()
-        networks[role] = call_factory(registry.component(kind, name), shape, variant.latent_dim, *labelled, **on,
-                                      **params).to(dev)
+    networks: dict[str, nn.Module] = {}
+    for role in variant.role_names():
+        networks[role] = _build_role(role, variant, shape, dev, registry, classes, networks)
     loss = call_factory(registry.component("loss", variant.loss), **variant.loss_params)
     tricks = []
     for name, params in variant.tricks.items():
@@ -392,7 +401,7 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     optimizers = {role: make_optimizer(owned[role], variant.optimizer(role), dev) for role in networks}
     return GAN(variant=variant, image_shape=shape, networks=networks, loss=loss, tricks=tricks,
                optimizers=optimizers, phases=phases, device=dev, num_classes=classes, conditioned=conditioned,
-               classifier=d_spec.classifier)
+               classifier=registry.component("discriminator", variant.discriminator).classifier)
 
 
 def own_parameters(networks: Mapping[str, nn.Module]) -> dict[str, list[nn.Parameter]]:
@@ -419,7 +428,7 @@ def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAUL
     spec = registry.component("generator", variant.generator)
     conditioned = frozenset({"generator"} if spec.conditional else ())
     classes = _classes_for(variant, conditioned, num_classes)
-    generator = _build_generator(variant, shape, dev, registry, classes)
+    generator = _build_role("generator", variant, shape, dev, registry, classes, {})
     built = []
     for name in variant.tricks if tricks is None else tricks:
         trick = call_factory(registry.component("trick", name), **variant.tricks[name])
