@@ -81,31 +81,20 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture
 def interrupt_training(monkeypatch):
-    """``interrupt_training(at, times=1)``: every Trainer that runs in this test sends the process
+    """``interrupt_training(at, times=1)``: every training run in this test sends the process
     SIGINT (a Ctrl-C) ``times`` times right after its step ``at`` completes."""
     import signal
 
-    from ganzoo.training.trainer import Trainer
+    from ganzoo.training.capture import StepRunner
 
-    class Interrupting:
-        def __init__(self, trainer, at, times):
-            self.runner, self.trainer, self.at, self.times = trainer.runner, trainer, at, times
-
-        def __getattr__(self, name):  # mode, graphed ... of the real runner
-            return getattr(self.runner, name)
-
-        def __call__(self):
-            stats = self.runner()
-            if self.trainer.step.step == self.at:
-                for _ in range(self.times):
-                    signal.raise_signal(signal.SIGINT)
-            return stats
+    real_step = StepRunner.__call__
 
     def arm(at: int, times: int = 1) -> None:
-        real_loop = Trainer._loop
-
-        def loop(self, progress):
-            self.runner = Interrupting(self, at, times)
-            return real_loop(self, progress)
-        monkeypatch.setattr(Trainer, "_loop", loop)
+        def step(self):
+            stats = real_step(self)
+            if self.step.step == at:
+                for _ in range(times):
+                    signal.raise_signal(signal.SIGINT)
+            return stats
+        monkeypatch.setattr(StepRunner, "__call__", step)
     return arm

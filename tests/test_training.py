@@ -241,6 +241,22 @@ def test_config_file_and_flag_precedence(tmp_path):
         config_from_args(args)
 
 
+def test_a_config_is_built_and_its_recipe_resolved_without_the_cli():
+    """Recipe changes and trick edits merge in ganzoo.training.config (the CLI only parses flags)."""
+    from ganzoo.training.config import config_with_changes, recipe_variant
+
+    config = config_with_changes({"recipe": {"g_optimizer": {"lr": 0.001}}},
+                                 {"loss": "wasserstein", "g_optimizer": {"betas": [0.0, 0.9]}},
+                                 add_tricks={"gradient-penalty": {}}, remove_tricks=["label-smoothing"],
+                                 origin="test")
+    assert config.recipe["g_optimizer"] == {"lr": 0.001, "betas": [0.0, 0.9]}
+    assert list(config.recipe["tricks"]) == ["diffaugment", "ema", "gradient-penalty"]
+    variant = recipe_variant(config)
+    assert variant.name == "custom" and variant.loss == "wasserstein" and variant.g_optimizer.lr == 0.001
+    assert variant.summary.startswith("custom (from vanilla: loss=wasserstein")
+    assert recipe_variant(TrainConfig(variant="vanilla", recipe={"batch_size": 8})).name == "vanilla"
+
+
 @pytest.mark.parametrize("content, message", [
     ("steps = [", "not valid TOML"),
     ("stepz = 3", "unknown setting 'stepz'"),
@@ -310,9 +326,11 @@ def test_record_times_count_training_across_resumes_and_skip_evaluations(tmp_pat
     config = TrainConfig(variant="vanilla", steps=4, data="mnist:test-b", device="cpu", out=str(tmp_path / "r"),
                          log_every=2, checkpoint_every=2, eval_every=2, eval_samples=200,
                          recipe={"batch_size": 8})
+    from ganzoo.training import tasks
+
+    evaluate = tasks.evaluate_gan
+    monkeypatch.setattr(tasks, "evaluate_gan", lambda *args, **kwargs: (evaluate(*args, **kwargs), time.sleep(2.0))[0])
     first = Trainer(config)
-    evaluate = first._evaluate
-    monkeypatch.setattr(first, "_evaluate", lambda step: (evaluate(step), time.sleep(2.0))[0])
     began = time.monotonic()
     first.run()
     wall = time.monotonic() - began

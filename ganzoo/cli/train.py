@@ -149,9 +149,10 @@ _RUN_FLAGS = ("steps", "epochs", "minutes", "data", "labels", "image_size", "cha
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """Merge defaults, --config and flags into a TrainConfig."""
-    from ganzoo.plugins import get_registry
-    from ganzoo.training.config import BASE_VARIANT, TrainConfig, merge_recipe, read_config
+    """The TrainConfig the flags describe: --config's settings, the run flags over them, and
+    the recipe flags as changes to the recipe (merged by
+    :func:`ganzoo.training.config.config_with_changes`)."""
+    from ganzoo.training.config import config_with_changes, read_config
 
     config = getattr(args, "config", None)
     # Every setting of the file is checked on its own first, so that an error names the file;
@@ -165,7 +166,12 @@ def config_from_args(args: argparse.Namespace) -> Any:
             settings[name] = value
     if getattr(args, "logger", None):
         settings["loggers"] = dict(args.logger)
-    recipe = dict(settings.get("recipe", {}))
+    return config_with_changes(settings, _recipe_changes(args), add_tricks=dict(args.trick),
+                               remove_tricks=args.no_trick)
+
+
+def _recipe_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The recipe flags as changes to the recipe (Variant fields; optimizer tables)."""
     changes = {field: getattr(args, flag) for flag, field in _RECIPE_FLAGS.items()
                if getattr(args, flag) is not None}
     for name in ("batch_size", "critic_steps", "latent_dim"):
@@ -179,18 +185,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
             change["lr"] = lr
         if change:
             changes[side] = change
-    recipe = merge_recipe(recipe, changes)
-    if args.trick or args.no_trick:
-        variant = get_registry().variant(settings.get("variant") or BASE_VARIANT)
-        if "tricks" in recipe:
-            variant = variant.replace(tricks=recipe["tricks"])
-        try:
-            variant = variant.with_tricks(dict(args.trick), remove=args.no_trick)
-        except ConfigError as err:
-            raise ConfigError(f"--no-trick: {err}") from None
-        recipe["tricks"] = {name: dict(params) for name, params in variant.tricks.items()}
-    settings["recipe"] = recipe
-    return TrainConfig.from_dict(settings, origin="flags")
+    return changes
 
 
 def launch_torchrun(nproc: int, argv: list[str]) -> int:

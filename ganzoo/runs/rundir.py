@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.atomic import stale_temporaries, write_atomically
+from ganzoo.components import RESERVED_STATS
 from ganzoo.errors import CheckpointError, ConfigError, DataError
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -222,11 +223,15 @@ class RunDir:
         return kept
 
 
+def reported_stats(record: dict[str, Any]) -> dict[str, float]:
+    """The statistics in a log record that tricks reported (beyond the step's own)."""
+    return {name: value for name, value in record.items()
+            if name not in RESERVED_STATS and isinstance(value, (int, float))}
+
+
 def plot_losses(records: Iterable[dict[str, Any]], path: Path) -> Path | None:
     """Loss curves, mean D outputs and every statistic tricks reported, over steps, as a PNG
     (nothing if no records)."""
-    from ganzoo.training.progress import reported_stats
-
     rows = [r for r in records if "d_loss" in r]
     if not rows:
         return None

@@ -29,12 +29,15 @@ import math
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ganzoo.build import resolve_variant
 from ganzoo.errors import ConfigError
+from ganzoo.plugins import get_registry
+from ganzoo.registry import Registry
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -45,6 +48,11 @@ from ganzoo.specs import OptimizerSettings, Variant
 
 BASE_VARIANT = "vanilla"
 """What ``ganzoo train`` starts from when no variant is named."""
+
+RESUMABLE_SETTINGS = ("steps", "epochs", "minutes", "log_every", "sample_every",
+                      "checkpoint_every", "eval_every", "eval_doubling", "eval_samples", "device", "dist_timeout",
+                      "graph", "precision", "channels_last", "loggers")
+"""Settings a resumed run may change; everything else must match the checkpoint."""
 
 MAX_SEED = 2**63
 """Seeds are integers with ``0 <= seed < MAX_SEED``: what torch, numpy and ``random`` all take
@@ -338,3 +346,54 @@ def apply_recipe(variant: Variant, recipe: Mapping[str, Any]) -> dict[str, Any]:
         else:
             overrides[key] = value
     return overrides
+
+
+def config_with_changes(settings: Mapping[str, Any], recipe_changes: Mapping[str, Any] | None = None, *,
+                        add_tricks: Mapping[str, Mapping[str, Any]] | None = None,
+                        remove_tricks: Sequence[str] = (), origin: str = "flags") -> TrainConfig:
+    """The config of ``settings`` (a config file's, with flags' settings over them) whose
+    recipe gets ``recipe_changes`` (:func:`merge_recipe`) and a trick table edited by
+    ``add_tricks`` (name → parameters) and ``remove_tricks`` (names, or ``all``): the recipe's
+    own table when it has one, else the variant's. What ``ganzoo train`` and ``ganzoo compare``
+    build from their flags; a bad setting is a one-line :class:`ConfigError` naming ``origin``."""
+    settings = dict(settings)
+    recipe = merge_recipe(dict(settings.get("recipe", {})), recipe_changes or {})
+    if add_tricks or remove_tricks:
+        variant = get_registry().variant(settings.get("variant") or BASE_VARIANT)
+        if "tricks" in recipe:
+            variant = variant.replace(tricks=recipe["tricks"])
+        try:
+            variant = variant.with_tricks(dict(add_tricks or {}), remove=list(remove_tricks))
+        except ConfigError as err:
+            raise ConfigError(f"--no-trick: {err}") from None
+        recipe["tricks"] = {name: dict(params) for name, params in variant.tricks.items()}
+    settings["recipe"] = recipe
+    return TrainConfig.from_dict(settings, origin=origin)
+
+
+def recipe_variant(config: TrainConfig, registry: Registry | None = None) -> Variant:
+    """The recipe a new run of ``config`` trains: its variant (:data:`BASE_VARIANT` when none
+    is named) with the recipe's changes, composition checked. Changed without a named variant
+    (composed from flags), it is called ``custom`` and its summary says from what."""
+    registry = registry or get_registry()
+    base = registry.variant(config.variant or BASE_VARIANT)
+    variant = resolve_variant(base, registry, **apply_recipe(base, config.recipe))
+    changes = variant.changes_from(base)
+    if config.variant is None and changes:  # composed from flags: say what it is
+        variant = variant.replace(name="custom", summary=f"custom (from {base.name}: {', '.join(changes)})")
+    return variant
+
+
+def resumed_config(saved: Mapping[str, Any], changes: Mapping[str, Any], out: str | Path,
+                   origin: str) -> TrainConfig:
+    """The config of a resumed run: its ``saved`` settings with ``changes`` (only
+    :data:`RESUMABLE_SETTINGS`; None leaves one as it was), in the run folder ``out``."""
+    settings = dict(saved)
+    for key, value in changes.items():
+        if key not in RESUMABLE_SETTINGS:
+            raise ConfigError(f"--resume: {key.replace('_', '-')} cannot change when resuming "
+                              f"(it is part of the run's recipe or data)")
+        if value is not None:
+            settings[key] = value
+    settings["out"] = str(out)
+    return TrainConfig.from_dict(settings, origin=origin)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
-from ganzoo.components import RESERVED_STATS
+from ganzoo.runs.rundir import reported_stats
 
 
 def _fmt_duration(seconds: float) -> str:
@@ -14,6 +14,16 @@ def _fmt_duration(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class Progress(Protocol):
+    """What a run's display does: a line per record, one-line messages."""
+
+    def update(self, step: int, record: dict[str, Any]) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class PlainProgress:
@@ -102,8 +112,3 @@ def _shown(record: dict[str, Any], stats: tuple[tuple[str, str, str], ...], sepa
              if isinstance(record.get(name), (int, float))]
     return f"{separator} {' '.join(shown)}" if shown else ""
 
-
-def reported_stats(record: dict[str, Any]) -> dict[str, float]:
-    """The statistics in a log record that tricks reported (beyond the step's own)."""
-    return {name: value for name, value in record.items()
-            if name not in RESERVED_STATS and isinstance(value, (int, float))}
