@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ganzoo.specs import BATCH_FIELDS
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -60,11 +62,26 @@ class Loss:
 @dataclass
 class Batch:
     """A batch of real data as the step draws it: images ``N×C×H×W`` in [-1, 1] and, when the
-    data set is labelled (:func:`ganzoo.data.load_dataset`), one class index per image."""
+    data set is labelled (:func:`ganzoo.data.load_dataset`), one class index per image; and the
+    further named fields the data has (``batch["domain_b"]``: a second domain, targets)."""
 
     images: torch.Tensor
     labels: torch.Tensor | None = None
     """int64 ``N`` class indices, or None for unlabelled data."""
+    fields: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    """Further image fields by name, ``N×C×H×W`` in [-1, 1] each: drawn with the images' own
+    indices when the field is paired with them (pix2pix), independently when not (CycleGAN)."""
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        """A field by name (``images`` and ``labels`` too); a missing one is a KeyError naming
+        the fields there are."""
+        if name in BATCH_FIELDS:
+            return getattr(self, name)
+        try:
+            return self.fields[name]
+        except KeyError:
+            raise KeyError(f"the batch has no field {name!r} (it has: images, labels"
+                           f"{''.join(', ' + f for f in self.fields)})") from None
 
 
 @dataclass

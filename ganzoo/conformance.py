@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -70,9 +70,12 @@ def _depends_on_labels(net: nn.Module, call: Callable[[torch.Tensor], torch.Tens
         f"perturbed (seeded noise of {PERTURBATION:g} × each one's RMS): the labels never reach the output")
 
 
-def labelled_batch(image_shape: tuple[int, int, int], batch: int = 8, seed: int = 0) -> Batch:
-    """:func:`real_batch` with ``KIT_CLASSES`` class labels (what the trainer draws from labelled data)."""
-    return Batch(real_batch(image_shape, batch, seed), torch.arange(batch) % KIT_CLASSES)
+def labelled_batch(image_shape: tuple[int, int, int], batch: int = 8, seed: int = 0,
+                   fields: Sequence[str] = ()) -> Batch:
+    """:func:`real_batch` with ``KIT_CLASSES`` class labels (what the trainer draws from labelled
+    data), and a :func:`real_batch` of its own for each named data field."""
+    extra = {name: real_batch(image_shape, batch, seed + 1000 * (i + 1)) for i, name in enumerate(fields)}
+    return Batch(real_batch(image_shape, batch, seed), torch.arange(batch) % KIT_CLASSES, extra)
 
 
 def _classes(variant: str) -> int | None:
@@ -239,7 +242,7 @@ def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28
 
     def next_real() -> Batch:
         drawn.append(1)
-        return labelled_batch(image_shape, batch, seed=len(drawn))
+        return labelled_batch(image_shape, batch, seed=len(drawn), fields=gan.variant.data_fields)
 
     stats = step(next_real)
     expected = {b.phase.name: b.phase.repeats for b in gan.phases}  # step 0: every phase is due
@@ -414,7 +417,7 @@ def check_checkpoint_round_trip(name: str, image_shape: tuple[int, int, int] = (
 
     def batches(start: int) -> Callable[[], Batch]:
         drawn = itertools.count(start)
-        return lambda: labelled_batch(image_shape, batch, seed=next(drawn))
+        return lambda: labelled_batch(image_shape, batch, seed=next(drawn), fields=gan.variant.data_fields)
 
     TrainingStep(gan, total_steps=10)(batches(seed))
     buffer = io.BytesIO()

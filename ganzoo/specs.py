@@ -27,6 +27,8 @@ BASE_ROLES: tuple[str, ...] = ("generator", "discriminator")
 that handles networks (optimizers, checkpoints, DDP, capture, ``ganzoo info``) loops over
 :meth:`Variant.role_names`."""
 
+BATCH_FIELDS: tuple[str, ...] = ("images", "labels")
+"""What every batch has (labels None for unlabelled data); a variant's ``data_fields`` add to them."""
 LATENT_PART_KINDS: tuple[str, ...] = ("normal", "uniform", "categorical")
 """What a part of a latent is drawn from: ``normal`` N(0, 1), ``uniform`` U(-1, 1), and
 ``categorical``: one of ``size`` classes, uniformly, as a one-hot vector."""
@@ -328,6 +330,10 @@ class Variant:
     (a categorical code beside normal noise ...), whose sizes must add up to ``latent_dim``."""
     steps: int = 5000
     """Default training length in generator steps."""
+    data_fields: tuple[str, ...] = ()
+    """Named image fields of the data, besides the images and labels, that the variant's
+    updates read from each :class:`~ganzoo.Batch` (CycleGAN's second domain, pix2pix's targets):
+    training refuses data without them in one line, and the kit draws them."""
     plugin: PluginRef | None = None
 
     def __post_init__(self) -> None:
@@ -373,6 +379,12 @@ class Variant:
         if len({p.name for p in phases}) != len(phases):
             raise ConfigError(f"variant {self.name!r}: two phases share a name; give them distinct names")
         object.__setattr__(self, "phases", phases)
+        fields = self.data_fields
+        if (not isinstance(fields, (list, tuple)) or not all(isinstance(f, str) and f.isidentifier() for f in fields)
+                or set(fields) & set(BATCH_FIELDS) or len(set(fields)) != len(fields)):
+            raise ConfigError(f"variant {self.name!r}: data_fields must be distinct identifiers other than "
+                              f"{' and '.join(BATCH_FIELDS)}, got {fields!r}")
+        object.__setattr__(self, "data_fields", tuple(fields))
         tricks = self.tricks
         if isinstance(tricks, (list, tuple)):  # a plain list of names is accepted too
             tricks = {trick: {} for trick in tricks}
@@ -461,8 +473,8 @@ class Variant:
         data: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "plugin":
-                continue
+            if f.name == "plugin" or (f.name == "data_fields" and not value):
+                continue  # no data_fields: as recorded before they existed
             if isinstance(value, OptimizerSettings):
                 value = value.to_dict()
             elif f.name == "roles":

@@ -8,6 +8,14 @@ from typing import Any
 from ganzoo.errors import ConfigError
 
 
+def _field_arg(text: str) -> tuple[str, str]:
+    """``NAME=SOURCE`` (a source may hold ':' and '=': only the first '=' splits)."""
+    name, eq, source = text.partition("=")
+    if not eq or not name.strip() or not source.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=SOURCE, got {text!r}")
+    return name.strip(), source.strip()
+
+
 def _named_arg(text: str) -> tuple[str, dict[str, Any]]:
     """``NAME`` or ``NAME:key=value,key=value`` (values parsed as TOML scalars/arrays, e.g.
     ``betas=[0.9,0.99]``)."""
@@ -90,6 +98,11 @@ def add_recipe_arguments(p: argparse.ArgumentParser) -> None:
     data.add_argument("--data", help="IDX file, image folder, .npy/.npz, or mnist[:SPLIT] (default)")
     data.add_argument("--labels", metavar="FILE",
                       help="class labels for --data: an IDX *-labels-idx1-ubyte[.gz] file or a .npy array")
+    data.add_argument("--field", action="append", default=[], type=_field_arg, metavar="NAME=SOURCE",
+                      help="a further data field the variant reads (repeatable), drawn on its own: e.g. "
+                           "CycleGAN's second domain, --field domain_b=inverted.npz")
+    data.add_argument("--paired-field", action="append", default=[], type=_field_arg, metavar="NAME=SOURCE",
+                      help="a further data field drawn with the images (one per image, e.g. pix2pix targets)")
     data.add_argument("--image-size", type=int, help="resize images to this height and width")
     data.add_argument("--channels", type=int, choices=(1, 3), help="convert images to 1 or 3 channels")
 
@@ -166,6 +179,14 @@ def config_from_args(args: argparse.Namespace) -> Any:
             settings[name] = value
     if getattr(args, "logger", None):
         settings["loggers"] = dict(args.logger)
+    for flag, setting in (("field", "fields"), ("paired_field", "paired_fields")):
+        given = getattr(args, flag, None) or []
+        names = [name for name, _ in given]
+        if len(set(names)) != len(names):
+            twice = next(name for name in names if names.count(name) > 1)
+            raise ConfigError(f"--{flag.replace('_', '-')} {twice} is given twice")
+        if given:
+            settings[setting] = dict(given)
     return config_with_changes(settings, _recipe_changes(args), add_tricks=dict(args.trick),
                                remove_tricks=args.no_trick)
 
@@ -229,7 +250,7 @@ def train_command(args: argparse.Namespace) -> int:
     if args.resume:
         clash = [flag for flag in ("variant", "config", "batch_size", "lr", "g_lr", "d_lr", "optimizer",
                                    "g_optimizer", "d_optimizer", "critic_steps",
-                                   "latent_dim", "generator", "discriminator", "loss", "data",
+                                   "latent_dim", "generator", "discriminator", "loss", "data", "field", "paired_field",
                                    "image_size", "channels", "seed", "out")
                  if getattr(args, flag) not in (None, [])] + (["trick"] if args.trick or args.no_trick else [])
         if clash:

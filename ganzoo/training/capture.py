@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from ganzoo.build import GAN
-    from ganzoo.training.sampling import BatchSampler
+    from ganzoo.training.sampling import BatchSampler, DataField
 
 GRAPH_MODES = ("auto", "on", "off")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -318,20 +318,20 @@ class StepRunner:
 
 
 def assemble_step(gan: GAN, data: torch.Tensor, *, seed: int, total_steps: int | None,
-                  labels: torch.Tensor | None = None,
+                  labels: torch.Tensor | None = None, fields: Mapping[str, DataField] | None = None,
                   graph: str = "auto", precision: str = "auto", rank: int = 0, world_size: int = 1,
                   networks: Mapping[str, nn.Module] | None = None, distributed: bool = False,
                   notify: Callable[[str], None] | None = None) -> tuple[StepRunner, BatchSampler]:
     """The step as the trainer runs it, for the trainer and ``ganzoo bench`` alike: a batch
-    sampler over device-resident ``data`` and its ``labels`` (this rank's shard of global
-    batches), the generic
+    sampler over device-resident ``data``, its ``labels`` and further ``fields`` (this rank's
+    shard of global batches), the generic
     :class:`TrainingStep` (on ``networks``, e.g. DDP wrappers, when given), and the runner that
     captures it as a CUDA graph where it can."""
     from ganzoo.training.sampling import BatchSampler
 
     variant = gan.variant
     sampler = BatchSampler(data, variant.batch_size, variant.latent_dim, seed, variant.latent_distribution,
-                           rank=rank, world_size=world_size, labels=labels)
+                           rank=rank, world_size=world_size, labels=labels, fields=fields)
     classes = gan.num_classes
     step = TrainingStep(gan, total_steps=total_steps, latent=sampler.latent, networks=networks,
                         class_labels=(lambda n: sampler.class_labels(n, classes)) if gan.conditional else None)

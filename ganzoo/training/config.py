@@ -97,6 +97,13 @@ class TrainConfig:
     labels: str | None = None
     """A class-label file for ``data`` (MNIST IDX ``*-labels-idx1-ubyte[.gz]`` or ``.npy``), for
     sources without labels of their own (see ganzoo.data.load_dataset)."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """Further data fields the variant's updates read (its ``data_fields``), by name: a data
+    source each (the formats of ``data``), drawn on its own, unpaired with the images
+    (``--field domain_b=SOURCE``: CycleGAN's second domain)."""
+    paired_fields: dict[str, str] = field(default_factory=dict)
+    """Like ``fields``, but drawn with the images' own indices: the same number of images, the
+    i-th belonging to the i-th image (``--paired-field target=SOURCE``: pix2pix's targets)."""
     image_size: int | None = None
     channels: int | None = None
     seed: int = 0
@@ -156,6 +163,7 @@ class TrainConfig:
         from ganzoo.training.capture import check_modes
 
         check_modes(self.graph, self.precision)
+        _check_fields(self.fields, self.paired_fields)
         self.loggers = _logger_table(self.loggers)
         _check_recipe(self.recipe)
 
@@ -187,6 +195,20 @@ class TrainConfig:
             if not name_origin:
                 raise
             raise ConfigError(f"{origin}: {err}") from None
+
+
+def _check_fields(fields: Mapping[str, str], paired: Mapping[str, str]) -> None:
+    """Field names are identifiers other than the images' and labels', each given once."""
+    from ganzoo.specs import BATCH_FIELDS
+
+    for flag, table in (("--field", fields), ("--paired-field", paired)):
+        for name in table:
+            if not name.isidentifier() or name in BATCH_FIELDS:
+                raise ConfigError(f"{flag} {name}: a field name is an identifier other than "
+                                  f"{' and '.join(BATCH_FIELDS)}")
+    both = sorted(set(fields) & set(paired))
+    if both:
+        raise ConfigError(f"field {both[0]!r} is given both as --field and as --paired-field: choose one")
 
 
 def _check_types(config: TrainConfig) -> None:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ganzoo.build import GAN, build_gan
-from ganzoo.data import describe_source, load_dataset
-from ganzoo.errors import ConfigError
+from ganzoo.data import describe_source, load_dataset, load_images
+from ganzoo.errors import ConfigError, DataError
 from ganzoo.latent import sample_latent
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
@@ -29,7 +29,7 @@ from ganzoo.training.capture import StepRunner, assemble_step, check_settings, t
 from ganzoo.training.config import TrainConfig, recipe_variant
 from ganzoo.training.distributed import Comm
 from ganzoo.training.loggers import RunLoggers
-from ganzoo.training.sampling import BatchSampler
+from ganzoo.training.sampling import BatchSampler, DataField
 from ganzoo.training.step import TrainingStep, check_undeclared_points
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ class RunData:
     description: str
     num_classes: int | None
     class_names: tuple[str, ...] | None
+    fields: dict[str, DataField] = field(default_factory=dict)
+    """Further fields (``--field``/``--paired-field``) on the device, by name."""
 
 
 @dataclass
@@ -149,7 +151,40 @@ def load_run_data(config: TrainConfig, device: torch.device) -> RunData:
         raise ConfigError("the data set is empty")
     # Labels travel with their images into every batch (None for unlabelled data).
     labels = None if dataset.labels is None else dataset.labels.to(device)
-    return RunData(images, labels, describe_source(config.data), dataset.num_classes, dataset.class_names)
+    data = RunData(images, labels, describe_source(config.data), dataset.num_classes, dataset.class_names)
+    for paired, table in ((False, config.fields), (True, config.paired_fields)):
+        for name, source in table.items():
+            data.fields[name] = _load_field(name, source, paired, images, config, device)
+            data.description += f"; field {name} ({'paired' if paired else 'unpaired'}): {describe_source(source)}"
+    return data
+
+
+def _load_field(name: str, source: str, paired: bool, images: torch.Tensor, config: TrainConfig,
+                device: torch.device) -> DataField:
+    """A further data field, checked against the images: the same image shape (resized and
+    converted as they are), and as many images when paired with them."""
+    values = load_images(source, image_size=config.image_size, channels=config.channels).to(device)
+    flag = "--paired-field" if paired else "--field"
+    if tuple(values.shape[1:]) != tuple(images.shape[1:]):
+        raise DataError(f"{flag} {name}: {source} holds images of shape {tuple(values.shape[1:])} and the data "
+                        f"{tuple(images.shape[1:])}: make them match (--image-size, --channels)")
+    if values.shape[0] < 1 or (paired and values.shape[0] != images.shape[0]):
+        raise DataError(f"{flag} {name}: {source} holds {values.shape[0]} images"
+                        + (f"; a paired field needs one per data image ({images.shape[0]})" if paired else ""))
+    return DataField(values, paired)
+
+
+def check_fields(variant: Variant, data: RunData) -> None:
+    """The data has every field ``variant`` reads, and none it would ignore (one line)."""
+    missing = [name for name in variant.data_fields if name not in data.fields]
+    if missing:
+        raise ConfigError(f"variant {variant.name!r} reads the data field {missing[0]!r}, which {data.description} "
+                          f"lacks: give it with --field {missing[0]}=SOURCE (or --paired-field)")
+    unread = [name for name in data.fields if name not in variant.data_fields]
+    if unread:
+        reads = ", ".join(variant.data_fields) or "none"
+        raise ConfigError(f"field {unread[0]!r}: variant {variant.name!r} does not read it (its data fields: "
+                          f"{reads}); leave it out")
 
 
 def build_for_data(variant: Variant, data: RunData, device: torch.device, registry: Registry,
@@ -202,6 +237,7 @@ def prepare_run(config: TrainConfig, *, resume: Resume | None = None, run_dir: R
     comm, device = distributed.setup(config.device, config.dist_timeout)
     seed_everything(config.seed)  # the same on every rank: identical models and tricks
     data = load_run_data(config, device)
+    check_fields(variant, data)
     gan = build_for_data(variant, data, device, registry, resume)
     if config.channels_last:
         data.images = to_channels_last(gan, data.images)
@@ -238,7 +274,7 @@ def _assemble(resume: Resume | None, config: TrainConfig, gan: GAN, data: RunDat
         # Only rank 0 writes: the records after the checkpoint's step go (the run redoes them).
         restored["records"] = run_dir.truncate_metrics(resume.step) if comm.is_main else []
     runner, sampler = assemble_step(
-        gan, data.images, labels=data.labels, seed=config.seed, total_steps=schedule_steps,
+        gan, data.images, labels=data.labels, fields=data.fields, seed=config.seed, total_steps=schedule_steps,
         graph=config.graph, precision=config.precision, rank=comm.rank, world_size=comm.world_size,
         networks=comm.wrap(gan, config.sync_batchnorm), distributed=comm.distributed, notify=notices)
     if resume is not None:

@@ -9,6 +9,8 @@ Everything else random (initialisation, dropout, trick noise) uses the global to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.components import Batch
@@ -18,17 +20,29 @@ if TYPE_CHECKING:
     import torch
 
 
+@dataclass(frozen=True)
+class DataField:
+    """A further field of the data (:attr:`ganzoo.Batch.fields`): its values on the device, and
+    whether they are paired with the images (drawn with their indices) or drawn on their own."""
+
+    values: torch.Tensor
+    paired: bool = False
+
+
 class BatchSampler:
     """Draws per-rank shards of global real and latent batches; no DataLoader, no host sync.
-    ``labels`` (one class index per image, on the data's device) travel with their images."""
+    ``labels`` (one class index per image, on the data's device) travel with their images;
+    ``fields`` are drawn with them (paired) or from their own indices (unpaired), all from the
+    one generator, so a resumed run draws the same batches."""
 
     def __init__(self, data: torch.Tensor, batch_size: int, latent_dim: int, seed: int,
                  latent_distribution: str = "normal", rank: int = 0, world_size: int = 1,
-                 labels: torch.Tensor | None = None) -> None:
+                 labels: torch.Tensor | None = None, fields: Mapping[str, DataField] | None = None) -> None:
         import torch
 
         self.data, self.batch_size, self.latent_dim = data, batch_size, latent_dim
         self.labels = labels
+        self.fields = dict(fields or {})
         self.latent_distribution = latent_distribution
         self.latent_parts = latent_parts(latent_distribution, latent_dim)  # resolved once, not every step
         self.rank, self.world_size = rank, world_size
@@ -44,10 +58,15 @@ class BatchSampler:
         has them (drawn with replacement)."""
         import torch
 
-        index = torch.randint(self.data.shape[0], (self.batch_size * self.world_size,),
-                              device=self.data.device, generator=self.rng)
+        size = (self.batch_size * self.world_size,)
+        index = torch.randint(self.data.shape[0], size, device=self.data.device, generator=self.rng)
+        fields = {}
+        for name, field in self.fields.items():
+            own = index if field.paired else torch.randint(
+                field.values.shape[0], size, device=self.data.device, generator=self.rng)
+            fields[name] = field.values[self._shard(own)]
         index = self._shard(index)
-        return Batch(self.data[index], None if self.labels is None else self.labels[index])
+        return Batch(self.data[index], None if self.labels is None else self.labels[index], fields)
 
     def real(self) -> torch.Tensor:
         """The images of :meth:`batch`."""

@@ -69,9 +69,9 @@ def check_undeclared_points(gan: GAN) -> None:
         variant = gan.variant.replace(batch_size=min(gan.variant.batch_size, 8))
         copy = build_gan(variant, gan.image_shape, gan.device, num_classes=gan.num_classes)
         n = variant.batch_size
-        images = torch.rand(n, *gan.image_shape, device=gan.device) * 2 - 1
+        images, *fields = torch.rand(1 + len(variant.data_fields), n, *gan.image_shape, device=gan.device) * 2 - 1
         labels = None if gan.num_classes is None else torch.randint(gan.num_classes, (n,), device=gan.device)
-        TrainingStep(copy)(lambda: Batch(images, labels))
+        TrainingStep(copy)(lambda: Batch(images, labels, dict(zip(variant.data_fields, fields))))
 
 
 def _raising_trick(err: BaseException, tricks: list[Trick]) -> Trick | None:
