@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import nn
 
-from ganzoo.build import GAN, create_variant
+from ganzoo.build import GAN, create_variant, own_parameters
 from ganzoo.components import Batch, Logger, StepState, Trick, Update
 from ganzoo.plugins import get_registry
+from ganzoo.specs import ComponentSpec
 from ganzoo.training.step import TrainingStep
 
 IMAGE_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 28, 28), (3, 32, 32))
@@ -289,12 +290,28 @@ def check_metric(name: str) -> None:
 
 
 def check_network(name: str, image_shape: tuple[int, int, int], latent_dim: int = 16) -> None:
-    """A network for a further role builds at ``image_shape`` into a module with parameters
-    (what it maps is between it and the updates that use it)."""
-    spec = get_registry().component("network", name)
-    net = spec.create(image_shape, latent_dim)
+    """A network for a further role builds at ``image_shape`` into a module with parameters of
+    its own to train (what it maps is between it and the updates that use it). It is built as a
+    registered variant using it builds it — on its base role (``Role(base=...)``), with the
+    kit's classes when conditional — or, when no variant uses it, on its own."""
+    registry = get_registry()
+    spec = registry.component("network", name)
+    users = [(variant, role) for variant in registry.variants() for role, used in variant.roles.items()
+             if _same_component(registry.component("network", used.network), spec)]
+    if users:
+        variant, role = users[0]
+        gan = create_variant(variant.name, image_shape=image_shape, num_classes=_classes(variant.name))
+        net, own = gan.networks[role], own_parameters(gan.networks)[role]
+    else:
+        net = spec.create(image_shape, latent_dim, *((KIT_CLASSES,) if spec.conditional else ()))
+        own = list(net.parameters()) if isinstance(net, nn.Module) else []
     assert isinstance(net, nn.Module), f"network {name!r}: factory returned {type(net).__name__}, not an nn.Module"
-    assert any(True for _ in net.parameters()), f"network {name!r} has no parameters to train"
+    assert own, f"network {name!r} has no parameters of its own to train"
+
+
+def _same_component(a: ComponentSpec, b: ComponentSpec) -> bool:
+    """The same registration, whether named plainly or qualified (``dist/name``)."""
+    return a.plugin == b.plugin and a.kind == b.kind and a.name.rpartition("/")[2] == b.name.rpartition("/")[2]
 
 
 def check_logger(name: str) -> None:

@@ -108,3 +108,19 @@ def test_a_further_role_may_be_conditional(fresh_plugins):
     assert "encoder" in gan.conditioned
     images, labels = torch.zeros(3, 1, 28, 28), torch.tensor([1, 2, 3])
     assert gan.run("encoder", gan.networks["encoder"], images, labels).shape == (3, gan.latent_dim)
+
+
+def test_the_kit_builds_a_network_on_its_base_role(fresh_plugins):
+    # Regression: the kit built every further network alone, so one that needs base= failed it.
+    from ganzoo.conformance import check_network
+
+    def register_networks(register):
+        register("q-head", QHead)
+
+    def register_variants(register):
+        register(ganzoo.Variant(name="shared-q", generator="mlp", discriminator="mlp", loss="bce",
+                                roles={"q": Role("q-head", base="discriminator")}))
+    fresh_plugins.get_host().add_plugin(types.SimpleNamespace(
+        register_networks=hookimpl(register_networks), register_variants=hookimpl(register_variants)), "kit-base")
+    for shape in ((1, 28, 28), (3, 32, 32)):
+        check_network("q-head", shape)
