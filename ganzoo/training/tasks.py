@@ -30,6 +30,12 @@ if TYPE_CHECKING:
     from ganzoo.training.step import StepStats
 
 
+def record_time(seconds: float) -> float:
+    """A record's ``time``: training seconds to the millisecond, rounded down, so that no record
+    is later than the checkpoint taken after it (a resumed run's clock starts from there)."""
+    return math.floor(seconds * 1000) / 1000
+
+
 class Task:
     """One kind of periodic work. By default never due and nothing to do at the end."""
 
@@ -115,7 +121,7 @@ class Records(Task):
         speed = steps / seconds if seconds > 0 else 0.0
         names = list(self.since)
         values = run.comm.mean(torch.stack([self.since[name].float() for name in names]))
-        return {"step": step, "time": round(self.clock.train_seconds(), 3),
+        return {"step": step, "time": record_time(self.clock.train_seconds()),
                 **{name: float(v) for name, v in zip(names, values.tolist())},
                 "steps_per_sec": round(speed, 3),
                 "images_per_sec": round(speed * run.variant.batch_size * run.comm.world_size, 1)}
@@ -175,7 +181,7 @@ class Evaluation(Task):
 
     def do(self, step: int) -> None:
         run = self.run
-        trained = round(self.clock.train_seconds(), 3)
+        trained = record_time(self.clock.train_seconds())
         with self.clock.paused():
             report = evaluate_gan(run.gan, samples=run.config.eval_samples, seed=run.config.seed)
             record = {"step": step, "time": trained, "eval": report.to_dict()}
