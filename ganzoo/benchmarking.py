@@ -162,6 +162,8 @@ def plain_loop(variant: str, data: torch.Tensor, batch_size: int, device: torch.
     classes = None if labels is None else int(labels.max()) + 1
     gan = create_variant(variant, image_shape=tuple(data.shape[1:]), device=device, batch_size=batch_size,
                          num_classes=classes)
+    if gan.translates:  # speed only: it translates the data's own images
+        gan.sources = data.to(gan.device)
     for role, optimizer in gan.optimizers.items():
         hyper = {k: v for k, v in optimizer.defaults.items()
                  if k not in ("fused", "foreach", "capturable", "differentiable")}

@@ -78,6 +78,15 @@ class TrainedGenerator:
     class_names: tuple[str, ...] | None = field(default=None, kw_only=True)
     """The name of each class (the data's: subfolder names, ``"0"`` … for numeric labels),
     when known; set by whoever knows the data (the trainer, a run's checkpoint)."""
+    sources: torch.Tensor | None = field(default=None, kw_only=True)
+    """The images a translating generator's inputs are drawn from (the ``translate_from``
+    field), on the GAN's device; set by whoever has them (the trainer, ``sample --input``,
+    :func:`ganzoo.runs.checkpoint.load_sources`). None for a latent generator."""
+
+    @property
+    def translates(self) -> bool:
+        """Whether the generator maps images (of the ``translate_from`` field) to images."""
+        return bool(self.variant.translate_from)
 
     @property
     def conditional(self) -> bool:
@@ -107,8 +116,8 @@ class TrainedGenerator:
         return torch.randint(self.num_classes, (n,), device=self.device, generator=generator)
 
     def _generator_inputs(self, n: int, rng: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
-        """The generator's arguments for ``n`` random samples: latents, and classes if conditional."""
-        z = self.sample_latent(n, generator=rng)
+        """The generator's arguments for ``n`` random samples: its inputs, and classes if conditional."""
+        z = self.sample_inputs(n, generator=rng)
         return (z, self.class_labels(n, rng)) if self.conditional else (z,)
 
     def requested_labels(self, n: int, labels: Any = None) -> torch.Tensor | None:
@@ -182,6 +191,29 @@ class TrainedGenerator:
         return sample_latent(n, self.latent_dim, self.variant.latent_distribution, self.device, generator,
                              truncation, codes)
 
+    def sample_inputs(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None,
+                      codes: Mapping[str, Any] | None = None, device: torch.device | str | None = None) -> torch.Tensor:
+        """``n`` inputs of the generator on ``device`` (default the GAN's): latents
+        (:meth:`sample_latent`), or for a translating generator images drawn uniformly from
+        :attr:`sources` with ``generator``. Truncation and fixed codes are latent settings: a
+        translating generator refuses them in one line."""
+        import torch
+
+        device = self.device if device is None else device
+        if not self.translates:
+            return sample_latent(n, self.latent_dim, self.variant.latent_distribution, device, generator,
+                                 truncation, codes)
+        field = self.variant.translate_from
+        if truncation is not None or codes:
+            raise ConfigError(f"variant {self.variant.name!r} translates images of field {field!r}: it has no "
+                              f"latent to truncate or fix parts of")
+        if self.sources is None or self.sources.shape[0] < 1:
+            raise ConfigError(f"variant {self.variant.name!r} translates images of field {field!r} and none are "
+                              f"given: give the images to translate (sample --input SOURCE)")
+        rng_device = generator.device if generator is not None else self.sources.device
+        index = torch.randint(self.sources.shape[0], (n,), device=rng_device, generator=generator)
+        return self.sources[index.to(self.sources.device)].to(device)
+
     def sampling_generator(self) -> nn.Module:
         """The generator to draw samples from: a trick's (e.g. EMA) if one provides it, with its
         BatchNorm statistics recomputed for its own weights (:mod:`ganzoo.standing_stats`);
@@ -198,7 +230,8 @@ class TrainedGenerator:
     def generate(self, n: int, seed: int | None = None, batch_size: int = 500,
                  labels: Any = None, truncation: float | None = None,
                  codes: Mapping[str, Any] | None = None) -> torch.Tensor:
-        """``n`` samples in [-1, 1] on the CPU, in eval mode; reproducible with ``seed``. A
+        """``n`` samples in [-1, 1] on the CPU, in eval mode; reproducible with ``seed`` (a
+        translating generator: of ``n`` images drawn from :attr:`sources`). A
         conditional generator draws the classes in ``labels`` (one for all, or one per sample;
         default: each class in turn). ``truncation``: the truncation trick; ``codes``: latent
         parts fixed by name (see :func:`ganzoo.latent.sample_latent`)."""
@@ -209,12 +242,13 @@ class TrainedGenerator:
         if seed is not None:
             rng = torch.Generator(device=self.device)
             rng.manual_seed(seed)
-        return self.draw(self.sample_latent(n, generator=rng, truncation=truncation, codes=codes), wanted, batch_size)
+        return self.draw(self.sample_inputs(n, generator=rng, truncation=truncation, codes=codes), wanted, batch_size)
 
     def draw(self, latents: torch.Tensor, labels: torch.Tensor | None = None,
              batch_size: int = 500) -> torch.Tensor:
         """The sampling generator's images (in [-1, 1], on the CPU, eval mode) of given
-        ``latents`` (and, when conditional, ``labels``: one class per latent)."""
+        ``latents`` (a translating generator: of given images; and, when conditional,
+        ``labels``: one class per latent)."""
         import torch
 
         net = self.sampling_generator()
@@ -340,12 +374,15 @@ def _classes_for(variant: Variant, conditioned: frozenset[str], num_classes: int
 def _role_arguments(kind: str, spec: ComponentSpec, variant: Variant, shape: tuple[int, int, int],
                     classes: int | None) -> tuple[Any, ...]:
     """The positional arguments a factory of ``kind`` gets (the contract of its hook):
-    generators and further networks ``(image_shape, latent_dim[, num_classes])``, discriminators
+    generators and further networks ``(image_shape, latent_dim[, num_classes])`` (a translating
+    generator ``(image_shape,)``), discriminators
     ``(image_shape[, latent_dim])`` for images or (image, latent) pairs, ``(image_shape,
     num_classes)`` when conditional or classifying."""
     labelled = (classes,) if spec.conditional or spec.classifier else ()
     if kind == "discriminator":
         return (shape, variant.latent_dim) if "latent" in spec.inputs else (shape, *labelled)
+    if spec.translates:
+        return (shape,)
     return (shape, variant.latent_dim, *labelled)
 
 

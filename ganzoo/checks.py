@@ -142,16 +142,20 @@ def probe_generator(spec: ComponentSpec, generator: nn.Module, variant: Variant,
     import torch
 
     n, expected = PROBE_BATCH, (PROBE_BATCH, *shape)
+    what = "images" if spec.translates else "latents"
     with _probing(generator, device) as rng:
-        z = sample_latent(n, variant.latent_dim, variant.latent_distribution, device, rng)
+        if spec.translates:  # images of the data's shape in [-1, 1], as the data field holds
+            z = torch.rand(expected, device=device, generator=rng).mul_(2).sub_(1)
+        else:
+            z = sample_latent(n, variant.latent_dim, variant.latent_distribution, device, rng)
         inputs = z if num_classes is None else (z, torch.arange(n, device=device) % num_classes)
-        images = _forward(spec, generator, inputs, "a latent batch")
+        images = _forward(spec, generator, inputs, f"a batch of {what}")
     wanted = "×".join(str(size) for size in expected)
     if tuple(images.shape) != expected:
-        raise ComponentBuildError(f"{_who(spec)}: maps latents {_shape(z)} to {_shape(images)}, "
+        raise ComponentBuildError(f"{_who(spec)}: maps {what} {_shape(z)} to {_shape(images)}, "
                                   f"expected images {wanted} (N×C×H×W)")
     if not torch.isfinite(images).all():
-        raise ComponentBuildError(f"{_who(spec)}: gives non-finite values for latents {_shape(z)}")
+        raise ComponentBuildError(f"{_who(spec)}: gives non-finite values for {what} {_shape(z)}")
     low, high = images.min().item(), images.max().item()
     if low < -1 - PROBE_RANGE_TOLERANCE or high > 1 + PROBE_RANGE_TOLERANCE:
         raise ComponentBuildError(f"{_who(spec)}: gives values in [{low:.3g}, {high:.3g}], "

@@ -19,6 +19,7 @@ from ganzoo.build import GAN, create_variant, own_parameters
 from ganzoo.components import Batch, Logger, StepState, Trick, Update
 from ganzoo.plugins import get_registry
 from ganzoo.specs import ComponentSpec
+from ganzoo.specs import ComponentSpec
 from ganzoo.training.step import TrainingStep
 
 IMAGE_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 28, 28), (3, 32, 32))
@@ -85,16 +86,25 @@ def _classes(variant: str) -> int | None:
     return KIT_CLASSES if registry.conditioned_roles(registry.variant(variant)) else None
 
 
+def _create_generator(spec: ComponentSpec, image_shape: tuple[int, int, int], latent_dim: int) -> nn.Module:
+    """The kit's instance of a registered generator (the factory's arguments by its contract)."""
+    if spec.translates:
+        return spec.create(image_shape)
+    return spec.create(image_shape, latent_dim, *((KIT_CLASSES,) if spec.conditional else ()))
+
+
 def check_generator(name: str, image_shape: tuple[int, int, int], latent_dim: int = 16,
                     batch: int = 4) -> None:
-    """The generator builds, maps ``batch×latent_dim`` to ``batch×C×H×W`` in [-1, 1]; a
+    """The generator builds, maps ``batch×latent_dim`` (a translating one: images) to
+    ``batch×C×H×W`` in [-1, 1]; a
     conditional one takes class labels, its output depends on them once its parameters are
     perturbed (:func:`perturbed`: fresh, it may ignore them), and a label out of range is an
     error."""
     spec = get_registry().component("generator", name)
-    net = spec.create(image_shape, latent_dim, *((KIT_CLASSES,) if spec.conditional else ()))
+    net = _create_generator(spec, image_shape, latent_dim)
     assert isinstance(net, nn.Module), f"generator {name!r}: factory returned {type(net).__name__}"
-    z = torch.randn(batch, latent_dim) * 3
+    # A translating generator gets images in [-1, 1]; a latent one latents at 3x their spread.
+    z = torch.rand(batch, *image_shape) * 2 - 1 if spec.translates else torch.randn(batch, latent_dim) * 3
     labels = torch.arange(batch) % KIT_CLASSES
     with torch.no_grad():
         out = net.eval()(z, labels) if spec.conditional else net.eval()(z)
@@ -118,9 +128,10 @@ def check_export(name: str, image_shape: tuple[int, int, int] = (1, 28, 28), lat
     from ganzoo.export import FORMATS, export_check
 
     spec = get_registry().component("generator", name)
-    net = spec.create(image_shape, latent_dim, *((KIT_CLASSES,) if spec.conditional else ()))
+    net = _create_generator(spec, image_shape, latent_dim)
     try:
-        export_check(net, latent_dim, KIT_CLASSES if spec.conditional else None, formats or tuple(FORMATS))
+        export_check(net, latent_dim, KIT_CLASSES if spec.conditional else None, formats or tuple(FORMATS),
+                     images=image_shape if spec.translates else None)
     except GanzooError as err:
         raise AssertionError(f"generator {name!r}: {err}") from None
 
@@ -228,6 +239,15 @@ def _snapshot(module: nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in module.parameters()]
 
 
+def _kit_gan(name: str, image_shape: tuple[int, int, int], batch: int) -> GAN:
+    """The variant built as the kit tries it; a translating generator gets random images of the
+    data's shape to draw its inputs from."""
+    gan = create_variant(name, image_shape=image_shape, batch_size=batch, num_classes=_classes(name))
+    if gan.translates:
+        gan.sources = torch.rand(2 * batch, *image_shape, generator=torch.Generator().manual_seed(7)) * 2 - 1
+    return gan
+
+
 def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28),
                        batch: int = 8, seed: int = 0) -> GAN:
     """One training step of the variant: every phase runs its repeats, every role an update
@@ -235,7 +255,7 @@ def check_variant_step(name: str, image_shape: tuple[int, int, int] = (1, 28, 28
     declares (``points=``); with the default phases the discriminator is updated
     ``critic_steps`` times on as many fresh real batches."""
     torch.manual_seed(seed)
-    gan = create_variant(name, image_shape=image_shape, batch_size=batch, num_classes=_classes(name))
+    gan = _kit_gan(name, image_shape, batch)
     step = TrainingStep(gan, total_steps=10)
     trained = {role for built in gan.phases for role in built.roles}
     before = {role: _snapshot(gan.networks[role]) for role in trained}
@@ -430,7 +450,7 @@ def check_checkpoint_round_trip(name: str, image_shape: tuple[int, int, int] = (
     from ganzoo.runs.checkpoint import gan_state, load_gan_state
 
     torch.manual_seed(seed)
-    gan = create_variant(name, image_shape=image_shape, batch_size=batch, num_classes=_classes(name))
+    gan = _kit_gan(name, image_shape, batch)
 
     def batches(start: int) -> Callable[[], Batch]:
         drawn = itertools.count(start)
@@ -441,7 +461,8 @@ def check_checkpoint_round_trip(name: str, image_shape: tuple[int, int, int] = (
     torch.save(gan_state(gan), buffer)
     buffer.seek(0)
     torch.manual_seed(seed + 1)  # a differently initialised copy: everything must come from the file
-    restored = create_variant(name, image_shape=image_shape, batch_size=batch, num_classes=_classes(name))
+    restored = _kit_gan(name, image_shape, batch)
+    restored.sources = gan.sources
     load_gan_state(restored, torch.load(buffer, weights_only=True))  # as checkpoints are read
     for each in (gan, restored):
         torch.manual_seed(seed + 2)

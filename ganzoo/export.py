@@ -73,10 +73,11 @@ class SamplingModule(nn.Module):
     """``forward(z[, labels]) -> images``: a generator as sampling calls it (eval mode, float32,
     clamped to [-1, 1]); what gets exported."""
 
-    def __init__(self, generator: nn.Module, conditional: bool) -> None:
+    def __init__(self, generator: nn.Module, conditional: bool, input_name: str = "z") -> None:
         super().__init__()
         self.generator = generator
         self.conditional = conditional
+        self.input_name = input_name  # "images" for a generator that translates them
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         out = self.generator(z, labels) if self.conditional else self.generator(z)
@@ -84,7 +85,7 @@ class SamplingModule(nn.Module):
 
     def input_names(self) -> list[str]:
         """The names of ``forward``'s inputs, in order (the ONNX model's inputs)."""
-        return ["z", "labels"] if self.conditional else ["z"]
+        return [self.input_name, "labels"] if self.conditional else [self.input_name]
 
     def inputs_of(self, z: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
         """``forward``'s inputs for latents ``z`` (and ``labels`` when conditional)."""
@@ -157,12 +158,16 @@ class ExportResult:
 
 
 def example_inputs(latent_dim: int, num_classes: int | None, n: int, seed: int = 0,
-                   distribution: str = "normal") -> tuple[torch.Tensor, ...]:
-    """Fixed latents (and classes, each in turn, when ``num_classes``) for ``n`` samples on the CPU."""
+                   distribution: str = "normal", images: tuple[int, int, int] | None = None) -> tuple[torch.Tensor, ...]:
+    """Fixed latents (and classes, each in turn, when ``num_classes``) for ``n`` samples on the
+    CPU; with ``images`` (a shape), images in [-1, 1] of that shape for a translating generator."""
     from ganzoo.latent import sample_latent
 
     rng = torch.Generator().manual_seed(seed)
-    z = sample_latent(n, latent_dim, distribution, "cpu", rng)
+    if images is not None:
+        z = torch.rand(n, *images, generator=rng).mul_(2).sub_(1)
+    else:
+        z = sample_latent(n, latent_dim, distribution, "cpu", rng)
     return (z, torch.arange(n) % num_classes) if num_classes else (z,)
 
 
@@ -209,16 +214,18 @@ def _run_exported(format: str, path: Path, inputs: tuple[torch.Tensor, ...]) -> 
 
 def export_module(module: SamplingModule, latent_dim: int, num_classes: int | None, format: str,
                   path: str | os.PathLike, batch: int | None = None,
-                  distribution: str = "normal") -> tuple[float, tuple[int, ...]]:
+                  distribution: str = "normal", images: tuple[int, int, int] | None = None
+                  ) -> tuple[float, tuple[int, ...]]:
     """Export ``module`` (on the CPU, in eval mode) to ``path`` and check it: returns the largest
     absolute difference from ``module`` over the checked batch sizes, and those sizes. The file
-    appears only when the check passes (a failing one is an :class:`ExportError`)."""
+    appears only when the check passes (a failing one is an :class:`ExportError`). ``images``:
+    the input image shape of a translating generator (its input is images, not latents)."""
     require(format)
     target = Path(path)
     module = module.eval().cpu()
     sizes = (batch,) if batch else _CHECK_BATCHES
     trace_inputs = module.inputs_of(*_padded(example_inputs(latent_dim, num_classes, batch or 2, seed=1,
-                                                            distribution=distribution)))
+                                                            distribution=distribution, images=images)))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         scratch = tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.")
@@ -237,7 +244,7 @@ def export_module(module: SamplingModule, latent_dim: int, num_classes: int | No
             worst = 0.0
             for n in sizes:
                 inputs = module.inputs_of(*_padded(example_inputs(latent_dim, num_classes, n,
-                                                                  distribution=distribution)))
+                                                                  distribution=distribution, images=images)))
                 expected = module(*inputs)
                 got = _run_exported(format, staged, inputs)
                 if tuple(got.shape) != tuple(expected.shape):
@@ -302,11 +309,15 @@ def export_generator(gan: TrainedGenerator, payload: dict[str, Any], format: str
     parts = latent_parts(variant.latent_distribution, gan.latent_dim)
     net = gan.sampling_generator()
     averaged = [trick.name for trick in gan.tricks if trick.sampling_generator() is not None]
-    module = sampling_module(net, gan.conditional, parts)
+    translates = gan.image_shape if gan.translates else None
+    module = SamplingModule(net, False, "images") if translates else sampling_module(net, gan.conditional, parts)
     worst, sizes = export_module(module, gan.latent_dim, gan.num_classes if gan.conditional else None,
-                                 format, target, batch, variant.latent_distribution)
+                                 format, target, batch, variant.latent_distribution, images=translates)
     inputs: list[dict[str, Any]]
-    if isinstance(module, StructuredSamplingModule):
+    if translates:
+        inputs = [{"name": "images", "dtype": "float32", "shape": [batch or "batch", *gan.image_shape],
+                   "range": [-1, 1], "field": variant.translate_from}]
+    elif isinstance(module, StructuredSamplingModule):
         inputs = [{"name": part.name, "dtype": "float32", "shape": [batch or "batch", part.size],
                    "distribution": part.kind} if part.continuous else
                   {"name": part.name, "dtype": "int64", "shape": [batch or "batch"], "distribution": part.kind,
@@ -342,14 +353,15 @@ def provenance_path(path: str | os.PathLike) -> Path:
 
 
 def export_check(generator: nn.Module, latent_dim: int, num_classes: int | None,
-                 formats: Sequence[str] = tuple(FORMATS)) -> dict[str, float]:
+                 formats: Sequence[str] = tuple(FORMATS), images: tuple[int, int, int] | None = None) -> dict[str, float]:
     """Export ``generator`` to every format in a scratch folder and check each (the conformance
-    kit's export check); returns the measured difference per format."""
-    module = SamplingModule(generator, num_classes is not None)
+    kit's export check); returns the measured difference per format. ``images``: the input
+    image shape of a translating generator."""
+    module = SamplingModule(generator, num_classes is not None, "images" if images else "z")
     found = {}
     with tempfile.TemporaryDirectory() as folder:
         for format in formats:
             worst, _ = export_module(module, latent_dim, num_classes, format,
-                                     Path(folder) / f"generator{FORMATS[format]}")
+                                     Path(folder) / f"generator{FORMATS[format]}", images=images)
             found[format] = worst
     return found

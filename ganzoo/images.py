@@ -75,6 +75,17 @@ def save_image_grid(
     return write_atomically(path, lambda handle: picture.save(handle, format="PNG"))
 
 
+def side_by_side(inputs: torch.Tensor, outputs: torch.Tensor, pairs_per_row: int | None = None
+                 ) -> tuple[torch.Tensor, int]:
+    """``(images, nrow)`` of a grid showing each input image next to what it was translated
+    into, ``pairs_per_row`` pairs a row (default: a square-ish grid of pairs)."""
+    import torch
+
+    per_row = pairs_per_row or max(1, math.ceil(math.sqrt(inputs.shape[0])))
+    pairs = torch.stack([inputs.detach().float().cpu(), outputs.detach().float().cpu()], dim=1)
+    return pairs.flatten(0, 1), 2 * per_row
+
+
 def save_images_npy(images: torch.Tensor | np.ndarray, path: str | os.PathLike) -> Path:
     """Write ``images`` as a float32 ``N×C×H×W`` ``.npy`` file (values as given); return the path.
 

@@ -35,7 +35,7 @@ from ganzoo.components import STEP_POINTS
 from ganzoo.errors import GanzooError, PluginError
 from ganzoo.registry import Registry, normalize_distribution
 from ganzoo.factories import lazy
-from ganzoo.specs import DISCRIMINATOR_INPUTS, ComponentSpec, PluginRef, Variant, check_parts
+from ganzoo.specs import DISCRIMINATOR_INPUTS, GENERATOR_INPUTS, ComponentSpec, PluginRef, Variant, check_parts
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
 
@@ -299,7 +299,7 @@ class PluginHost:
         def register_component(name: str, factory: Callable[..., Any], *, summary: str = "",
                                source: str = "", **extra: Any) -> None:
             allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
-                       "metric": {"better", "conditional"}, "generator": {"suffix_param", "conditional"},
+                       "metric": {"better", "conditional"}, "generator": {"suffix_param", "conditional", "inputs"},
                        "network": {"conditional"},
                        "discriminator": {"suffix_param", "inputs", "conditional", "classifier"},
                        "update": {"roles", "points"}}.get(kind, set())
@@ -310,14 +310,17 @@ class PluginHost:
             _check_name(kind, name)
             if not callable(factory):
                 raise GanzooError(f"{kind} {name!r}: factory is not callable")
-            inputs = tuple(extra.get("inputs", ("image",)))
-            if inputs not in DISCRIMINATOR_INPUTS:
+            choices = GENERATOR_INPUTS if kind == "generator" else DISCRIMINATOR_INPUTS
+            given = extra.get("inputs", choices[0])
+            inputs = tuple(given) if isinstance(given, (list, tuple)) else given
+            if inputs not in choices:
                 raise GanzooError(f"{kind} {name!r}: inputs must be one of "
-                                  f"{', '.join(map(str, DISCRIMINATOR_INPUTS))}, got {inputs}")
+                                  f"{', '.join(map(str, choices))}, got {inputs!r}")
             conditional = extra.get("conditional", False)
-            if not isinstance(conditional, bool) or (conditional and inputs != ("image",)):
+            if not isinstance(conditional, bool) or (conditional and inputs != choices[0]):
                 raise GanzooError(f"{kind} {name!r}: conditional must be True or False (and a "
-                                  f"discriminator of (image, latent) pairs cannot be conditional)")
+                                  + ("generator of images cannot be conditional)" if kind == "generator" else
+                                     "discriminator of (image, latent) pairs cannot be conditional)"))
             classifier = extra.get("classifier", False)
             if not isinstance(classifier, bool) or (classifier and inputs != ("image",)):
                 raise GanzooError(f"{kind} {name!r}: classifier must be True or False (and a "

@@ -183,6 +183,13 @@ class Registry:
                 raise CompositionError(
                     f"{_where(variant)}phase {phase.name!r}: update {update.name!r} trains the role "
                     f"{unknown[0]!r}, which the recipe does not have (roles: {', '.join(variant.role_names())})")
+        translates = self.component("generator", variant.generator).translates
+        if translates != bool(variant.translate_from):
+            raise CompositionError(
+                f"{_where(variant)}generator {variant.generator!r} translates images: set translate_from to the data "
+                f"field they come from" if translates else
+                f"{_where(variant)}translate_from={variant.translate_from!r} and generator {variant.generator!r} "
+                f"takes latents, not images: use a generator registered with inputs=(\"image\",)")
         conditioned = self.conditioned_roles(variant)
         if "discriminator" in conditioned and "generator" not in conditioned:
             raise CompositionError(

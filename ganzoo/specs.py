@@ -35,6 +35,9 @@ LATENT_PART_KINDS: tuple[str, ...] = ("normal", "uniform", "categorical")
 _RESERVED_PART_NAMES = frozenset({"self", "labels"})  # an exported generator's other arguments
 DISCRIMINATOR_INPUTS: tuple[tuple[str, ...], ...] = (("image",), ("image", "latent"))
 """What a discriminator's ``forward`` may take: images, or (image, latent) pairs."""
+GENERATOR_INPUTS: tuple[tuple[str, ...], ...] = (("latent",), ("image",))
+"""What a generator's ``forward`` may take: latents, or images it translates (CycleGAN's,
+pix2pix's): a variant using one names the data field they come from (``translate_from``)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,9 @@ class ComponentSpec:
     ``factory`` builds the component:
 
     - generator: ``factory(image_shape, latent_dim, **params) -> nn.Module`` mapping a latent
-      batch ``N×latent_dim`` to images ``N×C×H×W`` in [-1, 1];
+      batch ``N×latent_dim`` to images ``N×C×H×W`` in [-1, 1]; one registered with
+      ``inputs=("image",)`` translates: ``factory(image_shape, **params)`` maps images
+      ``N×C×H×W`` in [-1, 1] to images of the same shape;
     - discriminator: ``factory(image_shape, **params) -> nn.Module`` mapping images to one
       logit or score per sample (shape ``N`` or ``N×1``); one registered with
       ``inputs=("image", "latent")`` is ``factory(image_shape, latent_dim, **params)`` and
@@ -135,8 +140,9 @@ class ComponentSpec:
     makes ``timm:resnet18`` build ``factory(..., model_name="resnet18")``."""
     bound_params: Mapping[str, Any] = field(default_factory=dict)
     """Parameters fixed by the name (set by the registry for ``family:suffix`` names)."""
-    inputs: tuple[str, ...] = ("image",)
-    """Discriminators: what ``forward`` takes, one of :data:`DISCRIMINATOR_INPUTS`."""
+    inputs: tuple[str, ...] = ()
+    """Discriminators: what ``forward`` takes, one of :data:`DISCRIMINATOR_INPUTS` (default
+    images); generators: one of :data:`GENERATOR_INPUTS` (default latents)."""
     conditional: bool = False
     """Generators and discriminators: conditioned on class labels. The factory gets the number
     of classes after its usual arguments, ``forward`` the labels (int64 ``N``) after its input.
@@ -155,6 +161,15 @@ class ComponentSpec:
     parts: tuple[LatentPart, ...] = ()
     """Latents: the parts, in order; a latent vector is their concatenation."""
     plugin: PluginRef | None = None
+
+    def __post_init__(self) -> None:
+        if not self.inputs:  # the kind's own input
+            object.__setattr__(self, "inputs", ("latent",) if self.kind == "generator" else ("image",))
+
+    @property
+    def translates(self) -> bool:
+        """Generators: maps images to images (``inputs=("image",)``) rather than latents."""
+        return self.kind == "generator" and self.inputs == ("image",)
 
     def create(self, *args: Any, **params: Any) -> Any:
         """Call the factory with the name-bound parameters and ``params``."""
@@ -334,6 +349,11 @@ class Variant:
     """Named image fields of the data, besides the images and labels, that the variant's
     updates read from each :class:`~ganzoo.Batch` (CycleGAN's second domain, pix2pix's targets):
     training refuses data without them in one line, and the kit draws them."""
+    translate_from: str = ""
+    """For a generator that translates images (registered with ``inputs=("image",)``): the data
+    field (one of :attr:`data_fields`) whose images are its input, drawn where a latent
+    generator's latents are (training batches, sample grids, ``sample``, ``eval``). Its
+    outputs are images of the data, judged by the discriminator against them."""
     plugin: PluginRef | None = None
 
     def __post_init__(self) -> None:
@@ -385,6 +405,9 @@ class Variant:
             raise ConfigError(f"variant {self.name!r}: data_fields must be distinct identifiers other than "
                               f"{' and '.join(BATCH_FIELDS)}, got {fields!r}")
         object.__setattr__(self, "data_fields", tuple(fields))
+        if not isinstance(self.translate_from, str) or (self.translate_from and self.translate_from not in fields):
+            raise ConfigError(f"variant {self.name!r}: translate_from must name one of its data_fields "
+                              f"({', '.join(fields) or 'none'}), got {self.translate_from!r}")
         tricks = self.tricks
         if isinstance(tricks, (list, tuple)):  # a plain list of names is accepted too
             tricks = {trick: {} for trick in tricks}
@@ -473,8 +496,8 @@ class Variant:
         data: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "plugin" or (f.name == "data_fields" and not value):
-                continue  # no data_fields: as recorded before they existed
+            if f.name == "plugin" or (f.name in ("data_fields", "translate_from") and not value):
+                continue  # unset: as recorded before they existed
             if isinstance(value, OptimizerSettings):
                 value = value.to_dict()
             elif f.name == "roles":

@@ -35,7 +35,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="PNG grid to write (default RUN/samples-seedS.png, RUN/interpolation-seedS.png)")
     p.add_argument("--npy", help="also write the samples to this .npy file")
     p.add_argument("--npz", help="also write the samples (and a conditional run's classes, 'labels') to this .npz file")
-    p.add_argument("--nrow", type=int, help="images per row in the grid")
+    p.add_argument("--nrow", type=int, help="images per row in the grid (pairs of images, for a run that translates them)")
     p.add_argument("--class", dest="classes", metavar="LABELS",
                    help="conditional runs: the class(es) to draw, by index or name, e.g. 7, 3,5 or cat "
                         "(in equal blocks; default: every class, one grid row each)")
@@ -54,6 +54,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                         f"most {MAX_KEYFRAMES}): a grid with a row per path and an animated GIF")
     p.add_argument("--frames", type=int, default=8, help="with --interpolate: steps from one latent to the next (default 8)")
     p.add_argument("--gif", help="with --interpolate: the GIF to write (default: --out with .gif)")
+    p.add_argument("--input", metavar="SOURCE",
+                   help="runs whose generator translates images (e.g. CycleGAN's): the images to translate, "
+                        "in order (a folder, .npy/.npz, IDX file or mnist:SPLIT; -n: the first N, default all); "
+                        "default: -n images drawn with --seed from the field the run trained on. The grid "
+                        "shows each image beside its translation")
     p.add_argument("--device", default="auto")
     p.set_defaults(handler=sample_command)
 
@@ -108,7 +113,9 @@ def sample_command(args: argparse.Namespace) -> int:
         if path is not None:
             _not_the_runs_own(flag, Path(path), args.source)
     with version_warnings_shown("sample"):
-        gan, _ = load_trained_gan(args.source, device=args.device)
+        gan, payload = load_trained_gan(args.source, device=args.device)
+    if gan.translates or args.input is not None:
+        return _translations(gan, payload, args)
     codes = _codes(gan, args.code)
     if args.interpolate is not None:
         return _interpolation(gan, args, codes)
@@ -137,6 +144,44 @@ def _samples(gan: TrainedGenerator, args: argparse.Namespace, codes: dict[str, A
     if args.npz:
         save_images_npz(images, args.npz, labels)
         output.stdout.print(f"wrote {num} samples{' and their classes' if labels is not None else ''} to {args.npz}")
+    return 0
+
+
+def _translations(gan: TrainedGenerator, payload: dict[str, Any], args: argparse.Namespace) -> int:
+    """``sample`` of a run whose generator translates images: those of ``--input`` in order, or
+    ``-n`` drawn from the field it trained on; the grid pairs each with its translation."""
+    from ganzoo.cli import output
+    from ganzoo.images import save_image_grid, save_images_npy, save_images_npz, side_by_side
+    from ganzoo.runs.checkpoint import load_sources
+    from ganzoo.runs.rundir import RunDir
+
+    name = gan.variant.name
+    if not gan.translates:
+        raise ConfigError(f"--input {args.input}: the run's variant {name!r} draws from latents; --input goes "
+                          f"with a run whose generator translates images")
+    latent_flags = {"--interpolate": args.interpolate, "--truncation": args.truncation, "--code": args.code,
+                    "--class": args.classes}
+    given = [flag for flag, value in latent_flags.items() if value not in (None, [])]
+    if given:
+        raise ConfigError(f"{given[0]}: the run's variant {name!r} translates images of field "
+                          f"{gan.variant.translate_from!r}; it has no latent or class to set")
+    what = load_sources(gan, payload, args.input, limit=args.num if args.input is not None else None)
+    if args.input is not None:
+        inputs = gan.sources
+    else:
+        import torch
+
+        rng = torch.Generator(device=gan.device).manual_seed(args.seed)
+        inputs = gan.sample_inputs(args.num or 64, generator=rng)
+    images = gan.draw(inputs)
+    grid = _png(args.out, RunDir.folder_of(args.source) / f"translations-seed{args.seed}.png", args.source)
+    pairs, nrow = side_by_side(inputs, images, args.nrow)
+    save_image_grid(pairs, grid, nrow=nrow)
+    output.stdout.print(f"translated {images.shape[0]} images ({what}) into {grid}, each beside its translation")
+    for flag, path, save in (("npy", args.npy, save_images_npy), ("npz", args.npz, save_images_npz)):
+        if path:
+            save(images, path)
+            output.stdout.print(f"wrote {images.shape[0]} translations to {path}")
     return 0
 
 

@@ -210,9 +210,11 @@ def load_eval_source(source: str | Path, num_samples: int, seed: int,
         raise DataError(f"{path}: no such file or folder")
     is_run = RunDir.holds_run(path) or path.suffix == ".pt"
     if is_run:
-        from ganzoo.runs.checkpoint import load_trained_gan
+        from ganzoo.runs.checkpoint import load_sources, load_trained_gan
 
-        gan, _ = load_trained_gan(path, device=device)
+        gan, payload = load_trained_gan(path, device=device)
+        if gan.translates:  # it translates the field it trained on, as the run recorded it
+            load_sources(gan, payload)
         labels = gan.requested_labels(num_samples)
         return gan.generate(num_samples, seed=seed, labels=labels), labels
     if path.suffix == ".npz":  # samples written with their classes (ganzoo sample --npz)

@@ -662,3 +662,30 @@ def load_trained_gan(source: str | Path, device: str = "auto") -> tuple[TrainedG
     except (RuntimeError, KeyError, ValueError, TypeError, AttributeError) as err:
         raise CheckpointError(_misfit(path, err)) from None
     return sampler, payload
+
+
+def load_sources(gan: TrainedGenerator, payload: dict[str, Any], source: str | None = None,
+                 limit: int | None = None) -> str:
+    """Give a translating generator the images it translates (:attr:`TrainedGenerator.sources`):
+    those of ``source`` (a data source: folder, .npy/.npz, IDX, built-in digits), at most
+    ``limit``, or by default the field it trained on, as the run recorded it. Returns what they
+    are, for messages. A source that is missing or of another image shape is a one-line
+    :class:`~ganzoo.errors.DataError`."""
+    from ganzoo.data import describe_source, load_images
+    from ganzoo.errors import DataError
+
+    field = gan.variant.translate_from
+    if source is None:
+        settings = payload.get("config") if isinstance(payload.get("config"), Mapping) else {}
+        recorded = {**dict(settings.get("paired_fields") or {}), **dict(settings.get("fields") or {})}
+        source = recorded.get(field)
+        if not isinstance(source, str) or not source:
+            raise DataError(f"the run translates images of field {field!r} and records no source for them: "
+                            f"give the images to translate (--input SOURCE)")
+    channels, height, width = gan.image_shape
+    images = load_images(source, image_size=height if height == width else None, channels=channels, limit=limit)
+    if tuple(images.shape[1:]) != tuple(gan.image_shape) or images.shape[0] < 1:
+        raise DataError(f"{source}: holds {images.shape[0]} images of shape {tuple(images.shape[1:])}; the run "
+                        f"translates images of shape {tuple(gan.image_shape)}")
+    gan.sources = images.to(gan.device)
+    return f"{images.shape[0]} images of {describe_source(source)}"

@@ -331,7 +331,8 @@ def assemble_step(gan: GAN, data: torch.Tensor, *, seed: int, total_steps: int |
 
     variant = gan.variant
     sampler = BatchSampler(data, variant.batch_size, variant.latent_dim, seed, variant.latent_distribution,
-                           rank=rank, world_size=world_size, labels=labels, fields=fields)
+                           rank=rank, world_size=world_size, labels=labels, fields=fields,
+                           translate_from=variant.translate_from)
     classes = gan.num_classes
     step = TrainingStep(gan, total_steps=total_steps, latent=sampler.latent, networks=networks,
                         class_labels=(lambda n: sampler.class_labels(n, classes)) if gan.conditional else None)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ganzoo.build import GAN, build_gan
 from ganzoo.data import describe_source, load_dataset, load_images
 from ganzoo.errors import ConfigError, DataError
-from ganzoo.latent import sample_latent
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
 from ganzoo.runs.checkpoint import Resume, seed_everything
@@ -95,7 +94,8 @@ class PreparedRun:
     runner: StepRunner
     sampler: BatchSampler
     latent: torch.Tensor
-    """The fixed latent batch every sample grid of the run is drawn from."""
+    """The fixed generator inputs (latents, or images to translate) every sample grid of the
+    run is drawn from."""
     steps_total: float
     """The step to stop at (infinite: only the time budget ends the run)."""
     loggers: RunLoggers
@@ -119,12 +119,12 @@ class PreparedRun:
 
 
 def fixed_latent(gan: GAN, count: int, seed: int) -> torch.Tensor:
-    """The latent batch every sample grid of a run is drawn from (CPU generator: the same on
-    every device)."""
+    """The generator inputs every sample grid of a run is drawn from: latents, or a translating
+    generator's source images (CPU generator: the same on every device)."""
     import torch
 
     rng = torch.Generator().manual_seed(seed + 1)
-    return sample_latent(count, gan.latent_dim, gan.variant.latent_distribution, "cpu", rng).to(gan.device)
+    return gan.sample_inputs(count, generator=rng, device="cpu").to(gan.device)
 
 
 def plan_length(config: TrainConfig, variant: Variant, images: int) -> tuple[float, int | None]:
@@ -200,6 +200,8 @@ def build_for_data(variant: Variant, data: RunData, device: torch.device, regist
         raise ConfigError(f"the run was trained on {resume.num_classes!r} classes and "
                           f"{data.description} has {data.num_classes}: resume it on the same data")
     gan = build_gan(variant, tuple(data.images.shape[1:]), device, registry, num_classes=data.num_classes)
+    if variant.translate_from:
+        gan.sources = data.fields[variant.translate_from].values
     if resume is None:
         check_undeclared_points(gan)  # before the run folder: a trick that would not act
     if gan.num_classes:

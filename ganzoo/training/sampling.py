@@ -37,7 +37,10 @@ class BatchSampler:
 
     def __init__(self, data: torch.Tensor, batch_size: int, latent_dim: int, seed: int,
                  latent_distribution: str = "normal", rank: int = 0, world_size: int = 1,
-                 labels: torch.Tensor | None = None, fields: Mapping[str, DataField] | None = None) -> None:
+                 labels: torch.Tensor | None = None, fields: Mapping[str, DataField] | None = None,
+                 translate_from: str = "") -> None:
+        """``translate_from`` names the field a translating generator's inputs are drawn from
+        (instead of latents)."""
         import torch
 
         self.data, self.batch_size, self.latent_dim = data, batch_size, latent_dim
@@ -46,6 +49,7 @@ class BatchSampler:
         self.latent_distribution = latent_distribution
         self.latent_parts = latent_parts(latent_distribution, latent_dim)  # resolved once, not every step
         self.rank, self.world_size = rank, world_size
+        self.sources = self.fields[translate_from].values if translate_from else None
         self.rng = torch.Generator(device=data.device)
         self.rng.manual_seed(seed)
 
@@ -73,7 +77,14 @@ class BatchSampler:
         return self.batch().images
 
     def latent(self, n: int) -> torch.Tensor:
-        """This rank's shard of ``n × world_size`` latent vectors."""
+        """This rank's shard of ``n × world_size`` generator inputs: latent vectors, or images of
+        the ``translate_from`` field drawn uniformly (apart from the batch's own draw of it)."""
+        if self.sources is not None:
+            import torch
+
+            index = torch.randint(self.sources.shape[0], (n * self.world_size,), device=self.data.device,
+                                  generator=self.rng)
+            return self.sources[self._shard(index)]
         z = sample_latent(n * self.world_size, self.latent_dim, self.latent_parts, self.data.device, self.rng)
         return self._shard(z)
 

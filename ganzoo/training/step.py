@@ -71,6 +71,8 @@ def check_undeclared_points(gan: GAN) -> None:
         n = variant.batch_size
         images, *fields = torch.rand(1 + len(variant.data_fields), n, *gan.image_shape, device=gan.device) * 2 - 1
         labels = None if gan.num_classes is None else torch.randint(gan.num_classes, (n,), device=gan.device)
+        if variant.translate_from:
+            copy.sources = fields[variant.data_fields.index(variant.translate_from)]
         TrainingStep(copy)(lambda: Batch(images, labels, dict(zip(variant.data_fields, fields))))
 
 
@@ -112,7 +114,7 @@ class TrainingStep:
 
         self.gan = gan
         self.total_steps = total_steps
-        self.latent = latent or gan.sample_latent
+        self.latent = latent or gan.sample_inputs
         self.class_labels = class_labels or gan.class_labels
         self.networks = {role: (networks or {}).get(role, net) for role, net in gan.networks.items()}
         self.phases = gan.phases

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ganzoo.errors import DivergenceError
 from ganzoo.evaluation.evaluate import evaluate_gan
-from ganzoo.images import save_image_grid
+from ganzoo.images import save_image_grid, side_by_side
 from ganzoo.runs.checkpoint import capture_rng_states, write_training_checkpoint
 from ganzoo.runs.rundir import write_timelapse
 
@@ -132,6 +132,9 @@ def draw_grid(run: PreparedRun, path: Path) -> Path:
     for a conditional generator, each column one latent across the classes (so a column shows
     what the class alone changes)."""
     gan, latent = run.gan, run.latent
+    if gan.translates:  # each fixed input image beside its translation
+        images, per_row = side_by_side(latent, gan.draw(latent))
+        return save_image_grid(images, path, nrow=per_row)
     if gan.conditional:
         columns = math.ceil(math.sqrt(latent.shape[0]))
         latent = latent[:columns].repeat(gan.num_classes, 1)
