@@ -56,3 +56,17 @@ def test_reserved_or_malformed_names_are_refused(name):
     state = StepState(step=0, total_steps=None, generator=nn.Identity(), discriminator=nn.Identity())
     with pytest.raises(ValueError, match="not a free lower_snake_case statistic name"):
         state.report(name, torch.tensor(1.0))
+
+
+def test_progress_and_plot_show_whatever_the_updates_report(tmp_path, capsys):
+    """Regression: the progress line and loss.png knew only d_loss/g_loss, so a step of other
+    updates (CycleGAN's cycle_loss, a D-only phase) showed no loss and drew no plot."""
+    from ganzoo.runs.rundir import plot_losses
+    from ganzoo.training.progress import PlainProgress
+
+    records = [{"step": s, "time": 0.1 * s, "steps_per_sec": 2.0, "cycle_loss": 1 / s, "d_b_loss": 0.25, "mi": 0.5}
+               for s in (1, 2, 3)]
+    PlainProgress(3).update(1, records[0])
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("step 1/3 | 2.0 steps/s | cycle_loss 1.0000 d_b_loss 0.2500 | mi 0.5 | eta"), line
+    assert plot_losses(records, tmp_path / "loss.png") == tmp_path / "loss.png"

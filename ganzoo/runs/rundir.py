@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.atomic import stale_temporaries, write_atomically
-from ganzoo.components import RESERVED_STATS
 from ganzoo.errors import CheckpointError, ConfigError, DataError
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -223,16 +222,24 @@ class RunDir:
         return kept
 
 
-def reported_stats(record: dict[str, Any]) -> dict[str, float]:
-    """The statistics in a log record that tricks reported (beyond the step's own)."""
-    return {name: value for name, value in record.items()
-            if name not in RESERVED_STATS and isinstance(value, (int, float))}
+BOOKKEEPING: tuple[str, ...] = ("step", "time", "steps_per_sec", "images_per_sec", "eval")
+"""What a training record holds besides the statistics the step's updates and tricks report."""
+
+
+def training_stats(record: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """A training record's statistics, as the updates and tricks reported them, in order:
+    ``(losses, others)``, the losses being those named ``*_loss``. Nothing here names one: a
+    variant's stats are whatever its updates report."""
+    stats = {name: value for name, value in record.items()
+             if name not in BOOKKEEPING and isinstance(value, (int, float)) and not isinstance(value, bool)}
+    losses = {name: value for name, value in stats.items() if name.endswith("_loss")}
+    return losses, {name: value for name, value in stats.items() if name not in losses}
 
 
 def plot_losses(records: Iterable[dict[str, Any]], path: Path) -> Path | None:
-    """Loss curves, mean D outputs and every statistic tricks reported, over steps, as a PNG
-    (nothing if no records)."""
-    rows = [r for r in records if "d_loss" in r]
+    """Every statistic of the training records over steps, as a PNG: the losses (``*_loss``)
+    on top, the others below (nothing if no records)."""
+    rows = [r for r in records if "steps_per_sec" in r]
     if not rows:
         return None
     import io
@@ -245,23 +252,18 @@ def plot_losses(records: Iterable[dict[str, Any]], path: Path) -> Path | None:
     steps = [r["step"] for r in rows]
     finite = lambda key: [r[key] if isinstance(r.get(key), (int, float)) and math.isfinite(r[key]) else math.nan
                           for r in rows]  # noqa: E731
-    extra = list(dict.fromkeys(name for r in rows for name in reported_stats(r)))
-    figure, axes = plt.subplots(3 if extra else 2, 1, figsize=(8, 9 if extra else 6), sharex=True)
-    top, bottom = axes[0], axes[1]
-    top.plot(steps, finite("d_loss"), label="discriminator loss")
-    top.plot(steps, finite("g_loss"), label="generator loss")
-    top.set_ylabel("loss")
-    top.legend()
-    bottom.plot(steps, finite("d_real"), label="mean D(real)")
-    bottom.plot(steps, finite("d_fake"), label="mean D(fake)")
-    bottom.set_ylabel("discriminator output")
-    bottom.legend()
-    if extra:
-        for name in extra:
-            axes[2].plot(steps, finite(name), label=name)
-        axes[2].set_ylabel("reported")
-        axes[2].legend()
-    axes[-1].set_xlabel("generator step")
+    panels = [("loss", list(dict.fromkeys(name for r in rows for name in training_stats(r)[0]))),
+              ("statistics", list(dict.fromkeys(name for r in rows for name in training_stats(r)[1])))]
+    panels = [(label, names) for label, names in panels if names] or [("loss", [])]
+    figure, axes = plt.subplots(len(panels), 1, figsize=(8, 3 * len(panels) + 1), sharex=True, squeeze=False)
+    for axis, (label, names) in zip(axes[:, 0], panels):
+        for name in names:
+            axis.plot(steps, finite(name), label=name)
+        axis.set_ylabel(label)
+        if names:
+            axis.legend()
+    axes = axes[:, 0]
+    axes[-1].set_xlabel("step")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)

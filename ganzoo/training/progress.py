@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any, Protocol, TextIO
 
-from ganzoo.runs.rundir import reported_stats
+from ganzoo.runs.rundir import training_stats
 
 
 def _fmt_duration(seconds: float) -> str:
@@ -39,11 +39,9 @@ class PlainProgress:
         eta = ""
         if self.total and speed > 0:
             eta = f" | eta {_fmt_duration((self.total - step) / speed)}"
-        losses = _shown(record, (("d_loss", "d_loss", ".4f"), ("g_loss", "g_loss", ".4f")))
-        scores = _shown(record, (("d_real", "D(real)", ".3f"), ("d_fake", "D(fake)", ".3f")))
-        reported = "".join(f" | {name} {value:.4g}" for name, value in reported_stats(record).items())
-        print(f"step {step}{total} | {speed:.1f} steps/s{losses}{scores}{reported}{eta}",
-              file=self.stream, flush=True)
+        losses, others = training_stats(record)
+        stats = _shown(losses, ".4f") + "".join(_shown({name: value}, ".4g") for name, value in others.items())
+        print(f"step {step}{total} | {speed:.1f} steps/s{stats}{eta}", file=self.stream, flush=True)
 
     def message(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -70,8 +68,7 @@ class RichProgress:
 
     def update(self, step: int, record: dict[str, Any]) -> None:
         self.progress.update(self.task, completed=step, speed=f"{record.get('steps_per_sec', 0):.1f}",
-                             losses=_shown(record, (("d_loss", "D", ".3f"), ("g_loss", "G", ".3f")),
-                                           separator="").strip())
+                             losses=_shown(training_stats(record)[0], ".3f", separator="").strip())
 
     def message(self, text: str) -> None:
         self.progress.console.print(text, highlight=False, markup=False)
@@ -105,10 +102,8 @@ def make_progress(total: int | None, start: int = 0,
     return PlainProgress(total)
 
 
-def _shown(record: dict[str, Any], stats: tuple[tuple[str, str, str], ...], separator: str = " |") -> str:
-    """``separator`` and the ``(name, label, format)`` statistics the record has, or "": a step
-    whose phases do not run an update reports none of its figures (e.g. D-only phases: no g_loss)."""
-    shown = [f"{label} {record[name]:{spec}}" for name, label, spec in stats
-             if isinstance(record.get(name), (int, float))]
+def _shown(stats: dict[str, float], spec: str, separator: str = " |") -> str:
+    """``separator`` and ``name value`` for each statistic (``spec`` its format), or "": a step
+    whose phases ran no update reports nothing."""
+    shown = [f"{name} {value:{spec}}" for name, value in stats.items()]
     return f"{separator} {' '.join(shown)}" if shown else ""
-
