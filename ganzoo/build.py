@@ -5,12 +5,11 @@ This is the only core module that imports torch, and only when something is buil
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ganzoo.checks import call_factory, probe_discriminator, probe_generator
+from ganzoo.checks import call_factory, eval_mode, probe_discriminator, probe_generator
 from ganzoo.device import resolve_device
 from ganzoo.components import STEP_POINTS, Loss, StepState, Trick, Update
 from ganzoo.errors import CompositionError, ConfigError
@@ -253,7 +252,7 @@ class TrainedGenerator:
 
         net = self.sampling_generator()
         chunks = []
-        with torch.no_grad(), _eval_mode(net):
+        with torch.no_grad(), eval_mode(net):
             for start in range(0, latents.shape[0], batch_size):
                 z = latents[start:start + batch_size].to(self.device)
                 chunk = None if labels is None else labels[start:start + z.shape[0]].to(self.device)
@@ -333,21 +332,6 @@ class GAN(TrainedGenerator):
             return self.discriminate(discriminator, images, labels)[0]
 
         return score
-
-
-@contextlib.contextmanager
-def _eval_mode(module: nn.Module) -> Iterator[None]:
-    """``module`` in eval mode within; afterwards every submodule gets its own ``training``
-    flag back. (``module.train(was_training)`` would set them all alike, un-freezing a
-    submodule a plugin keeps in eval mode, e.g. a frozen pretrained block.) The one eval-mode
-    sampling path: :meth:`TrainedGenerator.draw` and everything built on it use it."""
-    flags = [(m, m.training) for m in module.modules()]
-    module.eval()
-    try:
-        yield
-    finally:
-        for m, training in flags:
-            m.training = training
 
 
 def _check_image_shape(image_shape: Any) -> tuple[int, int, int]:

@@ -77,9 +77,11 @@ PROBE_RANGE_TOLERANCE = 1e-3
 
 
 @contextlib.contextmanager
-def _frozen_eval(module: nn.Module) -> Iterator[None]:
-    """Eval mode, then every submodule's own training flag back (``train(flag)`` would set
-    them all alike, un-freezing a submodule a plugin keeps in eval mode)."""
+def eval_mode(module: nn.Module) -> Iterator[None]:
+    """``module`` in eval mode within; afterwards every submodule gets its own ``training``
+    flag back (``module.train(was_training)`` would set them all alike, un-freezing a
+    submodule a plugin keeps in eval mode, e.g. a frozen pretrained block). The one eval-mode
+    path: probes, sampling (:meth:`ganzoo.build.TrainedGenerator.draw`) and export use it."""
     flags = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
@@ -127,7 +129,7 @@ def _probing(module: nn.Module, device: torch.device) -> Iterator[torch.Generato
     import torch
 
     devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), torch.no_grad(), _frozen_eval(module):
+    with torch.random.fork_rng(devices=devices), torch.no_grad(), eval_mode(module):
         rng = torch.Generator(device=device)
         rng.manual_seed(0)
         yield rng

@@ -19,7 +19,6 @@ from ganzoo.build import GAN, create_variant, own_parameters
 from ganzoo.components import Batch, Logger, StepState, Trick, Update
 from ganzoo.plugins import get_registry
 from ganzoo.specs import ComponentSpec
-from ganzoo.specs import ComponentSpec
 from ganzoo.training.step import TrainingStep
 
 IMAGE_SHAPES: tuple[tuple[int, int, int], ...] = ((1, 28, 28), (3, 32, 32))

@@ -13,6 +13,7 @@ into ``FILE.json`` next to the model.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime
 import hashlib
 import importlib.metadata
@@ -222,7 +223,7 @@ def export_module(module: SamplingModule, latent_dim: int, num_classes: int | No
     the input image shape of a translating generator (its input is images, not latents)."""
     require(format)
     target = Path(path)
-    module = module.eval().cpu()
+    module = copy.deepcopy(module).cpu().eval()  # a copy: the caller's module keeps its device and mode
     sizes = (batch,) if batch else _CHECK_BATCHES
     trace_inputs = module.inputs_of(*_padded(example_inputs(latent_dim, num_classes, batch or 2, seed=1,
                                                             distribution=distribution, images=images)))

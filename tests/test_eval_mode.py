@@ -57,3 +57,14 @@ def test_sample_grids_leave_a_frozen_submodule_in_eval_mode(tmp_path, fresh_plug
     generator = trainer.gan.generator
     assert generator.training and generator.head.training
     assert not generator.frozen.training and not generator.frozen[1].training
+
+
+def test_export_leaves_the_callers_generator_in_its_own_mode():
+    """Regression: exporting put the caller's generator (a live run's) in eval mode for good."""
+    from torch import nn
+
+    from ganzoo.export import export_check
+
+    net = nn.Sequential(nn.Linear(4, 784), nn.BatchNorm1d(784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28))).train()
+    export_check(net, 4, None, formats=("pt2",))
+    assert all(m.training for m in net.modules())

@@ -190,7 +190,7 @@ def _variant_info(variant: Variant, image_shape: tuple[int, int, int]) -> dict[s
     gan = build_gan(variant, image_shape, device="cpu", num_classes=DIGIT_CLASSES)
     info = variant.to_dict()
     start, parts = 0, []
-    for part in get_registry().latent_parts(variant):  # where each part lies in the latent vector
+    for part in () if variant.translate_from else get_registry().latent_parts(variant):  # where each lies
         parts.append({"name": part.name, "kind": part.kind, "size": part.size, "start": start})
         start += part.size or 0
     info["latent_parts"] = parts
