@@ -41,7 +41,7 @@ def register_generators(register: RegisterComponent) -> None:
 
     :param register:
         ``register(name: str, factory, *, summary: str = "", source: str = "",
-        suffix_param: str | None = None, conditional: bool = False)``.
+        suffix_param: str | None = None, conditional: bool = False, inputs: tuple[str, ...] = ("latent",))``.
         ``factory(image_shape: tuple[int, int, int], latent_dim: int, **params) -> torch.nn.Module``
         must return a module mapping a latent batch ``N×latent_dim`` to images ``N×C×H×W``
         (``image_shape`` is ``(C, H, W)``) with values in [-1, 1]. ``params`` are the
@@ -50,6 +50,9 @@ def register_generators(register: RegisterComponent) -> None:
         ``NAME:VALUE`` builds ``factory(..., p=VALUE)`` (e.g. ``timm:resnet18``). With
         ``conditional=True`` the generator draws a requested class: ``factory(image_shape,
         latent_dim, num_classes, **params)``, ``forward(z, labels)`` (int64 ``N`` classes).
+        With ``inputs=("image",)`` the generator translates images: ``factory(image_shape,
+        **params)`` maps images ``N×C×H×W`` in [-1, 1] to images of that shape; a variant using
+        it names the data field they come from (``Variant.translate_from``).
 
     :return: nothing; results are passed through ``register``.
     """
