@@ -98,3 +98,33 @@ def interrupt_training(monkeypatch):
             return stats
         monkeypatch.setattr(StepRunner, "__call__", step)
     return arm
+
+
+# What an example's bit-exact resume test prints for two checkpoints: the step, the roles of the
+# networks and of the optimizers, and whether the phase counts, every weight and every
+# optimizer state are equal.
+_SAME_CHECKPOINTS = (
+    "import sys, torch; from ganzoo.runs.checkpoint import load_checkpoint as load; "
+    "a, b = (load(p, resume=True) for p in sys.argv[1:]); "
+    "same = lambda x, y: torch.equal(x, y) if isinstance(x, torch.Tensor) else ("
+    "x.keys() == y.keys() and all(same(x[k], y[k]) for k in x) if isinstance(x, dict) else "
+    "len(x) == len(y) and all(map(same, x, y)) if isinstance(x, (list, tuple)) else x == y); "
+    "print(a['step'], sorted(a['state']['networks']), sorted(a['state']['optimizers']), "
+    "a['updates'] == b['updates'], same(a['state']['networks'], b['state']['networks']), "
+    "same(a['state']['optimizers'], b['state']['optimizers']))")
+
+
+@pytest.fixture(scope="module")
+def resumed_and_straight(example_env):
+    """``resumed_and_straight(variant, root, *flags)`` trains the installed example's
+    ``variant`` 2 steps and resumes it to 4 (``root/half``), and 4 steps straight
+    (``root/once``), then returns what their last checkpoints share, as one line:
+    ``"4 [networks' roles] [optimizers' roles] True True True"`` when the resumed run is
+    bit-exactly the straight one (phase counts, every role's weights and optimizer state)."""
+    def run(variant: str, root, *flags) -> str:
+        example_env.ganzoo("train", variant, "--steps", "2", "--out", root / "half", *flags, check=True)
+        example_env.ganzoo("train", "--resume", root / "half", "--steps", "4", check=True)
+        example_env.ganzoo("train", variant, "--steps", "4", "--out", root / "once", *flags, check=True)
+        return example_env.run("-c", _SAME_CHECKPOINTS, root / "half/checkpoints/last.pt",
+                               root / "once/checkpoints/last.pt", check=True).stdout.strip()
+    return run

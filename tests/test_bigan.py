@@ -20,19 +20,11 @@ def test_info_counts_every_role(example_env):
     assert info["plugin"].endswith(f"({DIST} 0.1.0)")
 
 
-def test_bigan_trains_and_resumes_bit_exactly(example_env, tmp_path):
+def test_bigan_trains_and_resumes_bit_exactly(example_env, resumed_and_straight, tmp_path):
     common = ["--batch-size", "8", "--data", "mnist:test-b", "--device", "cpu", "--precision", "fp32",
               "--checkpoint-every", "2", "--seed", "3"]
-    example_env.ganzoo("train", "bigan", "--steps", "2", "--out", tmp_path / "half", *common, check=True)
-    example_env.ganzoo("train", "--resume", tmp_path / "half", "--steps", "4", check=True)
-    example_env.ganzoo("train", "bigan", "--steps", "4", "--out", tmp_path / "once", *common, check=True)
-    code = ("import sys, torch; from ganzoo.runs.checkpoint import load_checkpoint as load; "
-            "a, b = (load(p, resume=True) for p in sys.argv[1:]); "
-            "same = all(torch.equal(v, b['state']['networks'][r][k]) for r, n in a['state']['networks'].items() for k, v in n.items()); "
-            "print(sorted(a['state']['networks']), a['updates'] == b['updates'], same)")
-    out = example_env.run("-c", code, tmp_path / "half/checkpoints/last.pt", tmp_path / "once/checkpoints/last.pt",
-                          check=True).stdout
-    assert out.strip() == "['discriminator', 'encoder', 'generator'] True True"
+    roles = ['discriminator', 'encoder', 'generator']
+    assert resumed_and_straight("bigan", tmp_path, *common) == f"4 {roles} {roles} True True True"
     scores = json.loads(example_env.run("-m", "ganzoo_bigan.evaluate", tmp_path / "once", "--json",
                                         check=True).stdout)
     assert scores["step"] == 4 and all(0 <= scores[k] <= 1 for k in ("encoder", "untrained_encoder", "pixels"))
