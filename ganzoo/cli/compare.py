@@ -71,11 +71,10 @@ def _jobs(text: str, device: str, runs: int) -> int:
 
 def build_plan(args: argparse.Namespace) -> Any:
     """The comparison the flags describe: one checked training config per variant."""
-    from ganzoo.build import resolve_variant
     from ganzoo.cli.train import config_from_args
     from ganzoo.compare.plan import Plan
     from ganzoo.plugins import get_registry
-    from ganzoo.training.config import apply_recipe
+    from ganzoo.training.config import recipe_variant
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
@@ -94,8 +93,7 @@ def build_plan(args: argparse.Namespace) -> Any:
         flags = copy.copy(args)
         flags.variant = name
         config = config_from_args(flags)
-        base = registry.variant(name)
-        resolve_variant(base, **apply_recipe(base, config.recipe))  # a bad composition: one line, now
+        recipe_variant(config, registry)  # a bad composition: one line, now
         settings = config.to_dict()
         settings.update(eval_every=eval_every, eval_doubling=doubling, checkpoint_every=keep_every,
                         sample_every=keep_every, log_every=min(50, eval_every), eval_samples=args.eval_samples)
