@@ -22,10 +22,20 @@ COMPONENT_KINDS: tuple[str, ...] = ("generator", "discriminator", "network", "lo
 tricks, and the updates a step's phases run), the sample-quality metrics, where a run's
 records go (loggers), and what the generator's input is drawn from (latents)."""
 
-BASE_ROLES: tuple[str, ...] = ("generator", "discriminator")
+ROLE_FIELDS: Mapping[str, tuple[str, str, str]] = MappingProxyType({
+    "generator": ("generator", "generator_params", "g_optimizer"),
+    "discriminator": ("discriminator", "discriminator_params", "d_optimizer")})
+"""How a :class:`Variant` spells the two roles the default phases use: the fields holding each
+one's network, parameters and optimizer. The one place that knows it: everything else reads
+roles through :meth:`Variant.role`."""
+BASE_ROLES: tuple[str, ...] = tuple(ROLE_FIELDS)
 """The networks every GAN has. A variant may declare more (:attr:`Variant.roles`); everything
 that handles networks (optimizers, checkpoints, DDP, capture, ``ganzoo info``) loops over
 :meth:`Variant.role_names`."""
+PARAMETER_TABLES: tuple[str, ...] = (*(fields[1] for fields in ROLE_FIELDS.values()), "loss_params")
+"""A recipe's fields holding a component's parameters."""
+RECIPE_TABLES: tuple[str, ...] = (*PARAMETER_TABLES, *(fields[2] for fields in ROLE_FIELDS.values()))
+"""A recipe's fields that are tables (parameters, optimizer settings): merged key by key."""
 
 BATCH_FIELDS: tuple[str, ...] = ("images", "labels")
 """What every batch has (labels None for unlabelled data); a variant's ``data_fields`` add to them."""
@@ -357,7 +367,7 @@ class Variant:
     plugin: PluginRef | None = None
 
     def __post_init__(self) -> None:
-        for name in ("name", "generator", "discriminator", "loss"):
+        for name in ("name", *(fields[0] for fields in ROLE_FIELDS.values()), "loss"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ConfigError(f"variant {name} must be a non-empty string, got {getattr(self, name)!r}")
         for name in ("critic_steps", "batch_size", "latent_dim", "steps"):
@@ -367,10 +377,10 @@ class Variant:
         if not isinstance(self.latent_distribution, str) or not self.latent_distribution:
             raise ConfigError(f"variant {self.name!r}: latent distribution must be the name of a registered "
                               f"latent (normal, uniform, or a plugin's), got {self.latent_distribution!r}")
-        for name in ("g_optimizer", "d_optimizer"):
+        for name in (fields[2] for fields in ROLE_FIELDS.values()):
             if not isinstance(getattr(self, name), OptimizerSettings):
                 raise ConfigError(f"variant {self.name!r}: {name} must be an OptimizerSettings")
-        for name in ("generator_params", "discriminator_params", "loss_params", "roles"):
+        for name in (*PARAMETER_TABLES, "roles"):
             if not isinstance(getattr(self, name) or {}, Mapping):
                 raise ConfigError(f"variant {self.name!r}: {name} must be a table, got {getattr(self, name)!r}")
         if not isinstance(self.phases or (), (list, tuple)):
@@ -412,7 +422,7 @@ class Variant:
         if isinstance(tricks, (list, tuple)):  # a plain list of names is accepted too
             tricks = {trick: {} for trick in tricks}
         object.__setattr__(self, "tricks", MappingProxyType({k: _frozen(v) for k, v in tricks.items()}))
-        for name in ("generator_params", "discriminator_params", "loss_params"):
+        for name in PARAMETER_TABLES:
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     def replace(self, **changes: Any) -> Variant:
@@ -426,17 +436,23 @@ class Variant:
         """Every network of the recipe: the generator, the discriminator, then its own roles."""
         return (*BASE_ROLES, *self.roles)
 
+    def role(self, role: str) -> Role:
+        """``role`` as a :class:`Role`: its network, parameters and optimizer, whichever way the
+        recipe spells it (the generator's and discriminator's fields, or :attr:`roles`)."""
+        if role in ROLE_FIELDS:
+            network, params, optimizer = (getattr(self, name) for name in ROLE_FIELDS[role])
+            return Role(network, params, optimizer)
+        return self.roles[role]
+
     def role_network(self, role: str) -> tuple[str, str, Mapping[str, Any]]:
-        """``(kind, name, params)`` of the component that builds ``role``."""
-        if role in BASE_ROLES:
-            return role, getattr(self, role), getattr(self, f"{role}_params")
-        return "network", self.roles[role].network, self.roles[role].params
+        """``(kind, name, params)`` of the component that builds ``role``: the generator and
+        discriminator are components of their own kinds, every other role a ``network``."""
+        spec = self.role(role)
+        return (role if role in ROLE_FIELDS else "network"), spec.network, spec.params
 
     def optimizer(self, role: str) -> OptimizerSettings:
         """The optimizer settings of ``role``."""
-        if role in BASE_ROLES:
-            return getattr(self, f"{role[0]}_optimizer")
-        return self.roles[role].optimizer
+        return self.role(role).optimizer
 
     def step_phases(self) -> tuple[Phase, ...]:
         """The phases one training step runs: :attr:`phases`, or by default ``critic_steps``
@@ -482,11 +498,12 @@ class Variant:
         """What this recipe changes in ``base``'s parts: ``generator=NAME`` for a replaced
         component, ``-TRICK``/``+TRICK`` for removed and added tricks, ``ROLE=NETWORK`` for an
         added or changed role, ``phases=...`` for another step."""
-        changes = [f"{part}={getattr(self, part)}" for part in ("generator", "discriminator", "loss")
-                   if getattr(self, part) != getattr(base, part)]
+        changes = [f"{role}={self.role(role).network}" for role in self.role_names()
+                   if role not in base.role_names() or self.role(role).network != base.role(role).network
+                   or role in self.roles and self.roles[role] != base.roles[role]]
+        changes += [f"loss={self.loss}"] if self.loss != base.loss else []
         changes += [f"-{trick}" for trick in base.tricks if trick not in self.tricks]
         changes += [f"+{trick}" for trick in self.tricks if trick not in base.tricks]
-        changes += [f"{role}={r.network}" for role, r in self.roles.items() if base.roles.get(role) != r]
         if self.step_phases() != base.step_phases():
             changes.append(f"phases={' + '.join(map(str, self.step_phases()))}")
         return changes
@@ -519,7 +536,7 @@ class Variant:
         if unknown:
             raise ConfigError(f"unknown recipe setting(s): {', '.join(sorted(unknown))}")
         values = dict(data)
-        for name in ("g_optimizer", "d_optimizer"):
+        for name in (fields[2] for fields in ROLE_FIELDS.values()):
             if isinstance(values.get(name), Mapping):
                 values[name] = OptimizerSettings.from_dict(values[name])
         try:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ganzoo.atomic import write_atomically
 from ganzoo.errors import CheckpointError
 from ganzoo.runs.rundir import RunDir
+from ganzoo.specs import RECIPE_TABLES
 from ganzoo.version import __version__
 
 if TYPE_CHECKING:
@@ -355,7 +356,7 @@ def read_variant(payload: dict[str, Any], path: str | Path) -> Any:
 def _variant_problem(data: Mapping[str, Any]) -> str | None:
     """What is wrong with the structure of a checkpoint's recipe (None: nothing): the entries
     that hold parameters must be mappings (tricks: of names to parameters)."""
-    for key in ("generator_params", "discriminator_params", "loss_params", "g_optimizer", "d_optimizer", "roles"):
+    for key in (*RECIPE_TABLES, "roles"):
         if key in data and not isinstance(data[key], Mapping):
             return f"{key!r} is {_describe(data[key])}, not a mapping"
     tricks = data.get("tricks", {})

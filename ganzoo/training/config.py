@@ -43,7 +43,7 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-from ganzoo.specs import OptimizerSettings, Variant
+from ganzoo.specs import RECIPE_TABLES, OptimizerSettings, Variant
 
 
 BASE_VARIANT = "vanilla"
@@ -343,8 +343,7 @@ def merge_recipe(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[st
     ``tricks`` replaces (use ``add_tricks``/``remove_tricks`` on the CLI for edits)."""
     merged = dict(base)
     for key, value in changes.items():
-        if key in ("g_optimizer", "d_optimizer", "generator_params", "discriminator_params",
-                   "loss_params") and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        if key in RECIPE_TABLES and isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = {**merged[key], **value}
         else:
             merged[key] = value
