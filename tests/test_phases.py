@@ -322,3 +322,19 @@ def test_a_phase_that_skips_steps_reaches_every_record_with_its_latest_value(tmp
     assert all(isinstance(r.get("r1_penalty"), float) for r in train), train
     assert train[0]["r1_penalty"] != train[1]["r1_penalty"]  # each record's own latest, not a stale one
     capsys.readouterr()
+
+
+def test_epochs_are_planned_from_the_batches_the_phases_draw(tmp_path):
+    """Regression: an epoch was planned from critic_steps, whatever a recipe's phases drew
+    (here 2 discriminator batches a step and a lazy R1 batch every 4th step: 2.25, not 1)."""
+    from ganzoo.training.config import TrainConfig
+    from ganzoo.training.prepare import plan_length
+    from ganzoo.training.step import batches_per_step
+
+    phases = (ganzoo.Phase("discriminator", repeats=2), ganzoo.Phase("generator"), ganzoo.Phase("lazy-r1", every=4))
+    gan = ganzoo.create_variant("vanilla", batch_size=8, phases=phases)
+    state = torch.random.get_rng_state()
+    assert batches_per_step(gan) == 2.25
+    assert torch.equal(torch.random.get_rng_state(), state)  # counted on a throwaway copy
+    config = TrainConfig(variant="vanilla", epochs=0.9, out=str(tmp_path))
+    assert plan_length(config, gan.variant, 1000, lambda: batches_per_step(gan)) == (50, 50)  # 0.9·1000/8 = 112.5 batches / 2.25 a step

@@ -12,6 +12,7 @@ back last.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,7 +30,7 @@ from ganzoo.training.config import TrainConfig, recipe_variant
 from ganzoo.training.distributed import Comm
 from ganzoo.training.loggers import RunLoggers
 from ganzoo.training.sampling import BatchSampler, DataField
-from ganzoo.training.step import TrainingStep, check_undeclared_points
+from ganzoo.training.step import TrainingStep, batches_per_step, check_undeclared_points
 
 if TYPE_CHECKING:
     import torch
@@ -127,14 +128,18 @@ def fixed_latent(gan: GAN, count: int, seed: int) -> torch.Tensor:
     return gan.sample_inputs(count, generator=rng, device="cpu").to(gan.device)
 
 
-def plan_length(config: TrainConfig, variant: Variant, images: int) -> tuple[float, int | None]:
-    """(steps to stop at, planned length for schedules) of a run over ``images`` images."""
+def plan_length(config: TrainConfig, variant: Variant, images: int,
+                batches_per_step: Callable[[], float] = lambda: 1.0) -> tuple[float, int | None]:
+    """(steps to stop at, planned length for schedules) of a run over ``images`` images, whose
+    steps draw ``batches_per_step()`` real batches each (asked only when ``--epochs`` is set)."""
     limits = []
     if config.steps is not None:
         limits.append(config.steps)
     if config.epochs is not None:
-        batches = config.epochs * images / variant.batch_size
-        limits.append(max(1, math.ceil(batches / variant.critic_steps)))
+        per_step = batches_per_step()
+        if per_step <= 0:
+            raise ConfigError(f"--epochs: a step of variant {variant.name!r} draws no real batch; give --steps")
+        limits.append(max(1, math.ceil(config.epochs * images / variant.batch_size / per_step)))
     if not limits and config.minutes is None:
         limits.append(variant.steps)
     if limits:
@@ -244,7 +249,7 @@ def prepare_run(config: TrainConfig, *, resume: Resume | None = None, run_dir: R
     if config.channels_last:
         data.images = to_channels_last(gan, data.images)
     check_settings(gan, config.graph, config.precision, distributed=comm.distributed)
-    steps_total, schedule_steps = plan_length(config, variant, data.images.shape[0])
+    steps_total, schedule_steps = plan_length(config, variant, data.images.shape[0], lambda: batches_per_step(gan))
     latent = fixed_latent(gan, config.samples_in_grid, config.seed)
     notices = Notices()
     # Built before the run folder exists: a logger's bad parameter must leave no folder behind.

@@ -55,15 +55,12 @@ def _with(tricks: list[Trick], *points: str) -> list[Trick]:
     return [t for t in tricks if any(t.overrides(p) for p in points)]
 
 
-def check_undeclared_points(gan: GAN) -> None:
-    """For a step with updates that do not declare their trick points: run one step of a
-    throwaway copy of ``gan``'s recipe on random data, so that a trick none of the updates calls
-    is refused (one-line :class:`~ganzoo.errors.CompositionError`) before a run starts. Every
-    random number generator it touches is restored; ``gan`` itself is not used."""
+def _throwaway_step(gan: GAN, next_batch: Callable[[TrainingStep, Batch], Batch] | None = None) -> TrainingStep:
+    """One step (step 0: every phase is due) of a throwaway copy of ``gan``'s recipe on random
+    data of its shape, fields and classes; returns the step. Every random number generator it
+    touches is restored; ``gan`` itself is not used. ``next_batch(step, batch)`` sees each draw."""
     import torch
 
-    if not gan.tricks or all(built.points is not None for built in gan.phases):
-        return
     devices = [gan.device] if gan.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         variant = gan.variant.replace(batch_size=min(gan.variant.batch_size, 8))
@@ -73,7 +70,34 @@ def check_undeclared_points(gan: GAN) -> None:
         labels = None if gan.num_classes is None else torch.randint(gan.num_classes, (n,), device=gan.device)
         if variant.translate_from:
             copy.sources = fields[variant.data_fields.index(variant.translate_from)]
-        TrainingStep(copy)(lambda: Batch(images, labels, dict(zip(variant.data_fields, fields))))
+        batch = Batch(images, labels, dict(zip(variant.data_fields, fields)))
+        step = TrainingStep(copy)
+        step(lambda: batch if next_batch is None else next_batch(step, batch))
+    return step
+
+
+def check_undeclared_points(gan: GAN) -> None:
+    """For a step with updates that do not declare their trick points: run one step of a
+    throwaway copy of ``gan``'s recipe on random data, so that a trick none of the updates calls
+    is refused (one-line :class:`~ganzoo.errors.CompositionError`) before a run starts."""
+    if gan.tricks and any(built.points is None for built in gan.phases):
+        _throwaway_step(gan)
+
+
+def batches_per_step(gan: GAN) -> float:
+    """How many real batches one training step of ``gan``'s recipe draws, on average: each
+    phase's draws, counted on one throwaway step (:func:`_throwaway_step`), a phase that runs
+    every k-th step counting 1/k. What an epoch of training is planned from: whatever the
+    phases are, not the default phases' ``critic_steps``."""
+    draws: dict[str, int] = {}
+
+    def count(step: TrainingStep, batch: Batch) -> Batch:
+        running = next(built.phase for built in step.phases if step.updates[built.phase.name] < built.phase.repeats)
+        draws[running.name] = draws.get(running.name, 0) + 1
+        return batch
+
+    step = _throwaway_step(gan, count)
+    return sum(draws.get(built.phase.name, 0) / built.phase.every for built in step.phases)
 
 
 def _raising_trick(err: BaseException, tricks: list[Trick]) -> Trick | None:
