@@ -494,10 +494,13 @@ class Variant:
         tricks.update({name: dict(params) for name, params in (add or {}).items()})
         return self.replace(tricks=tricks)
 
-    def changes_from(self, base: Variant) -> list[str]:
-        """What this recipe changes in ``base``'s parts: ``generator=NAME`` for a replaced
-        component, ``-TRICK``/``+TRICK`` for removed and added tricks, ``ROLE=NETWORK`` for an
-        added or changed role, ``phases=...`` for another step."""
+    def changes_from(self, base: Variant, settings: bool = True) -> list[str]:
+        """Everything this recipe changes in ``base``: ``generator=NAME`` for a replaced
+        component, ``-TRICK``/``+TRICK`` for removed and added tricks, ``TRICK:KEY=VALUE`` for a
+        trick's changed parameter, ``ROLE=NETWORK`` for an added or changed role, ``phases=...``
+        for another step, ``FIELD=VALUE`` or ``TABLE.KEY=VALUE`` for any other setting (sizes,
+        optimizers, parameters; left out with ``settings=False``: the parts only). Empty when
+        the recipes train alike."""
         changes = [f"{role}={self.role(role).network}" for role in self.role_names()
                    if role not in base.role_names() or self.role(role).network != base.role(role).network
                    or role in self.roles and self.roles[role] != base.roles[role]]
@@ -506,6 +509,18 @@ class Variant:
         changes += [f"+{trick}" for trick in self.tricks if trick not in base.tricks]
         if self.step_phases() != base.step_phases():
             changes.append(f"phases={' + '.join(map(str, self.step_phases()))}")
+        if not settings:
+            return changes
+        changes += [f"{trick}:{key}={value}" for trick, params in self.tricks.items() if trick in base.tricks
+                    for key, value in _changed(base.tricks[trick], params)]
+        mine, theirs = self.to_dict(), base.to_dict()
+        replaced = {fields[1] for role, fields in ROLE_FIELDS.items() if getattr(self, role) != getattr(base, role)}
+        replaced |= {"loss_params"} if self.loss != base.loss else set()  # a new part's parameters are its own
+        for name in (name for name in mine if name not in _DESCRIBED_ABOVE | replaced):  # in field order
+            if isinstance(mine[name], dict) and isinstance(theirs.get(name), dict):
+                changes += [f"{name}.{key}={value}" for key, value in _changed(theirs[name], mine[name])]
+            elif mine[name] != theirs.get(name):
+                changes.append(f"{name}={mine[name]}")
         return changes
 
     def to_dict(self) -> dict[str, Any]:
@@ -548,6 +563,20 @@ class Variant:
         except TypeError as err:
             raise ConfigError(f"recipe roles/phases: {err}") from None
         return cls(**values)
+
+
+_DESCRIBED_ABOVE = frozenset({"name", "summary", "source", "loss", "tricks", "roles", "phases", "critic_steps",
+                              *(fields[0] for fields in ROLE_FIELDS.values())})
+"""What :meth:`Variant.changes_from` describes in words of its own (critic_steps: as the phases)."""
+
+
+def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The keys whose values differ (or appear) in ``after``, in its order, then those it drops."""
+    return [(key, value) for key, value in after.items() if before.get(key, _MISSING) != value] + \
+        [(key, None) for key in before if key not in after]
+
+
+_MISSING = object()
 
 
 # -- latent parts (plain data: registration and the composition check use them) -----------

@@ -49,6 +49,7 @@ def test_a_tiny_comparison_writes_every_file(tmp_path, capsys):
     assert report["reference"] == "mnist:test-a" and report["torch"] and report["machine"] and report["date"]
     assert set(report["variants"]) == {"vanilla", "vanilla-classic"}
     for variant in report["variants"].values():
+        assert variant["changes"] == ["batch_size=8"]  # TINY's --batch-size
         assert (variant["done"], variant["diverged"], variant["failed"]) == (2, 0, 0)
         assert set(variant["parameters"]) == {"generator", "discriminator"}
         fd = variant["metrics"]["frechet-distance"]
@@ -90,6 +91,11 @@ def test_a_diverging_run_is_reported_not_a_crash(tmp_path, capsys):
     (run,) = report["runs"]
     assert run["state"] == "diverged" and "training diverged" in run["message"]
     assert "diverged" in (out / "report.md").read_text()
+    # The flags changed the recipe: the report says so wherever it names the variant.
+    changes = report["variants"]["vanilla-classic"]["changes"]
+    assert changes == ["g_optimizer.lr=1e+30", "d_optimizer.lr=1e+30", "batch_size=8"], changes
+    assert "| vanilla-classic (g_optimizer.lr=1e+30, d_optimizer.lr=1e+30, batch_size=8) |" in \
+        (out / "report.md").read_text()
 
 
 def test_killed_halfway_the_same_command_continues(tmp_path):

@@ -67,7 +67,7 @@ def test_the_first_line_names_the_precision_on_every_cpu(monkeypatch, tmp_path, 
     monkeypatch.setattr(capture, "cpu_has_native_bf16", lambda: native)  # the machine's answer
     assert main(["train", "vanilla", "--steps", "1", "--precision", flag, "--out", str(tmp_path / "r"), *TINY]) == 0
     first = _lines(capsys.readouterr().err)[0]
-    assert first.startswith(f"ganzoo: training vanilla on cpu, {said} with built-in MNIST digits"), first
+    assert first.startswith(f"ganzoo: training vanilla (batch_size=4) on cpu, {said} with built-in MNIST digits"), first
 
 
 def test_resume_says_from_which_step(trained_run, tmp_path, capsys):
@@ -75,7 +75,7 @@ def test_resume_says_from_which_step(trained_run, tmp_path, capsys):
     assert main(["train", "--resume", str(run), "--steps", "3"]) == 0
     lines = _lines(capsys.readouterr().err)
     assert lines[0] == f"ganzoo: resuming {run} from step 2 (checkpoint {run / 'checkpoints' / 'last.pt'})"
-    assert lines[1].startswith("ganzoo: training vanilla on cpu")
+    assert lines[1].startswith("ganzoo: training vanilla (batch_size=4) on cpu")
 
 
 # -- plugin versions -----------------------------------------------------------------------

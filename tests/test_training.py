@@ -264,15 +264,16 @@ def test_a_config_is_built_and_its_recipe_resolved_without_the_cli():
     ("[recipe]\ncritic_step = 2", "unknown setting 'critic_step'"),
     ("[recipe.g_optimizer]\nname = 'adamz'", "unknown optimizer 'adamz'; did you mean 'adam'"),
 ])
-def test_bad_config_is_a_one_line_cli_error(tmp_path, content, message):
+def test_bad_config_is_a_one_line_cli_error(tmp_path, content, message, capsys):
     toml = tmp_path / "bad.toml"
     toml.write_text(content)
-    result = subprocess.run([sys.executable, "-m", "ganzoo", "train", "--config", str(toml), "--steps", "1",
-                             "--out", str(tmp_path / "never")] if "steps" not in content else
-                            [sys.executable, "-m", "ganzoo", "train", "--config", str(toml),
-                             "--out", str(tmp_path / "never")], capture_output=True, text=True)
-    assert result.returncode == 2, result.stderr
-    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    capsys.readouterr()
+    # `ganzoo train` in this process (the console script's entry point returns the exit status).
+    code = main(["train", "--config", str(toml), "--steps", "1", "--out", str(tmp_path / "never")]
+                if "steps" not in content else ["train", "--config", str(toml), "--out", str(tmp_path / "never")])
+    stderr = capsys.readouterr().err
+    assert code == 2, stderr
+    assert message in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def test_epochs_and_minutes_limits(tmp_path):
@@ -309,7 +310,8 @@ def test_a_recipe_composed_from_flags_says_what_it_is(tmp_path, capsys):
     assert error.endswith("--no-trick label-smoothing")
     run = tmp_path / "custom"
     assert main([*flags, "--no-trick", "label-smoothing", "--out", str(run)]) == 0
-    described = "custom (from vanilla: generator=upsample-conv, loss=wasserstein, -label-smoothing, +gradient-penalty)"
+    described = ("custom (from vanilla: generator=upsample-conv, loss=wasserstein, -label-smoothing, +gradient-penalty, "
+                 "batch_size=4)")
     assert f"training {described} on" in capsys.readouterr().err
     recorded = json.loads((run / "config.json").read_text())["variant"]
     assert (recorded["name"], recorded["summary"]) == ("custom", described)
@@ -423,3 +425,18 @@ def test_a_run_is_trained_by_one_process_at_a_time(tmp_path, capsys):
     holder.kill()
     holder.wait()
     Trainer.resume(run, steps=6).run()
+
+
+def test_a_named_recipe_with_overrides_says_so(tmp_path, capsys):
+    """Regression: `train wgan-gp --generator mlp` trained another recipe under the name
+    wgan-gp, and neither the first line nor config.json said so."""
+    run = tmp_path / "run"
+    assert main(["train", "wgan-gp", "--generator", "mlp", "--discriminator", "mlp", "--latent-dim", "32",
+                 "--steps", "1", "--out", str(run)]) == 0
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("ganzoo: training wgan-gp (generator=mlp, discriminator=mlp, latent_dim=32) on "), first
+    config = json.loads((run / "config.json").read_text())
+    assert config["changes"] == ["generator=mlp", "discriminator=mlp", "latent_dim=32"]
+    assert main(["train", "vanilla-classic", "--steps", "1", "--out", str(tmp_path / "plain")]) == 0
+    assert capsys.readouterr().err.startswith("ganzoo: training vanilla-classic on ")
+    assert json.loads((tmp_path / "plain" / "config.json").read_text())["changes"] == []

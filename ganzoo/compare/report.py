@@ -200,7 +200,18 @@ def read_run(folder: CompareDir, job: Job, state: str, message: str | None = Non
     seconds = final["time"] if final else (logged[-1]["time"] if logged else 0.0)
     return unread | {"steps": steps, "time": seconds, "steps_per_sec": steps / seconds if seconds else None,
                      "points": points, "final": points[-1][2] if final else None,
-                     "provenance": final["eval"].get("provenance") if final else None}
+                     "provenance": final["eval"].get("provenance") if final else None,
+                     "changes": _recorded_changes(run)}
+
+
+def _recorded_changes(run: Path) -> list[str]:
+    """What the run's recipe changed in the registered variant of its name, as its config.json
+    records it (nothing when it cannot be read: the run's own scores do not depend on it)."""
+    try:
+        changes = json.loads((run / "config.json").read_text(encoding="utf-8")).get("changes")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [str(c) for c in changes] if isinstance(changes, list) else []
 
 
 def _at(points: Sequence[tuple[int, float, dict[str, Any]]], axis: int, limit: float, metric: str) -> float | None:
@@ -281,6 +292,7 @@ def summarize(runs: Sequence[Mapping[str, Any]], plan: Plan, states: Mapping[str
                 "equal_steps": mean_std([_at(r["points"], 0, equal_steps, metric) for r in finished]),
             }
         variants[name] = {
+            "changes": next((r["changes"] for r in mine if r.get("changes")), []),
             "seeds": len(mine), "done": len(finished),
             "diverged": sum(r["state"] == "diverged" for r in mine),
             "failed": sum(r["state"] == "failed" for r in mine),
@@ -366,6 +378,12 @@ def _cell(stats: Mapping[str, Any] | None) -> str:
     return f"{stats['mean']:.4g} ± {stats['std']:.2g}" if stats["n"] > 1 else f"{stats['mean']:.4g}"
 
 
+def _label(name: str, variant: Mapping[str, Any]) -> str:
+    """A variant as the report names it: with what its runs changed in the registered recipe."""
+    changes = variant.get("changes") or []
+    return f"{name} ({', '.join(changes)})" if changes else name
+
+
 def _tables(summary: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of every table the report shows."""
     variants = summary["variants"]
@@ -378,7 +396,7 @@ def _tables(summary: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[
         runs = f"{v['done']} / {v['diverged']} / {v['failed']}"
         if v.get("damaged"):
             runs += f" (+{v['damaged']} damaged)"
-        rows.append([name, runs, _cell(v["steps"]),
+        rows.append([_label(name, v), runs, _cell(v["steps"]),
                      _cell(v["steps_per_sec"]), params or "–"]
                     + [_cell(v["metrics"].get(m, {}).get("end")) for m in shown])
     tables.append(("At the end (mean ± std over seeds)", header, rows))
@@ -388,7 +406,8 @@ def _tables(summary: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[
                                 else "the shortest run's)")),
               "equal_steps": f"At equal steps ({summary['equal_steps'] or 0:,}: the shortest run's)"}
     for section, title in titles.items():
-        rows = [[name] + [_cell(v["metrics"].get(m, {}).get(section)) for m in shown] for name, v in variants.items()]
+        rows = [[_label(name, v)] + [_cell(v["metrics"].get(m, {}).get(section)) for m in shown]
+                for name, v in variants.items()]
         tables.append((title, ["variant"] + shown, rows))
     reals = [["real vs real"] + [f"{next((v['metrics'][m]['real_vs_real'] for v in variants.values() if m in v['metrics'] and v['metrics'][m]['real_vs_real'] is not None), float('nan')):.4g}" for m in shown]]
     tables.append(("The same metrics for 1,000 other real digits (the good end of each scale)", ["set"] + shown, reals))

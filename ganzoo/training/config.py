@@ -399,10 +399,20 @@ def recipe_variant(config: TrainConfig, registry: Registry | None = None) -> Var
     registry = registry or get_registry()
     base = registry.variant(config.variant or BASE_VARIANT)
     variant = resolve_variant(base, registry, **apply_recipe(base, config.recipe))
-    changes = variant.changes_from(base)
-    if config.variant is None and changes:  # composed from flags: say what it is
-        variant = variant.replace(name="custom", summary=f"custom (from {base.name}: {', '.join(changes)})")
+    if config.variant is None and variant.changes_from(base, settings=False):  # composed from flags: say what
+        changes = ", ".join(variant.changes_from(base))
+        variant = variant.replace(name="custom", summary=f"custom (from {base.name}: {changes})")
     return variant
+
+
+def recipe_changes(variant: Variant, registry: Registry | None = None) -> list[str]:
+    """What ``variant`` changes in the registered recipe of its name (:meth:`Variant.changes_from`),
+    so a run labelled ``wgan-gp`` says when it is not the registered ``wgan-gp``; empty for a
+    name nobody registers (``custom``: its summary says what it is made of)."""
+    registry = registry or get_registry()
+    if variant.name not in registry.list_variants():
+        return []
+    return variant.changes_from(registry.variant(variant.name))
 
 
 def resumed_config(saved: Mapping[str, Any], changes: Mapping[str, Any], out: str | Path,

@@ -26,7 +26,7 @@ from ganzoo.runs.rundir import FolderLock, RunDir
 from ganzoo.specs import Variant
 from ganzoo.training import distributed
 from ganzoo.training.capture import StepRunner, assemble_step, check_settings, to_channels_last
-from ganzoo.training.config import TrainConfig, recipe_variant
+from ganzoo.training.config import TrainConfig, recipe_changes, recipe_variant
 from ganzoo.training.distributed import Comm
 from ganzoo.training.loggers import RunLoggers
 from ganzoo.training.sampling import BatchSampler, DataField
@@ -101,6 +101,9 @@ class PreparedRun:
     """The step to stop at (infinite: only the time budget ends the run)."""
     loggers: RunLoggers
     notices: Notices
+    changes: tuple[str, ...] = ()
+    """What the recipe changes in the registered variant of its name (named by the first line
+    and config.json)."""
     resumed_from: int | None = None
     trained_seconds: float = 0.0
     """Training time before this process (evaluations excluded), carried across resumes."""
@@ -265,7 +268,8 @@ def prepare_run(config: TrainConfig, *, resume: Resume | None = None, run_dir: R
         raise
     return PreparedRun(config=config, variant=variant, comm=comm, device=device, gan=gan,
                        data_description=data.description, run_dir=run_dir, lock=lock, latent=latent,
-                       steps_total=steps_total, loggers=loggers, notices=notices, **restored)
+                       steps_total=steps_total, loggers=loggers, notices=notices,
+                       changes=tuple(recipe_changes(variant, registry)), **restored)
 
 
 def _assemble(resume: Resume | None, config: TrainConfig, gan: GAN, data: RunData, comm: Comm,

@@ -162,7 +162,7 @@ def write_settings(run: PreparedRun) -> dict[str, Any]:
     world = run.comm.world_size
     settings = {
         "world_size": world, "global_batch_size": run.variant.batch_size * world,
-        "train": run.config.to_dict(), "variant": run.variant.to_dict(),
+        "train": run.config.to_dict(), "variant": run.variant.to_dict(), "changes": list(run.changes),
         "image_shape": list(run.gan.image_shape), "num_classes": run.gan.num_classes,
         "class_names": list(run.gan.class_names or ()) or None, "device": str(run.device),
         "data": run.data_description, "versions": component_versions(run.gan),
@@ -207,6 +207,8 @@ def first_lines(run: PreparedRun) -> list[str]:
     else:
         where += ", fp32" + (" (auto: this CPU has no native bf16 matrix units)" if auto else "")
     title = run.variant.summary if run.variant.name == "custom" else run.variant.name
+    if run.changes:  # a named recipe with overrides is never a different recipe unnoticed
+        title += f" ({', '.join(run.changes)})"
     lines = []
     if run.resumed_from is not None:
         lines.append(f"ganzoo: resuming {run.run_dir.path} from step {run.resumed_from} "
