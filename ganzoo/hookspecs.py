@@ -67,7 +67,7 @@ def register_discriminators(register: RegisterComponent) -> None:
     :param register:
         ``register(name: str, factory, *, summary: str = "", source: str = "",
         suffix_param: str | None = None, inputs: tuple[str, ...] = ("image",),
-        conditional: bool = False, classifier: bool = False)``.
+        conditional: bool = False, classifier: bool = False, tags: Iterable[str] = ())``.
         ``factory(image_shape: tuple[int, int, int], **params) -> torch.nn.Module`` must
         return a module mapping images ``N×C×H×W`` in [-1, 1] to one raw logit or critic score
         per sample (shape ``N`` or ``N×1``; no sigmoid: losses work on logits).
@@ -80,7 +80,9 @@ def register_discriminators(register: RegisterComponent) -> None:
         needs a conditional generator): the factory gets ``num_classes`` after its usual
         arguments, and ``forward`` returns ``(scores, class_logits)`` with logits
         ``N×num_classes``; the built-in updates add the auxiliary cross-entropy on real and
-        generated images to both players' losses.
+        generated images to both players' losses. ``tags`` say what tricks must know of it:
+        ``"batchnorm"`` for one whose batch normalisation mixes the samples of a batch (the
+        gradient penalty refuses it).
 
     :return: nothing; results are passed through ``register``.
     """
@@ -145,7 +147,9 @@ def register_tricks(register: RegisterComponent) -> None:
         conflicts: Iterable[str] = (), requires_loss_tags: Iterable[str] = ())``.
         ``factory(**params) -> ganzoo.Trick``; a trick overrides only the step points it needs
         (see :class:`ganzoo.Trick`). ``conflicts`` names tricks it cannot be combined with
-        (checked both ways); ``requires_loss_tags`` are tags the loss must carry. A composition
+        (checked both ways) and tags of networks it cannot work with (a discriminator
+        registered with ``tags=("batchnorm",)`` and the gradient penalty); ``requires_loss_tags``
+        are tags the loss must carry. A composition
         breaking either is refused with a one-line reason before anything is built.
 
     :return: nothing; results are passed through ``register``.

@@ -300,8 +300,8 @@ class PluginHost:
                                source: str = "", **extra: Any) -> None:
             allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
                        "metric": {"better", "conditional"}, "generator": {"suffix_param", "conditional", "inputs"},
-                       "network": {"conditional"},
-                       "discriminator": {"suffix_param", "inputs", "conditional", "classifier"},
+                       "network": {"conditional", "tags"},
+                       "discriminator": {"suffix_param", "inputs", "conditional", "classifier", "tags"},
                        "update": {"roles", "points"}}.get(kind, set())
             unexpected = set(extra) - allowed
             if unexpected:

@@ -202,12 +202,20 @@ class Registry:
         loss = self.component("loss", variant.loss)
         tricks = [self.component("trick", name) for name in variant.tricks]
         names = {t.name.rpartition("/")[2] for t in tricks}  # conflicts name tricks unqualified
+        tagged = {tag: (role, spec.name) for role in variant.role_names()
+                  for spec in [self.component(*variant.role_network(role)[:2])] for tag in spec.tags}
         for trick in tricks:
             clash = sorted(set(trick.conflicts) & names)
             if clash:
                 raise CompositionError(
                     f"{_where(variant)}trick {trick.name!r} cannot be combined with {clash[0]!r} "
                     f"(drop one: --no-trick {trick.name})")
+            clash = sorted(set(trick.conflicts) & set(tagged))
+            if clash:  # a network's tag (e.g. batchnorm) the trick cannot work with
+                role, network = tagged[clash[0]]
+                raise CompositionError(
+                    f"{_where(variant)}trick {trick.name!r} cannot be used with the {role} {network!r}, which is "
+                    f"tagged {clash[0]!r} (use a {role} without it, or drop the trick: --no-trick {trick.name})")
             missing = sorted(set(trick.requires_loss_tags) - loss.tags)
             if missing:
                 fitting = [s.name for s in self._components["loss"].values()

@@ -138,9 +138,11 @@ class ComponentSpec:
     source: str = ""
     tags: frozenset[str] = frozenset()
     """Losses: capabilities tricks can require, e.g. ``labels`` (uses real/fake targets) or
-    ``critic`` (unbounded Wasserstein-style scores)."""
+    ``critic`` (unbounded Wasserstein-style scores). Discriminators and networks: what tricks
+    must know of them, e.g. ``batchnorm`` (mixes a batch's samples)."""
     conflicts: tuple[str, ...] = ()
-    """Tricks: names of tricks this one cannot be combined with."""
+    """Tricks: names of tricks this one cannot be combined with, and tags of networks it cannot
+    work with."""
     requires_loss_tags: tuple[str, ...] = ()
     """Tricks: tags the loss must carry for this trick to make sense."""
     better: str = ""

@@ -215,3 +215,32 @@ def test_r1_every_k_notice_reaches_the_command_line(tmp_path, capsys):
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "lazy-r1" in line]
     assert len(lines) == 1 and "trick 'r1' is not marked capturable with every=16" in lines[0], err
+
+
+def test_a_batchnorm_critic_under_the_gradient_penalty_is_refused(fresh_plugins, tmp_path, capsys):
+    """The gradient penalty is per sample; batch normalisation in the critic mixes the samples
+    (Gulrajani et al. 2017). A discriminator tagged batchnorm and the penalty are refused in one
+    line before the run folder, through tags and conflicts; weight clipping still takes it."""
+    import types
+
+    from torch import nn
+
+    import ganzoo
+    from ganzoo import hookimpl
+    from ganzoo.cli import main
+
+    def critic(image_shape):
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.BatchNorm1d(16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+
+    def register_discriminators(register):
+        register("bn-critic", critic, tags=("batchnorm",))
+    fresh_plugins.get_host().add_plugin(types.SimpleNamespace(
+        register_discriminators=hookimpl(register_discriminators)), "bn-test")
+    out = tmp_path / "run"
+    assert main(["train", "wgan-gp", "--discriminator", "bn-critic", "--steps", "1", "--out", str(out)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert ("trick 'gradient-penalty' cannot be used with the discriminator 'bn-critic', which is tagged "
+            "'batchnorm'") in line and line.endswith("--no-trick gradient-penalty)")
+    assert not out.exists()
+    clipped = ganzoo.resolve_variant("wgan-clip", discriminator="bn-critic")
+    ganzoo.get_registry().check_composition(clipped)  # clipping has no per-sample assumption
