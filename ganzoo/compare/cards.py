@@ -2,7 +2,9 @@
 per variant per comparison, shipped with ganzoo like timm's results CSVs, and shown by
 ``ganzoo info VARIANT`` and ``ganzoo list --results``. Reading them never imports torch.
 
-``$GANZOO_ZOO_CARDS`` points both reading and recording at another file.
+``$GANZOO_ZOO_CARDS`` points both reading and recording at another file. Columns are only ever
+appended to :data:`FIELDS`: a file written before a column existed still reads (that column
+None), and recording into it rewrites it once with the full header.
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ CARDS_FILE = Path(__file__).with_name("zoo-cards.csv")
 """The cards shipped with ganzoo."""
 FIELDS = ("variant", "date", "machine", "torch", "ganzoo", "budget", "seeds", "steps", "steps_per_sec",
           "fd", "fd_std", "fd_real_vs_real", "two_sample", "two_sample_std", "class_accuracy",
-          "class_accuracy_std", "extractor_sha256", "compared_with")
+          "class_accuracy_std", "extractor_sha256", "compared_with", "coverage", "coverage_std", "device",
+          "commit")
+"""The columns, in file order; new ones are appended, never inserted."""
 NUMBERS = ("seeds", "steps", "steps_per_sec", "fd", "fd_std", "fd_real_vs_real", "two_sample", "two_sample_std",
-           "class_accuracy", "class_accuracy_std")
+           "class_accuracy", "class_accuracy_std", "coverage", "coverage_std")
+COVERAGE_METRIC = "coverage.classes"
+"""The coverage a card shows: how many classes the samples cover (the digit classifier's)."""
 
 
 def cards_file() -> Path:
@@ -55,8 +61,25 @@ def cards_of(variant: str, path: Path | None = None) -> list[dict[str, Any]]:
     return [card for card in read_cards(path) if card["variant"] == variant]
 
 
-def cards_from_report(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One card per variant of a comparison's ``report.json``."""
+def device_of(summary: Mapping[str, Any], variant: str | None = None) -> str | None:
+    """The device a comparison trained on: the report's ``device`` when it says, else the
+    variant's configured one when not ``auto``, else read from the machine's name (a CPU's
+    names its cores, a GPU's does not); None when nothing says."""
+    if summary.get("device"):
+        return str(summary["device"])
+    config = (summary["plan"].get("configs") or {}).get(variant) or {}
+    device = config.get("device")
+    if device and device != "auto":
+        return str(device).split(":")[0]
+    machine = summary.get("machine")
+    if not machine:
+        return None
+    return "cpu" if " cores" in machine else "cuda"
+
+
+def cards_from_report(summary: Mapping[str, Any], commit: str | None = None) -> list[dict[str, Any]]:
+    """One card per variant of a comparison's ``report.json``; ``commit``: the git commit of
+    the ganzoo checkout that made it (empty when unknown)."""
     plan = summary["plan"]
     budget = f"{plan['minutes']:g} min" if plan["minutes"] else f"{plan['steps']} steps"
     cards = []
@@ -78,22 +101,46 @@ def cards_from_report(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
             "class_accuracy": end("class-accuracy.overall"), "class_accuracy_std": end("class-accuracy.overall", "std"),
             "extractor_sha256": (summary.get("extractor_sha256") or "")[:12],
             "compared_with": " ".join(v for v in summary["variants"] if v != name),
+            "coverage": end(COVERAGE_METRIC), "coverage_std": end(COVERAGE_METRIC, "std"),
+            "device": device_of(summary, name), "commit": commit or "",
         })
     return cards
 
 
-def record(summary: Mapping[str, Any], path: Path | None = None) -> Path:
-    """Append a comparison's cards to the cards file (written atomically)."""
+def record(summary: Mapping[str, Any], path: Path | None = None, commit: str | None = None) -> Path:
+    """Append a comparison's cards to the cards file (written atomically); ``commit``: the git
+    commit of the ganzoo checkout that made the comparison, when the recording side knows it.
+    A file written with fewer columns is rewritten with today's header, its rows kept."""
     path = path or cards_file()
     existing = path.read_text() if path.is_file() else ""
+    header = _header(existing, path)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
-    if not existing:
+    if header is None or list(header[:len(FIELDS)]) != list(FIELDS):
+        # new file, or one from before a column was added: (re)write it whole with every column
+        # (columns it has that this version does not know are kept at the end)
+        fields = [*FIELDS, *(key for key in header or () if key not in FIELDS)]
+        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-    for card in cards_from_report(summary):
+        if existing:
+            writer.writerows(csv.DictReader(io.StringIO(existing)))
+    else:
+        fields = list(header)
+        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+        buffer.write(existing if existing.endswith("\n") else existing + "\n")
+    for card in cards_from_report(summary, commit):
         writer.writerow({key: _format(card[key]) for key in FIELDS})
-    text = existing + buffer.getvalue()
+    text = buffer.getvalue()
     return write_atomically(path, lambda handle: handle.write(text.encode()))
+
+
+def _header(text: str, path: Path) -> list[str] | None:
+    """The column names of a cards file's text, or None when it is empty."""
+    if not text.strip():
+        return None
+    try:
+        return next(csv.reader(io.StringIO(text)))
+    except csv.Error as err:
+        raise DataError(f"{path}: unreadable zoo cards ({err})") from None
 
 
 def _format(value: Any) -> str:
@@ -105,17 +152,25 @@ def _format(value: Any) -> str:
 
 
 def describe(card: Mapping[str, Any]) -> str:
-    """One line: the card's quality and speed, with its budget, machine and date."""
+    """One line: the card's quality (FD, two-sample, coverage and class accuracy where
+    measured), its generator steps and speed, with its budget, device, machine, date and commit."""
+    card = {key: card.get(key) for key in FIELDS}  # a card from before a column was added
     parts = []
     if card["fd"] is not None:
         real = f", real {card['fd_real_vs_real']:.3g}" if card["fd_real_vs_real"] is not None else ""
         parts.append(f"FD {card['fd']:.3g} ± {card['fd_std'] or 0:.2g}{real}")
     if card["two_sample"] is not None:
         parts.append(f"two-sample {card['two_sample']:.3f} ± {card['two_sample_std'] or 0:.2g}")
+    if card["coverage"] is not None:
+        parts.append(f"coverage {card['coverage']:.3g} ± {card['coverage_std'] or 0:.2g}")
     if card["class_accuracy"] is not None:
-        parts.append(f"class accuracy {card['class_accuracy']:.3f}")
+        parts.append(f"class accuracy {card['class_accuracy']:.3f} ± {card['class_accuracy_std'] or 0:.2g}")
+    if card["steps"] is not None:
+        parts.append(f"{card['steps']:,.0f} generator steps")
     if card["steps_per_sec"] is not None:
         parts.append(f"{card['steps_per_sec']:.1f} steps/s")
     seeds = int(card["seeds"]) if card["seeds"] is not None else "?"
-    return (f"{', '.join(parts)} — {card['budget']} × {seeds} seeds, {card['machine']}, torch {card['torch']}, "
-            f"{card['date']}")
+    where = f"{card['device']}: {card['machine']}" if card["device"] else card["machine"]
+    commit = f", commit {card['commit']}" if card["commit"] else ""
+    return (f"{', '.join(parts)} — {card['budget']} × {seeds} seeds, {where}, torch {card['torch']}, "
+            f"{card['date']}{commit}")
