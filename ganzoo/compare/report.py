@@ -303,10 +303,14 @@ def summarize(runs: Sequence[Mapping[str, Any]], plan: Plan, states: Mapping[str
             "metrics": metrics,
         }
     provenance = next((r["provenance"] for r in done), None) or {}
+    setting = str(next(iter(plan.configs.values()), {}).get("device") or "auto")
+    # Where the runs trained (the compare's --device), not merely what this machine has.
+    cuda = setting.startswith("cuda") or (setting == "auto" and torch.cuda.is_available())
+    device = torch.device("cuda" if cuda else "cpu")
     return {
         "plan": plan.to_dict(),
         "date": datetime.date.today().isoformat(),
-        "machine": machine_name(torch.device("cuda" if torch.cuda.is_available() else "cpu")),
+        "machine": machine_name(device), "device": device.type,
         "jobs": jobs, "threads_per_job": None if jobs is None else _threads(jobs),
         "torch": torch.__version__, "ganzoo": __version__,
         "extractor": provenance.get("extractor"), "extractor_sha256": provenance.get("extractor_sha256"),
