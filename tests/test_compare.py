@@ -47,6 +47,7 @@ def test_a_tiny_comparison_writes_every_file(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert report["extractor_sha256"] == WEIGHTS_SHA256 and report["num_samples"] == 50
     assert report["reference"] == "mnist:test-a" and report["torch"] and report["machine"] and report["date"]
+    assert report["device"] == "cpu"  # where the runs trained
     assert set(report["variants"]) == {"vanilla", "vanilla-classic"}
     for variant in report["variants"].values():
         assert variant["changes"] == ["batch_size=8"]  # TINY's --batch-size
