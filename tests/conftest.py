@@ -122,9 +122,29 @@ def resumed_and_straight(example_env):
     ``"4 [networks' roles] [optimizers' roles] True True True"`` when the resumed run is
     bit-exactly the straight one (phase counts, every role's weights and optimizer state)."""
     def run(variant: str, root, *flags) -> str:
-        example_env.ganzoo("train", variant, "--steps", "2", "--out", root / "half", *flags, check=True)
-        example_env.ganzoo("train", "--resume", root / "half", "--steps", "4", check=True)
-        example_env.ganzoo("train", variant, "--steps", "4", "--out", root / "once", *flags, check=True)
-        return example_env.run("-c", _SAME_CHECKPOINTS, root / "half/checkpoints/last.pt",
-                               root / "once/checkpoints/last.pt", check=True).stdout.strip()
+        # The two fresh runs share a process; the resume gets a fresh one (nothing of the first
+        # 2 steps survives in memory), which then compares the checkpoints.
+        example_env.run("-c", ganzoo_main(["train", variant, "--steps", "2", "--out", root / "half", *flags],
+                                          ["train", variant, "--steps", "4", "--out", root / "once", *flags]),
+                        check=True)
+        resume = ganzoo_main(["train", "--resume", root / "half", "--steps", "4"])
+        return example_env.run("-c", f"{resume}\n{_SAME_CHECKPOINTS}", root / "half/checkpoints/last.pt",
+                               root / "once/checkpoints/last.pt", check=True).stdout.strip().splitlines()[-1]
     return run
+
+
+@pytest.fixture(scope="session")
+def cli_code():
+    """:func:`ganzoo_main`: code running several ganzoo commands in one scratch-environment process."""
+    return ganzoo_main
+
+
+def ganzoo_main(*argvs) -> str:
+    """Python code (for ``python -c`` in a scratch environment) running ``ganzoo ARGV``, i.e.
+    ganzoo.cli.main, the console script's entry point, for each argv in turn in that one
+    process; it exits with the first non-zero status. sys.argv is left to the code after it."""
+    calls = [[str(arg) for arg in argv] for argv in argvs]
+    return ("import sys as _sys; from ganzoo.cli import main as _main\n"
+            f"for _argv in {calls!r}:\n"
+            "    _code = _main(_argv)\n"
+            "    if _code: _sys.exit(_code)\n")

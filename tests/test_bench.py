@@ -18,12 +18,16 @@ from ganzoo.training.capture import resolve_precision
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_bench_json_schema():
-    result = subprocess.run([sys.executable, "-m", "ganzoo", "bench", "vanilla", "dcgan", "--steps", "1",
-                             "--warmup", "0", "--batch-size", "4", "--batch-size", "8", "--json"],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    rows = json.loads(result.stdout)
+def test_bench_json_schema(capsys):
+    from ganzoo.cli import main
+
+    capsys.readouterr()
+    # In this process; test_unknown_variant_is_a_one_line_error runs `ganzoo bench` as a process.
+    code = main(["bench", "vanilla", "dcgan", "--steps", "1", "--warmup", "0", "--batch-size", "4",
+                 "--batch-size", "8", "--json"])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    rows = json.loads(printed.out)
     assert [(r["variant"], r["batch_size"]) for r in rows] == [("dcgan", 4), ("dcgan", 8), ("vanilla", 4), ("vanilla", 8)]
     for row in rows:
         assert set(row) == {"variant", "batch_size", "device", "mode", "precision", "steps", "steps_per_sec",

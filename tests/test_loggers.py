@@ -36,7 +36,9 @@ def _events(run: Path) -> EventAccumulator:
 @pytest.fixture(scope="module")
 def logged_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("loggers") / "run"
-    assert main([*TRAIN, "--steps", "40", "--eval-every", "20", "--out", str(run),
+    scored = run.parent / "scored.toml"
+    scored.write_text("eval_samples = 64\n")  # the default 1,000 only takes longer to score
+    assert main([*TRAIN, "--config", str(scored), "--steps", "40", "--eval-every", "20", "--out", str(run),
                  "--logger", "csv", "--logger", "tensorboard:flush_secs=1"]) == 0
     return run
 

@@ -156,24 +156,27 @@ def test_a_factory_that_raises_is_a_one_line_error_when_built(env, tmp_path):
     assert "ganzoo-bad-factory" in error and "ValueError: out of cheese" in error
 
 
-def test_other_variants_still_train(env, tmp_path):
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def dcgan_run(env, tmp_path_factory) -> Path:
+    """A built-in variant trained in the environment with every broken and intruding plugin."""
+    run = tmp_path_factory.mktemp("dcgan") / "run"
     result = _train(env, "dcgan", run)
     assert result.returncode == 0, result.stderr
-    config = json.loads((run / "config.json").read_text())
+    return run
+
+
+def test_other_variants_still_train(dcgan_run):
+    config = json.loads((dcgan_run / "config.json").read_text())
     assert config["versions"]["plugins"]["dcgan"] == f"ganzoo {config['versions']['ganzoo']}"
 
 
-def test_an_intruder_cannot_take_builtin_names(env, tmp_path):
+def test_an_intruder_cannot_take_builtin_names(env, dcgan_run):
     """Regression: a package registering discriminator 'dcgan' and loss 'bce' replaced ganzoo's
     own (depending on install order), and the kit passed it."""
     result = env.ganzoo("list", "--components", "--json")
     owners = {(row["kind"], row["name"]): row["distribution"] for row in json.loads(result.stdout)}
     assert owners[("discriminator", "dcgan")] == owners[("loss", "bce")] == "ganzoo"
-    run = tmp_path / "run"
-    trained = _train(env, "dcgan", run)
-    assert trained.returncode == 0, trained.stderr
-    plugins = json.loads((run / "config.json").read_text())["versions"]["plugins"]
+    plugins = json.loads((dcgan_run / "config.json").read_text())["versions"]["plugins"]
     assert "intruder" not in plugins and plugins["losses"].startswith("ganzoo ")
 
 
