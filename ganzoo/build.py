@@ -13,7 +13,7 @@ from ganzoo.checks import call_factory, eval_mode, probe_discriminator, probe_ge
 from ganzoo.device import resolve_device
 from ganzoo.components import STEP_POINTS, Loss, StepState, Trick, Update
 from ganzoo.errors import CompositionError, ConfigError
-from ganzoo.latent import sample_latent
+from ganzoo.latent import draw_sources, sample_latent
 from ganzoo.optimizers import make_optimizer
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
@@ -196,8 +196,6 @@ class TrainedGenerator:
         (:meth:`sample_latent`), or for a translating generator images drawn uniformly from
         :attr:`sources` with ``generator``. Truncation and fixed codes are latent settings: a
         translating generator refuses them in one line."""
-        import torch
-
         device = self.device if device is None else device
         if not self.translates:
             return sample_latent(n, self.latent_dim, self.variant.latent_distribution, device, generator,
@@ -209,9 +207,7 @@ class TrainedGenerator:
         if self.sources is None or self.sources.shape[0] < 1:
             raise ConfigError(f"variant {self.variant.name!r} translates images of field {field!r} and none are "
                               f"given: give the images to translate (sample --input SOURCE)")
-        rng_device = generator.device if generator is not None else self.sources.device
-        index = torch.randint(self.sources.shape[0], (n,), device=rng_device, generator=generator)
-        return self.sources[index.to(self.sources.device)].to(device)
+        return draw_sources(self.sources, n, device, generator)
 
     def sampling_generator(self) -> nn.Module:
         """The generator to draw samples from: a trick's (e.g. EMA) if one provides it, with its

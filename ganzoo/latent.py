@@ -192,6 +192,19 @@ def sample_latent(n: int, latent_dim: int, distribution: Distribution = "normal"
     return z
 
 
+def draw_sources(sources: torch.Tensor, n: int, device: torch.device | str | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` images drawn uniformly (with replacement) from ``sources``, a translating
+    generator's input where a latent generator's is :func:`sample_latent`: the one place they
+    are drawn (training batches, sample grids, sampling). The indices come from ``generator``
+    on its own device (``sources``' when None); the images land on ``device``."""
+    import torch
+
+    rng_device = generator.device if generator is not None else sources.device
+    index = torch.randint(sources.shape[0], (n,), device=rng_device, generator=generator)
+    return sources[index.to(sources.device)].to(sources.device if device is None else device)
+
+
 def interpolate_latents(keyframes: torch.Tensor, frames: int, distribution: Distribution = "normal") -> torch.Tensor:
     """The path through ``keyframes`` (``K×latent_dim``), ``frames`` steps from one to the next:
     ``(K−1)·frames + 1`` latents, the keyframes themselves exactly at positions ``0, frames,

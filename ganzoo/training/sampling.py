@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.components import Batch
-from ganzoo.latent import latent_parts, sample_latent
+from ganzoo.latent import draw_sources, latent_parts, sample_latent
 
 if TYPE_CHECKING:
     import torch
@@ -80,11 +80,7 @@ class BatchSampler:
         """This rank's shard of ``n × world_size`` generator inputs: latent vectors, or images of
         the ``translate_from`` field drawn uniformly (apart from the batch's own draw of it)."""
         if self.sources is not None:
-            import torch
-
-            index = torch.randint(self.sources.shape[0], (n * self.world_size,), device=self.data.device,
-                                  generator=self.rng)
-            return self.sources[self._shard(index)]
+            return self._shard(draw_sources(self.sources, n * self.world_size, generator=self.rng))
         z = sample_latent(n * self.world_size, self.latent_dim, self.latent_parts, self.data.device, self.rng)
         return self._shard(z)
 
