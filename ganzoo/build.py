@@ -402,7 +402,7 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     tricks = []
     for name, params in variant.tricks.items():
         trick = call_factory(registry.component("trick", name), **params)
-        trick.setup(networks["generator"], networks["discriminator"])
+        trick.setup_networks(networks)
         tricks.append(trick)
     phases = []
     for phase in variant.step_phases():
@@ -437,8 +437,8 @@ def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAUL
                     device: str | torch.device = "cpu", tricks: list[str] | None = None,
                     registry: Registry | None = None, num_classes: int | None = None) -> TrainedGenerator:
     """Build only what sampling needs: the generator and the named ``tricks`` (default: the
-    recipe's tricks that provide a sampling generator). The tricks' :meth:`~ganzoo.Trick.setup`
-    gets ``discriminator=None``."""
+    recipe's tricks that provide a sampling generator). The tricks' :meth:`~ganzoo.Trick.setup_networks`
+    gets only the generator."""
     registry = registry or get_registry()
     shape = _check_image_shape(image_shape)
     dev = resolve_device(device)
@@ -451,7 +451,7 @@ def build_generator(variant: Variant, image_shape: tuple[int, int, int] = DEFAUL
         trick = call_factory(registry.component("trick", name), **variant.tricks[name])
         if tricks is None and not trick.overrides("sampling_generator"):
             continue
-        trick.setup(generator, None)
+        trick.setup_networks({"generator": generator})
         built.append(trick)
     return TrainedGenerator(variant=variant, image_shape=shape, networks={"generator": generator},
                             tricks=built, device=dev, num_classes=classes, conditioned=conditioned)

@@ -109,6 +109,10 @@ class StepState:
     networks: Mapping[str, nn.Module] = field(default_factory=dict)
     """Every role's network as the running update uses it (``generator`` and ``discriminator``
     are two of them)."""
+    trained: Mapping[str, nn.Module] = field(default_factory=dict)
+    """The networks the running optimizer step trains, by role, at the gradient and after-step
+    points (:meth:`StepContext.optimize`): the point's own argument is the first of them, and a
+    joint update (BiGAN's generator and encoder) has more. Empty before the first one."""
     labels: torch.Tensor | None = None
     """The class labels of the real batch the running update drew (None for unlabelled data,
     and before the update draws one)."""
@@ -172,8 +176,19 @@ class Trick:
     that overrides step points and is not capturable makes the trainer run eagerly, with a
     one-line notice. Tricks that only use :meth:`setup` never block capture."""
 
+    def setup_networks(self, networks: Mapping[str, nn.Module]) -> None:
+        """Called once after every role's network is built and moved to its device, before the
+        optimizers exist, with the networks by role name (a third role such as an encoder is
+        one of them). When only sampling is built (``ganzoo sample``/``eval`` of a run) it holds
+        just ``generator``, and only tricks that provide :meth:`sampling_generator` are set up.
+
+        The default calls :meth:`setup` with the generator and the discriminator (None when
+        there is none): override this for a trick that concerns other roles, else ``setup``."""
+        self.setup(networks["generator"], networks.get("discriminator"))
+
     def setup(self, generator: nn.Module, discriminator: nn.Module | None) -> None:
-        """Called once after the networks are built and moved to their device.
+        """Called once by the default :meth:`setup_networks`, after the networks are built and
+        moved to their device.
 
         ``discriminator`` is None when only sampling is built (``ganzoo sample``/``eval`` of a
         run): then only tricks that provide :meth:`sampling_generator` are set up, and they
@@ -302,12 +317,14 @@ class StepContext:
                  after_step: str | None = None) -> None:
         """Train ``roles`` on ``loss``: zero their gradients, backpropagate, call the trick point
         ``before_step`` (e.g. ``"d_gradients"``), step their optimizers, then the point
-        ``after_step`` (e.g. ``"after_d_step"``); both points get the first role's network."""
+        ``after_step`` (e.g. ``"after_d_step"``). Both points get the first role's network (the
+        role the point is named for) and find every trained one in :attr:`StepState.trained`."""
         optimizers = [self.optimizer(role) for role in roles]
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
         loss.backward()
         network = self.networks[roles[0]]
+        self.state.trained = {role: self.networks[role] for role in roles}
         for trick in self.tricks(before_step) if before_step else ():
             getattr(trick, before_step)(network, self.state)
         for optimizer in optimizers:

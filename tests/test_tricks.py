@@ -114,16 +114,6 @@ def test_r1_penalty_value_matches_definition():
     assert real.grad is None  # the caller's batch is left alone
 
 
-def test_r1_lazy_every_k_steps_is_scaled_by_k():
-    critic = nn.Sequential(nn.Flatten(), nn.Linear(4, 1))
-    trick = _trick("r1", gamma=1.0, every=4)
-    real = torch.randn(3, 1, 2, 2)
-    assert trick.d_loss_term(real, real, _state(step=1, discriminator=critic)) is None
-    lazy = trick.d_loss_term(real, real, _state(step=8, discriminator=critic))
-    eager = _trick("r1", gamma=1.0).d_loss_term(real, real, _state(step=8, discriminator=critic))
-    assert lazy.item() == pytest.approx(4 * eager.item(), rel=1e-6)
-
-
 @pytest.mark.parametrize("params, message", [({"gamma": -1}, "gamma must be >= 0"),
                                              ({"every": 0}, "every must be a positive integer")])
 def test_r1_rejects_bad_parameters(params, message):
@@ -175,46 +165,36 @@ def test_free_composition_builds_and_trains():
     assert step.updates_of("discriminator") == 2
 
 
-# -- lazy R1: the trick with every > 1 and the lazy-r1 phase (issue 32) --------------------------
+# -- lazy R1 is one thing: the lazy-r1 phase (issue 33) ------------------------------------------
 
 
-def _run_start_notices(tricks: dict) -> list[str]:
-    """What the trainer's step runner says when a run of ``vanilla`` with ``tricks`` starts (CPU)."""
-    from ganzoo.training.capture import assemble_step
-
-    gan = ganzoo.create_variant("vanilla", tricks=tricks, batch_size=8)
-    notices: list[str] = []
-    assemble_step(gan, conformance.real_batch(gan.image_shape, 16), seed=0, total_steps=10,
-                  notify=notices.append)
-    return notices
-
-
-R1_EVERY_16 = ("ganzoo: trick 'r1' is not marked capturable with every=16 (it branches on the step number), so "
-               "on CUDA the step runs eagerly (no CUDA graph); the lazy-r1 phase does the same regularisation on a "
-               "pass of its own and stays captured: add {update = \"lazy-r1\", every = 16, params = {gamma = 5.0}} "
-               "to the recipe's phases instead of the trick (README: phases)")
-
-
-def test_r1_every_k_says_in_one_line_that_the_lazy_r1_phase_stays_captured():
-    # Regression: with every > 1 the trick silently made the step eager on CUDA (the notice,
-    # if any, said only "trick 'r1' is not marked capturable"), and said nothing on the CPU.
-    assert _run_start_notices({"r1": {"every": 16, "gamma": 5.0}}) == [R1_EVERY_16]  # on the CPU too
-    assert _run_start_notices({"r1": {}}) == []  # every=1 is captured: nothing to say
-    from ganzoo.training.capture import capture_blockers
-
-    gan = ganzoo.create_variant("vanilla", tricks={"r1": {"every": 16, "gamma": 5.0}}, batch_size=8)
-    # On CUDA the eager fallback gives this reason (the trainer's one notice there, or --graph on's error).
-    assert R1_EVERY_16.removeprefix("ganzoo: ") in capture_blockers(gan)
-
-
-def test_r1_every_k_notice_reaches_the_command_line(tmp_path, capsys):
+def test_r1_every_k_is_refused_in_one_line_naming_the_lazy_r1_phase(tmp_path, capsys):
+    # Regression: the r1 trick with every > 1 was a second, eager spelling of the lazy-r1 phase.
     from ganzoo.cli import main
 
-    assert main(["train", "vanilla", "--trick", "r1:every=16", "--steps", "1", "--data", "mnist:test-b",
-                 "--device", "cpu", "--batch-size", "8", "--out", str(tmp_path / "run")]) == 0
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if "lazy-r1" in line]
-    assert len(lines) == 1 and "trick 'r1' is not marked capturable with every=16" in lines[0], err
+    out = tmp_path / "run"
+    assert main(["train", "vanilla", "--trick", "r1:every=16,gamma=5", "--steps", "1", "--data", "mnist:test-b",
+                 "--device", "cpu", "--batch-size", "8", "--out", str(out)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == ("ganzoo train: error: trick 'r1': lazy R1 (every=16) is the lazy-r1 phase since ganzoo 0.3: "
+                    "replace the trick with {update = \"lazy-r1\", every = 16, params = {gamma = 5.0}} in the "
+                    "recipe's phases (README: phases)")
+    assert not out.exists()
+    # every=1 (the default) is the eager penalty, capturable, with nothing to say.
+    from ganzoo.training.capture import assemble_step
+
+    gan = ganzoo.create_variant("vanilla", tricks={"r1": {}}, batch_size=8)
+    notices: list[str] = []
+    assemble_step(gan, conformance.real_batch(gan.image_shape, 16), seed=0, total_steps=10, notify=notices.append)
+    assert notices == [] and gan.tricks[0].capturable
+
+
+def test_a_run_saved_with_r1_every_k_still_samples(tmp_path):
+    """A 0.2 run trained with the r1 trick's every > 1 cannot resume, but its generator is
+    still sampled (sampling never sets r1 up)."""
+    variant = ganzoo.get_variant("vanilla").replace(tricks={"r1": {"every": 4}})
+    generator = ganzoo.build.build_generator(variant)
+    assert generator.tricks == [] and generator.generate(2, seed=0).shape == (2, 1, 28, 28)
 
 
 def test_a_batchnorm_critic_under_the_gradient_penalty_is_refused(fresh_plugins, tmp_path, capsys):

@@ -1,10 +1,12 @@
-"""The WGAN-GP gradient penalty (Gulrajani et al. 2017, arXiv:1704.00028)."""
+"""Gradient penalties on the discriminator: WGAN-GP's on interpolates (Gulrajani et al. 2017,
+arXiv:1704.00028) and R1 on real images (Mescheder et al. 2018)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import torch
+from torch import nn
 
 from ganzoo import StepState, Trick
 from ganzoo.errors import ConfigError
@@ -52,13 +54,12 @@ class GradientPenalty(Trick):
 class R1Penalty(Trick):
     """γ/2 · E[‖∇D(x)‖²] on real images only: a zero-centred penalty that keeps the
     discriminator flat on the data, so the generator is not pushed past it (Mescheder et al. 2018,
-    arXiv:1801.04406). Works with any loss. With ``every`` > 1 the penalty is applied lazily,
-    scaled by ``every`` (StyleGAN2's lazy regularisation) inside the discriminator update,
-    which makes the whole step eager on CUDA; the ``lazy-r1`` phase does the same on its own
-    pass and stays on the CUDA-graph fast path. A run with ``every`` > 1 says so in one line
-    when it starts (:attr:`capture_notice`)."""
+    arXiv:1801.04406). Works with any loss. Applied in every discriminator update; StyleGAN2's
+    lazy regularisation (every k steps, scaled by k) is the ``lazy-r1`` phase, the one way to
+    do it (``every`` > 1 here is refused in one line that names the phase)."""
 
     name = "r1"
+    capturable = True
 
     def __init__(self, gamma: float = 10.0, every: int = 1) -> None:
         if gamma < 0:
@@ -66,23 +67,18 @@ class R1Penalty(Trick):
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ConfigError(f"trick 'r1': every must be a positive integer, got {every!r}")
         self.gamma, self.every = float(gamma), every
-        # Lazy regularisation branches on the step number: not the same work every step.
-        self.capturable = every == 1
-        # Said when a run starts, on every device (the recipe means the same on all of them):
-        # kept rather than refused, because it is a valid recipe (runs saved with it resume) and
-        # it differs from the phase (penalty inside the D update, on its batch).
-        phase = f'{{update = "lazy-r1", every = {every}, params = {{gamma = {self.gamma!r}}}}}'
-        self.capture_notice: str | None = None if self.capturable else (
-            f"trick 'r1' is not marked capturable with every={every} (it branches on the step number), so on "
-            f"CUDA the step runs eagerly (no CUDA graph); the lazy-r1 phase does the same regularisation on a "
-            f"pass of its own and stays captured: add {phase} to the recipe's phases instead of the trick "
-            f"(README: phases)")
+
+    def setup(self, generator: nn.Module, discriminator: nn.Module | None) -> None:
+        # Refused when training is built, not when constructed: a run saved by ganzoo 0.2 with
+        # every > 1 can still be sampled, evaluated and exported (sampling never sets this up).
+        if self.every > 1:
+            phase = f'{{update = "lazy-r1", every = {self.every}, params = {{gamma = {self.gamma!r}}}}}'
+            raise ConfigError(f"trick 'r1': lazy R1 (every={self.every}) is the lazy-r1 phase since ganzoo 0.3: "
+                              f"replace the trick with {phase} in the recipe's phases (README: phases)")
 
     def d_loss_term(self, real: torch.Tensor, fake: torch.Tensor,
-                    state: StepState) -> torch.Tensor | None:
-        if state.step % self.every:
-            return None
+                    state: StepState) -> torch.Tensor:
         grad = input_gradients(state.score, real)
-        penalty = (0.5 * self.gamma * self.every) * grad.square().sum(1).mean()
+        penalty = (0.5 * self.gamma) * grad.square().sum(1).mean()
         state.report("r1_penalty", penalty)
         return penalty
