@@ -517,11 +517,13 @@ class Variant:
                     for key, value in _changed(base.tricks[trick], params)]
         mine, theirs = self.to_dict(), base.to_dict()
         replaced = {fields[1] for role, fields in ROLE_FIELDS.items() if getattr(self, role) != getattr(base, role)}
-        replaced |= {"loss_params"} if self.loss != base.loss else set()  # a new part's parameters are its own
-        for name in (name for name in mine if name not in _DESCRIBED_ABOVE | replaced):  # in field order
-            if isinstance(mine[name], dict) and isinstance(theirs.get(name), dict):
-                changes += [f"{name}.{key}={value}" for key, value in _changed(theirs[name], mine[name])]
-            elif mine[name] != theirs.get(name):
+        replaced |= {"loss_params"} if self.loss != base.loss else set()
+        for name in (name for name in mine if name not in _DESCRIBED_ABOVE):  # in field order
+            # A new part's parameters are not the old part's: every one it is given is a change.
+            before = {} if name in replaced else theirs.get(name)
+            if isinstance(mine[name], dict) and isinstance(before, dict):
+                changes += [f"{name}.{key}={value}" for key, value in _changed(before, mine[name])]
+            elif mine[name] != before:
                 changes.append(f"{name}={mine[name]}")
         return changes
 

@@ -437,6 +437,11 @@ def test_a_named_recipe_with_overrides_says_so(tmp_path, capsys):
     assert first.startswith("ganzoo: training wgan-gp (generator=mlp, discriminator=mlp, latent_dim=32) on "), first
     config = json.loads((run / "config.json").read_text())
     assert config["changes"] == ["generator=mlp", "discriminator=mlp", "latent_dim=32"]
+    # Regression: a replaced part's parameters went unnamed (batchnorm=true hid behind generator=mlp).
+    recipe = ganzoo.get_variant("wgan-gp").replace(generator="mlp", generator_params={"batchnorm": True},
+                                                   discriminator="mlp", discriminator_params={"dropout": 0.0})
+    assert recipe.changes_from(ganzoo.get_variant("wgan-gp")) == [
+        "generator=mlp", "discriminator=mlp", "generator_params.batchnorm=True", "discriminator_params.dropout=0.0"]
     assert main(["train", "vanilla-classic", "--steps", "1", "--out", str(tmp_path / "plain")]) == 0
     assert capsys.readouterr().err.startswith("ganzoo: training vanilla-classic on ")
     assert json.loads((tmp_path / "plain" / "config.json").read_text())["changes"] == []
