@@ -62,9 +62,26 @@ class Group:
         return f"{'conditional' if self.conditional else 'unconditional'}-{self.seeds}-seed{'s' * (self.seeds > 1)}"
 
 
+def textbook_of(variant: Any) -> str | None:
+    """The textbook loop of ``variant``'s loss, the reference it is tested against: the
+    Wasserstein loss with the gradient penalty ``wgan-gp``, with weight clipping ``wgan``; the BCE
+    loss ``bce`` for dense generators and ``dcgan`` for the DCGAN one; None for other losses."""
+    if variant.loss == "wasserstein":
+        return "wgan-gp" if "gradient-penalty" in variant.tricks else "wgan" if "weight-clip" in variant.tricks else None
+    if variant.loss == "bce":
+        return {"mlp": "bce", "dcgan": "dcgan"}.get(variant.generator)
+    return None
+
+
+def about(registry: Any, variant: Any) -> dict[str, Any]:
+    """What the table needs of a variant: its conditioning, loss and textbook loop."""
+    return {"conditional": bool(registry.conditioned_roles(variant)), "loss": variant.loss,
+            "textbook": textbook_of(variant)}
+
+
 def builtin_variants() -> dict[str, dict[str, Any]]:
-    """Every variant the ``ganzoo`` distribution registers: name → {conditional, loss}
-    (plugin packages' variants are left out)."""
+    """Every variant the ``ganzoo`` distribution registers: name → :func:`about` it (plugin
+    packages' variants are left out)."""
     import ganzoo
 
     registry = ganzoo.get_registry()
@@ -73,7 +90,7 @@ def builtin_variants() -> dict[str, dict[str, Any]]:
         variant = registry.variant(name)
         if variant.plugin is not None and variant.plugin.distribution != "ganzoo":
             continue
-        found[name] = {"conditional": bool(registry.conditioned_roles(variant)), "loss": variant.loss}
+        found[name] = about(registry, variant)
     return found
 
 
@@ -88,8 +105,7 @@ def chosen_variants(names: Sequence[str] | None) -> dict[str, dict[str, Any]]:
     unknown = [n for n in names if n not in known]
     if unknown:
         raise TableError(f"--variants: no variant {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known))})")
-    return {n: {"conditional": bool(registry.conditioned_roles(registry.variant(n))),
-                "loss": registry.variant(n).loss} for n in dict.fromkeys(names)}
+    return {n: about(registry, registry.variant(n)) for n in dict.fromkeys(names)}
 
 
 def wants_more_seeds(name: str, loss: str | None = None) -> bool:
@@ -270,6 +286,44 @@ def row_from_textbook(recipe: str, runs: Sequence[Mapping[str, Any]]) -> dict[st
             "two_sample": end(TWO_SAMPLE), "coverage": end(COVERAGE), "class_accuracy": None}
 
 
+def against_textbook(rows: Sequence[dict[str, Any]]) -> None:
+    """Test each zoo row against the textbook loop of its loss (``row["textbook"]``) when that
+    loop is in ``rows``: ``row["vs_textbook"]`` gets the loop's name and, for FD and two-sample
+    accuracy, compare's own test (:func:`ganzoo.compare.report.welch`, Welch's t on the per-seed
+    final values) with ``better`` True/False when it shows a difference (p < α), None when not."""
+    from ganzoo.compare.report import welch
+
+    loops = {row["name"].removeprefix("textbook "): row for row in rows if row["kind"] == "textbook loop"}
+    for row in rows:
+        loop = loops.get(row.get("textbook") or "")
+        if loop is None or row["kind"] == "textbook loop":
+            continue
+        tests = {}
+        for metric in ("fd", "two_sample"):
+            mine, theirs = (row[metric] or {}).get("values"), (loop[metric] or {}).get("values")
+            if mine and theirs:
+                test = welch(mine, theirs)
+                shown = test["verdict"] == "ahead"
+                tests[metric] = test | {"better": (row[metric]["mean"] < loop[metric]["mean"]) if shown else None}
+        row["vs_textbook"] = {"loop": loop["name"], **tests}
+
+
+def _verdict(test: Mapping[str, Any] | None, label: str) -> str:
+    if test is None:
+        return f"{label} untested"
+    if test["p"] is None:
+        return f"{label} {test['verdict'].replace('_', ' ')} (n {test['n'][0]}/{test['n'][1]})"
+    said = "no difference shown" if test["better"] is None else "better" if test["better"] else "worse"
+    return f"{label} {said} (p {test['p']:.2g})"
+
+
+def vs_textbook_cell(row: Mapping[str, Any]) -> str:
+    found = row.get("vs_textbook")
+    if not found:
+        return "–"
+    return f"{found['loop']}: {_verdict(found.get('fd'), 'FD')}, {_verdict(found.get('two_sample'), 'two-sample')}"
+
+
 def real_vs_real(reports: Iterable[Mapping[str, Any]], evaluations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Each metric's real-vs-real value, from the first report or evaluation that has it."""
     found: dict[str, Any] = {}
@@ -307,8 +361,12 @@ def table_markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any],
     FD (lowest first; rows without one last), then real vs real."""
     ordered = sorted(rows, key=lambda r: (r["fd"] is None, r["fd"]["mean"] if r["fd"] else 0.0, r["name"]))
     any_conditional = any(r["class_accuracy"] is not None or r["kind"] == "zoo, conditional" for r in rows)
+    from ganzoo.compare.report import ALPHA
+
+    any_tested = any(r.get("vs_textbook") for r in rows)
     columns = ["variant / loop", "what", "seeds (n)", "generator steps (mean)", "FD (mean ± std)",
-               "two-sample (mean ± std)", "coverage (classes)"] + (["class accuracy"] if any_conditional else [])
+               "two-sample (mean ± std)", "coverage (classes)"] + (["class accuracy"] if any_conditional else []) + (
+               [f"against the textbook loop of its loss (Welch's t, two-sided, α {ALPHA:g})"] if any_tested else [])
     lines = [START, f"## The zoo's quality table: every built-in variant and textbook loop, {header['budget']} "
                     f"({header['date']})", "",
              "Generated by `benchmarks/zoo_table.py` from the runs' recorded scores — do not edit by hand; "
@@ -324,10 +382,14 @@ def table_markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any],
                  _mean_std(row["two_sample"], ".3f", ".3f"), _mean_std(row["coverage"], ".3g", ".2g")]
         if any_conditional:
             cells.append(_mean_std(row["class_accuracy"], ".3f", ".3f"))
+        if any_tested:
+            cells.append(vs_textbook_cell(row))
         lines.append("| " + " | ".join(cells) + " |")
     reference = [_plain(real.get(FD), ".3g"), _plain(real.get(TWO_SAMPLE), ".3f"), _plain(real.get(COVERAGE), ".3g")]
     if any_conditional:
         reference.append(_plain(real.get(CLASS_ACCURACY), ".3f"))
+    if any_tested:
+        reference.append("")
     lines += ["| real vs real | | | | " + " | ".join(reference) + " |", END]
     return "\n".join(lines) + "\n"
 
@@ -441,7 +503,8 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for group in groups:
         summary = run_compare(group, args, root)
         reports.append(summary)
-        rows += rows_from_report(summary, group.conditional)
+        rows += [row | {"textbook": variants[row["name"]]["textbook"]} if row["name"] in variants else row
+                 for row in rows_from_report(summary, group.conditional)]
         if record_once(summary, root / group.folder, cards, commit):
             note(f"recorded {len(summary['variants'])} zoo card(s) in {cards}")
         failed += sum(v["done"] < v["seeds"] for v in summary["variants"].values())
@@ -457,6 +520,7 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
             rows.append(row_from_textbook(recipe, mine))
             evaluations += [d["eval"] for d in mine]
 
+    against_textbook(rows)
     first = reports[0] if reports else None
     provenance = next((e["provenance"] for e in evaluations), {})
     extractor = (first or {}).get("extractor") or provenance.get("extractor")
@@ -474,7 +538,9 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
                   f"(sample std; none shown for one seed). Zoo rows come from `ganzoo compare` (reports under "
                   f"`{root}`; each variant's card, `ganzoo info VARIANT`, is recorded from the same report), "
                   f"textbook rows from `benchmarks/textbook.py` scored by `ganzoo eval --json`. Rows by FD, "
-                  f"lowest first; no ranking is claimed (see each comparison's report.md for tested claims)."),
+                  f"lowest first; no ranking is claimed among them (see each comparison's report.md for tested "
+                  f"claims). The last column tests a variant against the textbook loop of its loss with compare's "
+                  f"own test on the per-seed final values: \"better\"/\"worse\" only where p < α."),
     }
     section = table_markdown(rows, header, real_vs_real(reports, evaluations))
     written = write_section(Path(args.results), section)

@@ -209,3 +209,31 @@ def test_the_section_is_replaced_between_its_markers_and_appended_when_absent(zo
                                    f"{zoo_table.END}\n\n## Later section\n")
     zoo_table.write_section(results, first.replace("old", "new"))  # the same again: unchanged
     assert results.read_text().count(zoo_table.START) == 1 and "## Later section" in results.read_text()
+
+
+def test_each_variant_is_tested_against_the_textbook_loop_of_its_loss(zoo_table):
+    builtin = zoo_table.builtin_variants()
+    assert {name: builtin[name]["textbook"] for name in ("vanilla", "dcgan", "wgan-gp", "wgan-clip", "ragan")} == {
+        "vanilla": "bce", "dcgan": "dcgan", "wgan-gp": "wgan-gp", "wgan-clip": "wgan", "ragan": None}
+
+    def row(name, kind, fd, two_sample, textbook=None):
+        stats = [{"mean": sum(v) / len(v), "std": 0.1, "n": len(v), "values": v} for v in (fd, two_sample)]
+        return {"name": name, "kind": kind, "seeds": 3, "done": 3, "lost": {}, "steps": 100.0, "fd": stats[0],
+                "two_sample": stats[1], "coverage": None, "class_accuracy": None, "textbook": textbook}
+
+    rows = [row("wgan-gp", "zoo", [10.0, 11.0, 10.5], [0.80, 0.79, 0.81], "wgan-gp"),
+            row("wgan-clip", "zoo", [90.0, 110.0, 100.0], [0.96, 0.97, 0.98], "wgan"),
+            row("dcgan", "zoo", [30.0], [0.9], "dcgan"),
+            row("textbook wgan-gp", "textbook loop", [18.0, 19.0, 18.5], [0.77, 0.78, 0.776]),
+            row("textbook wgan", "textbook loop", [101.0, 99.0, 100.5], [0.97, 0.975, 0.972])]
+    zoo_table.against_textbook(rows)
+    gp, clip, dcgan = rows[0]["vs_textbook"], rows[1]["vs_textbook"], rows[2]
+    assert gp["fd"]["better"] is True and gp["fd"]["p"] < 0.05 and gp["fd"]["test"] == "welch_t"
+    assert gp["two_sample"]["better"] is False  # a difference, the wrong way: said as worse
+    assert clip["fd"]["better"] is None and clip["fd"]["verdict"] == "no_difference_shown"
+    assert "vs_textbook" not in dcgan  # its loop did not run
+    text = zoo_table.table_markdown(rows, header(), {})
+    assert "against the textbook loop of its loss (Welch's t, two-sided, α 0.05)" in text
+    line = next(line for line in text.splitlines() if line.startswith("| `wgan-gp`"))
+    assert line.endswith("| textbook wgan-gp: FD better (p 4e-05), two-sample worse (p 0.033) |"), line
+    assert "textbook wgan: FD no difference shown (p 0.98)" in text
