@@ -27,10 +27,10 @@ def test_list_shows_the_four_variants_with_their_plugin(capsys):
 def test_list_json_schema_and_pattern(capsys):
     assert main(["list", "wgan*", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["name"] for r in rows] == ["wgan-clip", "wgan-gp"]
+    assert [r["name"] for r in rows] == ["wgan-clip", "wgan-clip-mlp", "wgan-gp", "wgan-gp-mlp"]
     assert set(rows[0]) >= {"name", "generator", "discriminator", "loss", "tricks", "plugin",
                             "distribution", "version", "summary", "source", "critic_steps"}
-    assert rows[1]["tricks"] == ["gradient-penalty"] and rows[1]["distribution"] == "ganzoo"
+    assert rows[2]["tricks"] == ["gradient-penalty"] and rows[2]["distribution"] == "ganzoo"
 
 
 def test_list_components_json(capsys):

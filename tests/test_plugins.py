@@ -227,11 +227,11 @@ def test_disable_plugins_env_var(monkeypatch, fresh_plugins):
 
 
 def test_registry_listing_filters():
-    assert ganzoo.list_variants("wgan*") == ["wgan-clip", "wgan-gp"]
+    assert ganzoo.list_variants("wgan*") == ["wgan-clip", "wgan-clip-mlp", "wgan-gp", "wgan-gp-mlp"]
     assert ganzoo.list_variants(["vanilla", "dc*"]) == ["dcgan", "vanilla"]
     assert ganzoo.list_variants(exclude_filters="wgan*") == ["acgan", "cdcgan-proj", "cgan", "dcgan", "ragan", "vanilla", "vanilla-classic"]
     assert ganzoo.list_variants("vanilla*", exclude_filters="*classic") == ["vanilla"]
-    assert ganzoo.list_variants(plugin="wgan") == ["wgan-clip", "wgan-gp"]
+    assert ganzoo.list_variants(plugin="wgan") == ["wgan-clip", "wgan-clip-mlp", "wgan-gp", "wgan-gp-mlp"]
     assert ganzoo.list_components("discriminator", "dcgan*") == ["dcgan", "dcgan-critic"]
     assert ganzoo.list_components("trick", plugin="nobody") == []
 
