@@ -398,6 +398,7 @@ def build_gan(variant: Variant, image_shape: tuple[int, int, int] = DEFAULT_IMAG
     networks: dict[str, nn.Module] = {}
     for role in variant.role_names():
         networks[role] = _build_role(role, variant, shape, dev, registry, classes, networks)
+    registry.check_network_tags(variant, {role: getattr(net, "tags", ()) for role, net in networks.items()})
     loss = call_factory(registry.component("loss", variant.loss), **variant.loss_params)
     tricks = []
     for name, params in variant.tricks.items():

@@ -82,7 +82,9 @@ def register_discriminators(register: RegisterComponent) -> None:
         ``N×num_classes``; the built-in updates add the auxiliary cross-entropy on real and
         generated images to both players' losses. ``tags`` say what tricks must know of it:
         ``"batchnorm"`` for one whose batch normalisation mixes the samples of a batch (the
-        gradient penalty refuses it).
+        gradient penalty refuses it). A family whose members differ (``timm:MODEL``) says it
+        on the built network instead, as a ``tags`` attribute (a set of strings), checked the
+        same way when the networks are built.
 
     :return: nothing; results are passed through ``register``.
     """

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ganzoo.errors import CompositionError, DuplicateNameError, GanzooError, UnknownNameError
 from ganzoo.specs import COMPONENT_KINDS, ComponentSpec, LatentPart, PluginRef, Variant, fit_parts
@@ -202,20 +202,14 @@ class Registry:
         loss = self.component("loss", variant.loss)
         tricks = [self.component("trick", name) for name in variant.tricks]
         names = {t.name.rpartition("/")[2] for t in tricks}  # conflicts name tricks unqualified
-        tagged = {tag: (role, spec.name) for role in variant.role_names()
-                  for spec in [self.component(*variant.role_network(role)[:2])] for tag in spec.tags}
+        tagged = {role: self.component(*variant.role_network(role)[:2]).tags for role in variant.role_names()}
+        self.check_network_tags(variant, tagged)
         for trick in tricks:
             clash = sorted(set(trick.conflicts) & names)
             if clash:
                 raise CompositionError(
                     f"{_where(variant)}trick {trick.name!r} cannot be combined with {clash[0]!r} "
                     f"(drop one: --no-trick {trick.name})")
-            clash = sorted(set(trick.conflicts) & set(tagged))
-            if clash:  # a network's tag (e.g. batchnorm) the trick cannot work with
-                role, network = tagged[clash[0]]
-                raise CompositionError(
-                    f"{_where(variant)}trick {trick.name!r} cannot be used with the {role} {network!r}, which is "
-                    f"tagged {clash[0]!r} (use a {role} without it, or drop the trick: --no-trick {trick.name})")
             missing = sorted(set(trick.requires_loss_tags) - loss.tags)
             if missing:
                 fitting = [s.name for s in self._components["loss"].values()
@@ -224,6 +218,21 @@ class Registry:
                 raise CompositionError(
                     f"{_where(variant)}trick {trick.name!r} needs a loss tagged {missing[0]!r}, "
                     f"and loss {loss.name!r} is not{hint}; drop the trick with --no-trick {trick.name}")
+
+    def check_network_tags(self, variant: Variant, tags: Mapping[str, Iterable[str]]) -> None:
+        """Refuse (one-line :class:`CompositionError`) a trick of ``variant`` whose ``conflicts``
+        name a tag of one of its networks: ``tags`` maps role → tags, those registered (checked
+        with the composition) or those a built network says it has (``network.tags``: a family
+        whose members differ, as timm's models do in batch normalisation)."""
+        for name in variant.tricks:
+            trick = self.component("trick", name)
+            for role, role_tags in tags.items():
+                clash = sorted(set(trick.conflicts) & set(role_tags))
+                if clash:  # a network's tag (e.g. batchnorm) the trick cannot work with
+                    network = variant.role_network(role)[1]
+                    raise CompositionError(
+                        f"{_where(variant)}trick {trick.name!r} cannot be used with the {role} {network!r}, which "
+                        f"is tagged {clash[0]!r} (use a {role} without it, or drop the trick: --no-trick {trick.name})")
 
     def missing_components(self, variant: Variant) -> list[str]:
         """Descriptions of components a variant names that nobody registered."""

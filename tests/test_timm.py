@@ -57,6 +57,7 @@ def test_resnet18_gives_one_logit_per_sample(image_shape):
     net = ganzoo.get_component("discriminator", "timm:resnet18").create(image_shape)
     assert net.model.conv1.in_channels == image_shape[0]  # timm adapted the stem
     assert net.input_size == (32, 32)  # 28×28 is upsampled to the minimum size, 32×32 kept
+    assert net.tags == {"batchnorm"}  # resnet18 normalises over the batch: the gradient penalty refuses it
 
 
 def test_trains_one_step_against_the_dcgan_generator():

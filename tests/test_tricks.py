@@ -224,3 +224,32 @@ def test_a_batchnorm_critic_under_the_gradient_penalty_is_refused(fresh_plugins,
     assert not out.exists()
     clipped = ganzoo.resolve_variant("wgan-clip", discriminator="bn-critic")
     ganzoo.get_registry().check_composition(clipped)  # clipping has no per-sample assumption
+
+
+def test_a_built_network_that_says_it_has_batchnorm_is_refused_under_the_gradient_penalty(fresh_plugins):
+    """A family whose members differ registers no tag and says it on the built network (timm's
+    resnet18 has batch normalisation, convnext none): regression, timm:resnet18 trained under
+    the gradient penalty without a word."""
+    import types
+
+    from ganzoo import hookimpl
+
+    class FamilyCritic(nn.Module):
+        def __init__(self, image_shape, norm: bool = True):
+            super().__init__()
+            self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), *([nn.BatchNorm1d(16)] if norm else []),
+                                     nn.Linear(16, 1))
+            self.tags = frozenset({"batchnorm"} if norm else ())
+
+        def forward(self, images):
+            return self.net(images)
+
+    def register_discriminators(register):
+        register("family-critic", FamilyCritic)
+    fresh_plugins.get_host().add_plugin(types.SimpleNamespace(
+        register_discriminators=hookimpl(register_discriminators)), "family-test")
+    with pytest.raises(ganzoo.CompositionError, match="trick 'gradient-penalty' cannot be used with the "
+                                                      "discriminator 'family-critic', which is tagged 'batchnorm'"):
+        ganzoo.create_variant("wgan-gp", discriminator="family-critic")
+    ganzoo.create_variant("wgan-gp", discriminator="family-critic", discriminator_params={"norm": False})
+    ganzoo.create_variant("wgan-clip", discriminator="family-critic")  # clipping has no per-sample assumption

@@ -65,6 +65,10 @@ class TimmDiscriminator(nn.Module):
         self.model_name = model_name
         self.input_size: tuple[int, int] = (int(size[0]), int(size[1]))
         self.resize = self.input_size != (height, width)
+        # What tricks must know of this member of the family (the gradient penalty refuses
+        # batch normalisation, which mixes a batch's samples): resnet18 has it, convnext none.
+        norm = nn.modules.batchnorm._BatchNorm  # SyncBatchNorm too
+        self.tags = frozenset({"batchnorm"} if any(isinstance(m, norm) for m in model.modules()) else ())
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.resize:
