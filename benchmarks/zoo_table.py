@@ -359,10 +359,10 @@ def _seeds(row: Mapping[str, Any]) -> str:
 def table_markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any], real: Mapping[str, Any]) -> str:
     """The section (markers included): a header paragraph and one row per variant or loop, by
     FD (lowest first; rows without one last), then real vs real."""
-    ordered = sorted(rows, key=lambda r: (r["fd"] is None, r["fd"]["mean"] if r["fd"] else 0.0, r["name"]))
-    any_conditional = any(r["class_accuracy"] is not None or r["kind"] == "zoo, conditional" for r in rows)
     from ganzoo.compare.report import ALPHA
 
+    ordered = sorted(rows, key=lambda r: (r["fd"] is None, r["fd"]["mean"] if r["fd"] else 0.0, r["name"]))
+    any_conditional = any(r["class_accuracy"] is not None or r["kind"] == "zoo, conditional" for r in rows)
     any_tested = any(r.get("vs_textbook") for r in rows)
     columns = ["variant / loop", "what", "seeds (n)", "generator steps (mean)", "FD (mean ± std)",
                "two-sample (mean ± std)", "coverage (classes)"] + (["class accuracy"] if any_conditional else []) + (
