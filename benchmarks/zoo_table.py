@@ -177,22 +177,32 @@ def run_compare(group: Group, args: argparse.Namespace, root: Path,
     return json.loads(report.read_text(encoding="utf-8"))
 
 
-def record_once(summary: Mapping[str, Any], folder: Path, cards: Path, commit: str) -> bool:
-    """Record a comparison's cards (with ``commit``) unless the same finished runs are in
-    ``cards`` already (a re-run that trained nothing new records nothing)."""
+def record_once(summary: Mapping[str, Any], folder: Path, cards: Path, commit: str) -> list[str]:
+    """Record the cards (with ``commit``) of a comparison's variants that have a finished run
+    not yet recorded in ``cards``; the variants recorded. A re-run that trained nothing new
+    records nothing, and runs carried over from an earlier comparison keep the card (and the
+    commit) they were recorded with. ``folder``'s marker file says which run went into which
+    cards file at which commit."""
     from ganzoo.compare.cards import record
 
-    finished = sorted(f"{r['variant']}/seed-{r['seed']}:{r['state']}" for r in summary.get("runs", ()))
-    stamp = {"cards": str(cards.resolve()), "runs": finished, "commit": commit}
     marker = folder / RECORDED
+    where = str(cards.resolve())
     try:
-        if json.loads(marker.read_text(encoding="utf-8")) == stamp:
-            return False
+        held = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        pass
-    record(summary, cards, commit=commit)
-    marker.write_text(json.dumps(stamp, indent=1) + "\n", encoding="utf-8")
-    return True
+        held = {}
+    if isinstance(held.get("runs"), list):  # the stamp this script wrote before: one comparison, one commit
+        held = {"recorded": {held.get("cards"): dict.fromkeys(held["runs"], held.get("commit", ""))}}
+    recorded = held.setdefault("recorded", {})
+    mine = recorded.setdefault(where, {})
+    finished = {f"{r['variant']}/seed-{r['seed']}:{r['state']}": r["variant"] for r in summary.get("runs", ())}
+    new = sorted({variant for run, variant in finished.items() if run not in mine} & set(summary["variants"]))
+    if not new:
+        return []
+    record(summary, cards, commit=commit, variants=new)
+    mine.update({run: commit for run, variant in finished.items() if variant in new})
+    marker.write_text(json.dumps(held, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return new
 
 
 # ------------------------------------------------------------------ textbook loops
@@ -505,8 +515,9 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
         reports.append(summary)
         rows += [row | {"textbook": variants[row["name"]]["textbook"]} if row["name"] in variants else row
                  for row in rows_from_report(summary, group.conditional)]
-        if record_once(summary, root / group.folder, cards, commit):
-            note(f"recorded {len(summary['variants'])} zoo card(s) in {cards}")
+        recorded = record_once(summary, root / group.folder, cards, commit)
+        if recorded:
+            note(f"recorded the zoo card(s) of {', '.join(recorded)} in {cards}")
         failed += sum(v["done"] < v["seeds"] for v in summary["variants"].values())
 
     evaluations = []

@@ -117,13 +117,31 @@ def test_vanilla_and_the_wasserstein_rows_get_more_seeds_and_conditional_variant
     assert not builtin["vanilla"]["conditional"]
 
 
-def test_a_rerun_records_a_comparison_once(zoo_table, tmp_path):
+def test_a_rerun_records_only_the_variants_with_runs_not_yet_recorded(zoo_table, tmp_path):
     cards = tmp_path / "cards.csv"
-    assert zoo_table.record_once(summary(), tmp_path, cards, "abc1234")
-    assert not zoo_table.record_once(summary(date="2026-12-08"), tmp_path, cards, "abc1234")
+    assert zoo_table.record_once(summary(), tmp_path, cards, "abc1234") == ["vanilla"]
+    assert zoo_table.record_once(summary(date="2026-12-08"), tmp_path, cards, "abc1234") == []
     more = summary(runs=[*summary()["runs"], {"variant": "vanilla", "seed": 3, "state": "done"}])
-    assert zoo_table.record_once(more, tmp_path, cards, "abc1234")  # a run more: recorded again
-    assert [c["commit"] for c in read_cards(cards)] == ["abc1234", "abc1234"]
+    assert zoo_table.record_once(more, tmp_path, cards, "abc1234") == ["vanilla"]  # a run more: recorded again
+    # A variant joins the comparison: only its card is recorded, naming what it was compared with.
+    joined = summary(variants={**more["variants"], "dcgan": more["variants"]["vanilla"]},
+                     runs=[*more["runs"], {"variant": "dcgan", "seed": 0, "state": "done"}])
+    assert zoo_table.record_once(joined, tmp_path, cards, "def5678") == ["dcgan"]
+    assert [(c["variant"], c["commit"], c["compared_with"]) for c in read_cards(cards)] == [
+        ("vanilla", "abc1234", None), ("vanilla", "abc1234", None), ("dcgan", "def5678", "vanilla")]
+    assert zoo_table.record_once(joined, tmp_path, tmp_path / "other.csv", "def5678") == ["dcgan", "vanilla"]
+
+
+def test_runs_carried_over_from_an_earlier_comparison_keep_their_card(zoo_table, tmp_path):
+    cards = tmp_path / "cards.csv"
+    runs = [f"vanilla/seed-{s}:done" for s in range(3)]
+    (tmp_path / zoo_table.RECORDED).write_text(json.dumps(  # as the script wrote it before
+        {"cards": str(cards.resolve()), "runs": runs, "commit": "3f9e1a4"}))
+    joined = summary(variants={**summary()["variants"], "dcgan": summary()["variants"]["vanilla"]},
+                     runs=[*summary()["runs"], {"variant": "dcgan", "seed": 0, "state": "done"}])
+    assert zoo_table.record_once(joined, tmp_path, cards, "abc1234") == ["dcgan"]
+    held = json.loads((tmp_path / zoo_table.RECORDED).read_text())["recorded"][str(cards.resolve())]
+    assert held == {**dict.fromkeys(runs, "3f9e1a4"), "dcgan/seed-0:done": "abc1234"}
 
 
 def args(**changes):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +77,17 @@ def device_of(summary: Mapping[str, Any], variant: str | None = None) -> str | N
     return "cpu" if " cores" in machine else "cuda"
 
 
-def cards_from_report(summary: Mapping[str, Any], commit: str | None = None) -> list[dict[str, Any]]:
-    """One card per variant of a comparison's ``report.json``; ``commit``: the git commit of
+def cards_from_report(summary: Mapping[str, Any], commit: str | None = None,
+                      variants: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """One card per variant of a comparison's ``report.json`` (only ``variants`` when given;
+    each card still names every variant it was compared with); ``commit``: the git commit of
     the ganzoo checkout that made it (empty when unknown)."""
     plan = summary["plan"]
     budget = f"{plan['minutes']:g} min" if plan["minutes"] else f"{plan['steps']} steps"
     cards = []
     for name, variant in summary["variants"].items():
+        if variants is not None and name not in variants:
+            continue
         metrics = variant["metrics"]
 
         def end(metric: str, key: str = "mean") -> Any:
@@ -107,9 +111,11 @@ def cards_from_report(summary: Mapping[str, Any], commit: str | None = None) -> 
     return cards
 
 
-def record(summary: Mapping[str, Any], path: Path | None = None, commit: str | None = None) -> Path:
-    """Append a comparison's cards to the cards file (written atomically); ``commit``: the git
-    commit of the ganzoo checkout that made the comparison, when the recording side knows it.
+def record(summary: Mapping[str, Any], path: Path | None = None, commit: str | None = None,
+           variants: Collection[str] | None = None) -> Path:
+    """Append a comparison's cards (only ``variants``' when given) to the cards file (written
+    atomically); ``commit``: the git commit of the ganzoo checkout that made the comparison,
+    when the recording side knows it.
     A file written with fewer columns is rewritten with today's header, its rows kept."""
     path = path or cards_file()
     existing = path.read_text() if path.is_file() else ""
@@ -127,7 +133,7 @@ def record(summary: Mapping[str, Any], path: Path | None = None, commit: str | N
         fields = list(header)
         writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
         buffer.write(existing if existing.endswith("\n") else existing + "\n")
-    for card in cards_from_report(summary, commit):
+    for card in cards_from_report(summary, commit, variants):
         writer.writerow({key: _format(card[key]) for key in FIELDS})
     text = buffer.getvalue()
     return write_atomically(path, lambda handle: handle.write(text.encode()))
