@@ -35,7 +35,9 @@ updates G once after the very first critic update); the data come from memory, n
 
 A "step" is one generator update with its critic updates. Training stops at --steps or when
 the training wall clock (data loading, model building and sampling excluded) reaches --minutes
-(default 10). All fp32, eager, CPU, torch's default thread count unless --threads. Then
+(default 10). All fp32 (torch's defaults), eager, on --device (cpu, the default, or cuda: data
+and networks on the GPU, the clock read after the queued work is done), torch's default thread
+count unless --threads. Then
 --samples images are drawn with the generator in eval mode (BatchNorm running statistics) and
 z ~ N(0, 1) from a generator seeded with --seed, saved as float32 N×1×28×28 in [-1, 1] to --out,
 and one JSON line describing the run is printed on stdout.
@@ -46,6 +48,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import time
 from pathlib import Path
 
@@ -103,13 +106,13 @@ def weights_init_normal(m: nn.Module) -> None:
 def batches(data: torch.Tensor):
     """Endless shuffled epochs of BATCH images (DataLoader(shuffle=True) without workers)."""
     while True:
-        yield from data[torch.randperm(len(data))].split(BATCH)
+        yield from data[torch.randperm(len(data), device=data.device)].split(BATCH)
 
 
 def bce_step(G, D, opt_g, opt_d, data):
     real = next(data)
-    ones, zeros = torch.ones(len(real), 1), torch.zeros(len(real), 1)
-    fake = G(torch.randn(len(real), LATENT))
+    ones, zeros = torch.ones(len(real), 1, device=real.device), torch.zeros(len(real), 1, device=real.device)
+    fake = G(torch.randn(len(real), LATENT, device=real.device))
     opt_g.zero_grad()
     nn.functional.binary_cross_entropy(D(fake), ones).backward()
     opt_g.step()
@@ -121,7 +124,7 @@ def bce_step(G, D, opt_g, opt_d, data):
 
 
 def gradient_penalty(D, real, fake):
-    alpha = torch.rand(len(real), 1, 1, 1)
+    alpha = torch.rand(len(real), 1, 1, 1, device=real.device)
     x = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
@@ -130,7 +133,7 @@ def gradient_penalty(D, real, fake):
 def wasserstein_step(G, D, opt_g, opt_d, data, clip=None, gp_weight=None):
     for _ in range(N_CRITIC):
         real = next(data)
-        z = torch.randn(len(real), LATENT)
+        z = torch.randn(len(real), LATENT, device=real.device)
         fake = G(z).detach()
         d_loss = -D(real).mean() + D(fake).mean()
         if gp_weight is not None:
@@ -165,6 +168,10 @@ def build(recipe: str):
     return G, D, opt_g, opt_d, step
 
 
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -193,7 +200,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="samples file (default textbook-RECIPE-seedS.npy)")
     parser.add_argument("--data", default="mnist:train")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    parser.add_argument("--device", default="cpu", help="where to train: cpu (default), cuda or cuda:N")
     args = parser.parse_args(argv)
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", args.device):
+        parser.error(f"--device {args.device}: give cpu, cuda or cuda:N")
+    if args.device != "cpu" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: this torch sees no CUDA device")
     minutes = 10.0 if args.minutes is None and args.steps is None else args.minutes
     if minutes is not None and not minutes > 0:
         parser.error("--minutes must be > 0")
@@ -212,26 +224,30 @@ def main(argv=None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     torch.manual_seed(args.seed)
     G, D, opt_g, opt_d, step = build(args.recipe)
-    stream = batches(data)
+    G, D = G.to(device), D.to(device)  # before the first step: the optimizers' state follows
+    stream = batches(data.to(device))
     done, start = 0, time.perf_counter()
     while (args.steps is None or done < args.steps) and (
             minutes is None or time.perf_counter() - start < minutes * 60):
         step(G, D, opt_g, opt_d, stream)
         done += 1
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start
 
     G.eval()
     with torch.no_grad():
-        z = torch.randn(args.samples, LATENT, generator=torch.Generator().manual_seed(args.seed))
-        samples = torch.cat([G(chunk) for chunk in z.split(500)]).numpy().astype(np.float32)
+        z = torch.randn(args.samples, LATENT, generator=torch.Generator().manual_seed(args.seed)).to(device)
+        samples = torch.cat([G(chunk) for chunk in z.split(500)]).cpu().numpy().astype(np.float32)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, samples)
     print(json.dumps({
         "recipe": args.recipe, "seed": args.seed, "steps": done, "seconds": round(seconds, 2),
         "steps_per_sec": round(done / seconds, 3), "samples": str(out), "torch": torch.__version__,
-        "cpu": cpu_model(), "threads": torch.get_num_threads(),
+        "device": device.type, "machine": device_name(device), "cpu": cpu_model(), "threads": torch.get_num_threads(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}))
     return 0
 

@@ -209,7 +209,7 @@ def record_once(summary: Mapping[str, Any], folder: Path, cards: Path, commit: s
 
 
 def run_textbook(recipe: str, seed: int, args: argparse.Namespace, folder: Path, threads: int,
-                 run: Callable[..., Any] = subprocess.run) -> dict[str, Any]:
+                 run: Callable[..., Any] = subprocess.run, device: str = "cpu") -> dict[str, Any]:
     """Train one textbook loop (unless its samples and score are there) and score it with
     ``ganzoo eval --json``: ``{"train": its JSON line, "eval": the evaluation}``."""
     samples = folder / f"{recipe}-seed{seed}.npy"
@@ -217,7 +217,7 @@ def run_textbook(recipe: str, seed: int, args: argparse.Namespace, folder: Path,
     if not (trained.is_file() and samples.is_file()):
         length = ["--minutes", f"{parse_minutes(args.budget):g}"] if args.budget else ["--steps", str(args.steps)]
         command = [sys.executable, str(TEXTBOOK), recipe, *length, "--seed", str(seed), "--out", str(samples),
-                   "--samples", str(args.eval_samples), "--threads", str(threads)]
+                   "--samples", str(args.eval_samples), "--threads", str(threads), "--device", device]
         note(f"textbook {recipe} seed {seed}: training")
         done = run(command, capture_output=True, text=True)
         if done.returncode:
@@ -237,12 +237,12 @@ def run_textbook(recipe: str, seed: int, args: argparse.Namespace, folder: Path,
 
 
 def check_textbook_folder(folder: Path, settings: Mapping[str, Any]) -> None:
-    """A textbook folder holds runs of one budget and sample count; another's are refused."""
+    """A textbook folder holds runs of one budget, sample count and device; another's are refused."""
     folder.mkdir(parents=True, exist_ok=True)
     plan = folder / "plan.json"
     if plan.is_file():
         held = json.loads(plan.read_text(encoding="utf-8"))
-        if held != dict(settings):
+        if {"device": "cpu"} | held != {"device": "cpu"} | dict(settings):  # folders before --device: CPU
             raise TableError(f"{folder} holds textbook runs of {held}, not {dict(settings)}: give another --out")
     else:
         plan.write_text(json.dumps(dict(settings)) + "\n", encoding="utf-8")
@@ -449,7 +449,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--textbook", nargs="*", choices=TEXTBOOK_RECIPES,
                         help=f"these textbook loops (default: all of {', '.join(TEXTBOOK_RECIPES)})")
     parser.add_argument("--eval-samples", type=int, default=1000, help="samples per score (default 1000)")
-    parser.add_argument("--device", default="auto", help="for ganzoo compare: auto, cpu, cuda (textbook loops: CPU)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, cuda:N: for ganzoo compare and the "
+                             "textbook loops (default auto)")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), help="for ganzoo compare")
     args = parser.parse_args(argv)
     if args.budget is None and args.steps is None:
@@ -462,20 +463,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def machine_line(device: str, precision: str | None, jobs: int, threads: int) -> str:
-    """The machine as the header names it: its CPU or GPU, bf16 or not, runs at a time."""
+def resolved_device(device: str) -> Any:
+    """The torch device ``--device`` trains on (``auto``: CUDA when there is one)."""
     import torch
 
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def machine_line(device: str, precision: str | None, jobs: int, threads: int) -> str:
+    """The machine as the header names it: its CPU or GPU, bf16 or not, runs at a time."""
     from ganzoo.benchmarking import machine_name
     from ganzoo.training.capture import cpu_has_native_bf16, resolve_precision
 
-    resolved = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
-                            ("cpu" if device == "auto" else device))
+    resolved = resolved_device(device)
     mode = resolve_precision(precision or "auto", resolved)
     bf16 = "native bf16 matrix units" if cpu_has_native_bf16() else "no native bf16"
     kind = f"{resolved.type}: {machine_name(resolved)}"
     return (f"{kind}, CPU {bf16}; ganzoo variants trained in {mode}"
-            f"{' autocast' if mode == 'bf16' else ''}, textbook loops in fp32 on the CPU; "
+            f"{' autocast' if mode == 'bf16' else ''}, textbook loops in fp32 on the {resolved.type.upper()}; "
             f"{jobs} run(s) at a time, {threads} CPU thread(s) each")
 
 
@@ -523,9 +530,11 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
     evaluations = []
     if textbook_runs:
         folder = root / "textbook"
-        check_textbook_folder(folder, {"budget": args.budget, "steps": args.steps, "eval_samples": args.eval_samples})
+        device = str(resolved_device(args.device))
+        check_textbook_folder(folder, {"budget": args.budget, "steps": args.steps, "eval_samples": args.eval_samples,
+                                       "device": device})
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            done = list(pool.map(lambda job: run_textbook(*job, args, folder, threads), textbook_runs))
+            done = list(pool.map(lambda job: run_textbook(*job, args, folder, threads, device=device), textbook_runs))
         for recipe in recipes:
             mine = [d for (r, _), d in zip(textbook_runs, done) if r == recipe]
             rows.append(row_from_textbook(recipe, mine))

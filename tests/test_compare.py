@@ -298,3 +298,30 @@ def test_one_comparison_runs_in_a_folder_at_a_time(tmp_path, capsys):
                                                "is running the comparison in it; wait for it to end or stop it")
     assert not list(out.glob("vanilla/seed-*/checkpoints/last.pt"))
     held.release()
+
+
+def test_jobs_share_the_cuda_devices_in_turn(monkeypatch, tmp_path):
+    # Regression: with more jobs than devices, job k was given CUDA_VISIBLE_DEVICES=k, a device
+    # that does not exist (and with --device auto the jobs were not spread at all).
+    import torch
+
+    from ganzoo.compare.plan import CompareDir, Plan
+    from ganzoo.compare.runner import Runner, cuda_devices, threads_per_job
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert cuda_devices("auto") == cuda_devices("cuda") == ("0", "1")
+    assert cuda_devices("cpu") == cuda_devices("cuda:1") == ()
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3, 5,7")  # the ones the user chose, as many as CUDA sees
+    assert cuda_devices("cuda") == ("3", "5")
+
+    plan = Plan(("vanilla",), (0, 1, 2), 1, None, 1, 4)
+    runner = Runner(CompareDir(tmp_path), plan, {}, jobs=3, gpus=("0",))
+    environments = [runner._environment(slot) for slot in range(3)]
+    assert [e["CUDA_VISIBLE_DEVICES"] for e in environments] == ["0", "0", "0"]
+    assert {e["OMP_NUM_THREADS"] for e in environments} == {str(threads_per_job(3))}
+    runner = Runner(CompareDir(tmp_path), plan, {}, jobs=3, gpus=("3", "5"))
+    assert [runner._environment(slot)["CUDA_VISIBLE_DEVICES"] for slot in range(3)] == ["3", "5", "3"]
+    assert Runner(CompareDir(tmp_path), plan, {}, jobs=1, gpus=("3",))._environment(0).get(
+        "CUDA_VISIBLE_DEVICES") == "3, 5,7"  # one job: the environment as it was

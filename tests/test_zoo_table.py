@@ -169,9 +169,12 @@ def test_textbook_runs_are_trained_and_scored_once(zoo_table, tmp_path):
     assert "--steps" in calls[0] and "--threads" in calls[0] and "--json" in calls[1]
     row = zoo_table.row_from_textbook("bce", [first, first])
     assert row["fd"]["mean"] == 80.0 and row["coverage"]["mean"] == 9 and row["steps"] == 2
+    assert calls[0][calls[0].index("--device") + 1] == "cpu"
     zoo_table.check_textbook_folder(tmp_path, {"steps": 2})
-    with pytest.raises(zoo_table.TableError, match="give another --out"):
-        zoo_table.check_textbook_folder(tmp_path, {"steps": 3})
+    zoo_table.check_textbook_folder(tmp_path, {"steps": 2, "device": "cpu"})  # a folder from before --device
+    for other in ({"steps": 3}, {"steps": 2, "device": "cuda"}):
+        with pytest.raises(zoo_table.TableError, match="give another --out"):
+            zoo_table.check_textbook_folder(tmp_path, other)
 
 
 def test_a_compare_that_writes_no_new_report_ends_the_table(zoo_table, tmp_path):

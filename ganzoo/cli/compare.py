@@ -39,7 +39,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-every", type=int, help="score every N steps (default: a tenth of --steps; with --budget, at 50, 100, 200, 400 … steps)")
     p.add_argument("--eval-samples", type=int, default=1000, help="samples per score (default 1000)")
     p.add_argument("--jobs", default="1", help="runs at once: N or auto (CPU: the cores split between them; "
-                                               "CUDA: one per device) (default 1)")
+                                               "CUDA: the devices taken in turn, one per job while they last) (default 1)")
     p.add_argument("--out", default="runs/compare", help="the comparison's folder (default runs/compare)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), help="as for ganzoo train")
@@ -131,7 +131,7 @@ def _compare(args: argparse.Namespace, plan: Any, jobs: int, folder: Any, states
     from ganzoo.cli import output
     from ganzoo.compare.plan import DAMAGED
     from ganzoo.compare.report import ranking_lines, write_report
-    from ganzoo.compare.runner import Runner
+    from ganzoo.compare.runner import Runner, cuda_devices
     from ganzoo.runs.checkpoint import version_warnings_shown
 
     def table() -> Table:
@@ -159,7 +159,7 @@ def _compare(args: argparse.Namespace, plan: Any, jobs: int, folder: Any, states
                 output.stderr.print(f"ganzoo compare: {line}", highlight=False, markup=False)
         last[:] = current
 
-    runner = Runner(folder, plan, states, jobs, device=args.device, on_change=changed)
+    runner = Runner(folder, plan, states, jobs, gpus=cuda_devices(args.device), on_change=changed)
     if live is not None:
         live.start()
     try:

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,22 @@ def threads_per_job(jobs: int, cores: int | None = None) -> int:
     """CPU threads each of ``jobs`` concurrent trainings gets: the cores split evenly."""
     cores = cores or os.cpu_count() or 1
     return max(1, cores // max(1, jobs))
+
+
+def cuda_devices(device: str) -> tuple[str, ...]:
+    """The CUDA devices a comparison's jobs are spread over (``CUDA_VISIBLE_DEVICES`` ids, the
+    ones already set when set): every visible one for ``cuda`` or ``auto`` on a machine with
+    CUDA, none for the CPU or a device named by index (``cuda:1``: every job uses that one)."""
+    if device not in ("auto", "cuda"):
+        return ()
+    import torch
+
+    if not torch.cuda.is_available():
+        return ()
+    count = torch.cuda.device_count()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    ids = [i.strip() for i in visible.split(",") if i.strip()] if visible is not None else []
+    return tuple(ids[:count] if ids else (str(i) for i in range(count)))
 
 
 def _last_record(run: Path) -> dict[str, Any] | None:
@@ -52,12 +68,15 @@ def _last_line(path: Path) -> str:
 
 
 class Runner:
-    """Runs the unfinished jobs of ``plan`` in ``folder`` (``jobs`` processes at a time)."""
+    """Runs the unfinished jobs of ``plan`` in ``folder`` (``jobs`` processes at a time, each
+    with its share of the CPU cores and, when ``gpus`` names CUDA devices (:func:`cuda_devices`),
+    one of them: the jobs take them in turn, so several jobs share a device when there are
+    more jobs than devices)."""
 
     def __init__(self, folder: CompareDir, plan: Plan, states: dict[str, dict[str, Any]], jobs: int,
-                 device: str = "cpu", on_change: Callable[[], None] | None = None) -> None:
+                 gpus: Sequence[str] = (), on_change: Callable[[], None] | None = None) -> None:
         self.folder, self.plan, self.states, self.jobs = folder, plan, states, jobs
-        self.device = device
+        self.gpus = tuple(gpus)
         self.on_change = on_change or (lambda: None)
         self.running: dict[str, tuple[Job, subprocess.Popen[bytes], Any, int]] = {}  # key → (job, process, log, slot)
 
@@ -66,12 +85,11 @@ class Runner:
         unreadable may have finished; training it again could overwrite its results)."""
         return [job for job in self.plan.jobs() if self.states[job.key]["state"] not in (*FINISHED, DAMAGED)]
 
-    def _environment(self, index: int) -> dict[str, str]:
+    def _environment(self, slot: int) -> dict[str, str]:
         env = dict(os.environ)
-        if self.device.startswith("cuda") and self.jobs > 1:
-            env["CUDA_VISIBLE_DEVICES"] = str(index)  # one job per device
-        else:
-            env["OMP_NUM_THREADS"] = str(threads_per_job(self.jobs))
+        env["OMP_NUM_THREADS"] = str(threads_per_job(self.jobs))
+        if self.gpus and self.jobs > 1:
+            env["CUDA_VISIBLE_DEVICES"] = self.gpus[slot % len(self.gpus)]
         return env
 
     def _start(self, job: Job, slot: int) -> None:
