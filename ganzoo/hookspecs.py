@@ -146,12 +146,14 @@ def register_tricks(register: RegisterComponent) -> None:
 
     :param register:
         ``register(name: str, factory, *, summary: str = "", source: str = "",
-        conflicts: Iterable[str] = (), requires_loss_tags: Iterable[str] = ())``.
+        conflicts: Iterable[str] = (), requires_loss_tags: Iterable[str] = (),
+        roles: Iterable[str] = ())``.
         ``factory(**params) -> ganzoo.Trick``; a trick overrides only the step points it needs
         (see :class:`ganzoo.Trick`). ``conflicts`` names tricks it cannot be combined with
         (checked both ways) and tags of networks it cannot work with (a discriminator
-        registered with ``tags=("batchnorm",)`` and the gradient penalty); ``requires_loss_tags``
-        are tags the loss must carry. A composition
+        registered with ``tags=("batchnorm",)`` and the gradient penalty), on the networks of
+        ``roles`` when given (the penalty: ``("discriminator",)``), else on every role's;
+        ``requires_loss_tags`` are tags the loss must carry. A composition
         breaking either is refused with a one-line reason before anything is built.
 
     :return: nothing; results are passed through ``register``.

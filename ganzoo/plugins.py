@@ -298,7 +298,7 @@ class PluginHost:
 
         def register_component(name: str, factory: Callable[..., Any], *, summary: str = "",
                                source: str = "", **extra: Any) -> None:
-            allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags"},
+            allowed = {"loss": {"tags"}, "trick": {"conflicts", "requires_loss_tags", "roles"},
                        "metric": {"better", "conditional"}, "generator": {"suffix_param", "conditional", "inputs"},
                        "network": {"conditional", "tags"},
                        "discriminator": {"suffix_param", "inputs", "conditional", "classifier", "tags"},

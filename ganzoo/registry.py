@@ -221,12 +221,14 @@ class Registry:
 
     def check_network_tags(self, variant: Variant, tags: Mapping[str, Iterable[str]]) -> None:
         """Refuse (one-line :class:`CompositionError`) a trick of ``variant`` whose ``conflicts``
-        name a tag of one of its networks: ``tags`` maps role → tags, those registered (checked
+        name a tag of one of its networks (of the trick's ``roles``, when it names them): ``tags`` maps role → tags, those registered (checked
         with the composition) or those a built network says it has (``network.tags``: a family
         whose members differ, as timm's models do in batch normalisation)."""
         for name in variant.tricks:
             trick = self.component("trick", name)
             for role, role_tags in tags.items():
+                if trick.roles and role not in trick.roles:
+                    continue  # a network the trick does not touch
                 clash = sorted(set(trick.conflicts) & set(role_tags))
                 if clash:  # a network's tag (e.g. batchnorm) the trick cannot work with
                     network = variant.role_network(role)[1]

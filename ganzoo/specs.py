@@ -165,7 +165,9 @@ class ComponentSpec:
     logits N×num_classes)``."""
     roles: tuple[str, ...] = ()
     """Updates: the roles whose optimizers the update steps (checked against a recipe's roles
-    before anything is built)."""
+    before anything is built). Tricks: the roles whose networks' tags ``conflicts`` applies to
+    (the gradient penalty: ``("discriminator",)``, the network it differentiates); empty: every
+    role's."""
     points: tuple[str, ...] | None = None
     """Updates: the trick points (:data:`ganzoo.components.STEP_POINTS`) the update calls, so a
     trick none of a recipe's updates calls is refused before anything is built; None when

@@ -39,6 +39,7 @@ def test_list_components_json(capsys):
     by_name = {r["name"]: r for r in rows}
     assert by_name["weight-clip"]["conflicts"] == ["gradient-penalty"]
     assert by_name["weight-clip"]["requires_loss_tags"] == ["critic"]
+    assert by_name["gradient-penalty"]["roles"] == ["discriminator"] and "roles" not in by_name["weight-clip"]
 
 
 def test_info_shows_recipe_and_parameter_counts(capsys):

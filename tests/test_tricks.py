@@ -253,3 +253,27 @@ def test_a_built_network_that_says_it_has_batchnorm_is_refused_under_the_gradien
         ganzoo.create_variant("wgan-gp", discriminator="family-critic")
     ganzoo.create_variant("wgan-gp", discriminator="family-critic", discriminator_params={"norm": False})
     ganzoo.create_variant("wgan-clip", discriminator="family-critic")  # clipping has no per-sample assumption
+
+
+def test_a_tag_conflict_is_checked_only_on_the_roles_the_trick_names(fresh_plugins):
+    """Regression: a generator that says it has batch normalisation was refused under the
+    gradient penalty, which only differentiates the discriminator (its ``roles``)."""
+    import types
+
+    import ganzoo
+    from ganzoo import hookimpl
+
+    mlp = ganzoo.get_registry().component("generator", "mlp").factory
+
+    def tagged_generator(*args, **params):
+        net = mlp(*args, **params)
+        net.tags = frozenset({"batchnorm"})
+        return net
+
+    def register_generators(register):
+        register("tagged-mlp", tagged_generator)
+    fresh_plugins.get_host().add_plugin(types.SimpleNamespace(
+        register_generators=hookimpl(register_generators)), "tagged-test")
+    assert ganzoo.get_registry().component("trick", "gradient-penalty").roles == ("discriminator",)
+    gan = ganzoo.create_variant("wgan-gp-mlp", generator="tagged-mlp")
+    assert gan.generator.tags == {"batchnorm"}

@@ -84,6 +84,8 @@ def _component_row(spec: ComponentSpec) -> dict[str, Any]:
            "plugin": spec.plugin.name if spec.plugin else None,
            "distribution": spec.plugin.distribution if spec.plugin else None,
            "version": spec.plugin.version if spec.plugin else None}
+    if spec.roles:  # an update's optimizers, a trick's tag conflicts
+        row["roles"] = list(spec.roles)
     if spec.kind == "latent":  # size None: what the variant's latent_dim leaves
         row["parts"] = [{"name": p.name, "kind": p.kind, "size": p.size} for p in spec.parts]
     return row

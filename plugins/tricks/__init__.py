@@ -40,7 +40,7 @@ def register_tricks(register):
     # The penalty is per sample (Gulrajani et al. 2017, sec. 4): a critic whose batch
     # normalisation mixes the samples breaks it, so a discriminator tagged batchnorm is refused.
     register("gradient-penalty", lazy(f"{PACKAGE}.penalty:GradientPenalty"),
-             requires_loss_tags=("critic",), conflicts=("weight-clip", "batchnorm"),
+             requires_loss_tags=("critic",), conflicts=("weight-clip", "batchnorm"), roles=("discriminator",),
              summary="λ=10 · (‖∇D(x̂)‖ − 1)² on per-sample real/fake interpolates",
              source="Gulrajani et al. 2017, arXiv:1704.00028")
     register("r1", lazy(f"{PACKAGE}.penalty:R1Penalty"),
