@@ -177,6 +177,22 @@ def run_compare(group: Group, args: argparse.Namespace, root: Path,
     return json.loads(report.read_text(encoding="utf-8"))
 
 
+def _marker(folder: Path) -> dict[str, Any]:
+    try:
+        held = json.loads((folder / RECORDED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if isinstance(held.get("runs"), list):  # the stamp this script wrote before: one comparison, one commit
+        held = {"recorded": {held.get("cards"): dict.fromkeys(held["runs"], held.get("commit", ""))}}
+    return held
+
+
+def recorded_commit(folder: Path, cards: Path, variant: str) -> str:
+    """The commit(s) ``variant``'s runs in ``folder`` were recorded in ``cards`` with ("" when none)."""
+    runs = _marker(folder).get("recorded", {}).get(str(cards.resolve()), {})
+    return ", ".join(sorted({c for run, c in runs.items() if run.startswith(f"{variant}/") and c}))
+
+
 def record_once(summary: Mapping[str, Any], folder: Path, cards: Path, commit: str) -> list[str]:
     """Record the cards (with ``commit``) of a comparison's variants that have a finished run
     not yet recorded in ``cards``; the variants recorded. A re-run that trained nothing new
@@ -187,12 +203,7 @@ def record_once(summary: Mapping[str, Any], folder: Path, cards: Path, commit: s
 
     marker = folder / RECORDED
     where = str(cards.resolve())
-    try:
-        held = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        held = {}
-    if isinstance(held.get("runs"), list):  # the stamp this script wrote before: one comparison, one commit
-        held = {"recorded": {held.get("cards"): dict.fromkeys(held["runs"], held.get("commit", ""))}}
+    held = _marker(folder)
     recorded = held.setdefault("recorded", {})
     mine = recorded.setdefault(where, {})
     finished = {f"{r['variant']}/seed-{r['seed']}:{r['state']}": r["variant"] for r in summary.get("runs", ())}
@@ -209,9 +220,10 @@ def record_once(summary: Mapping[str, Any], folder: Path, cards: Path, commit: s
 
 
 def run_textbook(recipe: str, seed: int, args: argparse.Namespace, folder: Path, threads: int,
-                 run: Callable[..., Any] = subprocess.run, device: str = "cpu") -> dict[str, Any]:
+                 run: Callable[..., Any] = subprocess.run, device: str = "cpu", commit: str = "") -> dict[str, Any]:
     """Train one textbook loop (unless its samples and score are there) and score it with
-    ``ganzoo eval --json``: ``{"train": its JSON line, "eval": the evaluation}``."""
+    ``ganzoo eval --json``: ``{"train": its JSON line (with the checkout's ``commit``), "eval":
+    the evaluation}``."""
     samples = folder / f"{recipe}-seed{seed}.npy"
     trained, scored = samples.with_suffix(".train.json"), samples.with_suffix(".eval.json")
     if not (trained.is_file() and samples.is_file()):
@@ -222,7 +234,8 @@ def run_textbook(recipe: str, seed: int, args: argparse.Namespace, folder: Path,
         done = run(command, capture_output=True, text=True)
         if done.returncode:
             raise TableError(f"textbook {recipe} seed {seed} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-        trained.write_text(done.stdout.strip().splitlines()[-1] + "\n", encoding="utf-8")
+        line = json.loads(done.stdout.strip().splitlines()[-1]) | {"commit": commit}
+        trained.write_text(json.dumps(line) + "\n", encoding="utf-8")
         scored.unlink(missing_ok=True)
     if not scored.is_file():
         command = [*ganzoo_command(), "eval", str(samples), "-n", str(args.eval_samples),
@@ -293,7 +306,8 @@ def row_from_textbook(recipe: str, runs: Sequence[Mapping[str, Any]]) -> dict[st
 
     return {"name": f"textbook {recipe}", "kind": "textbook loop", "seeds": len(runs), "done": len(runs), "lost": {},
             "steps": mean_std(r["train"]["steps"] for r in runs)["mean"], "fd": end(FD),
-            "two_sample": end(TWO_SAMPLE), "coverage": end(COVERAGE), "class_accuracy": None}
+            "two_sample": end(TWO_SAMPLE), "coverage": end(COVERAGE), "class_accuracy": None,
+            "commit": ", ".join(sorted({r["train"].get("commit") for r in runs} - {None, ""}))}
 
 
 def against_textbook(rows: Sequence[dict[str, Any]]) -> None:
@@ -376,14 +390,15 @@ def table_markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any],
     any_tested = any(r.get("vs_textbook") for r in rows)
     columns = ["variant / loop", "what", "seeds (n)", "generator steps (mean)", "FD (mean ± std)",
                "two-sample (mean ± std)", "coverage (classes)"] + (["class accuracy"] if any_conditional else []) + (
-               [f"against the textbook loop of its loss (Welch's t, two-sided, α {ALPHA:g})"] if any_tested else [])
+               [f"against the textbook loop of its loss (Welch's t, two-sided, α {ALPHA:g})"] if any_tested else []) + [
+               "commit"]
     lines = [START, f"## The zoo's quality table: {header.get('what', 'every built-in variant and textbook loop')}, {header['budget']} "
                     f"({header['date']})", "",
              "Generated by `benchmarks/zoo_table.py` from the runs' recorded scores — do not edit by hand; "
              "re-run the command to refresh it:", "", f"    {header['command']}", "",
              f"**Budget** {header['budget']} of training per run · **machine** {header['machine']} · "
              f"**torch** {header['torch']} · **ganzoo** {header['ganzoo']} · **date** {header['date']} · "
-             f"**commit** {header['commit'] or 'unknown'}", "",
+             f"**commit** {header['commit'] or 'unknown'} (each row's own in its last column)", "",
              header["notes"], "",
              "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in ordered:
@@ -394,12 +409,14 @@ def table_markdown(rows: Sequence[Mapping[str, Any]], header: Mapping[str, Any],
             cells.append(_mean_std(row["class_accuracy"], ".3f", ".3f"))
         if any_tested:
             cells.append(vs_textbook_cell(row))
+        cells.append(row.get("commit") or "–")
         lines.append("| " + " | ".join(cells) + " |")
     reference = [_plain(real.get(FD), ".3g"), _plain(real.get(TWO_SAMPLE), ".3f"), _plain(real.get(COVERAGE), ".3g")]
     if any_conditional:
         reference.append(_plain(real.get(CLASS_ACCURACY), ".3f"))
     if any_tested:
         reference.append("")
+    reference.append("")
     lines += ["| real vs real | | | | " + " | ".join(reference) + " |", END]
     return "\n".join(lines) + "\n"
 
@@ -520,11 +537,12 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
     for group in groups:
         summary = run_compare(group, args, root)
         reports.append(summary)
-        rows += [row | {"textbook": variants[row["name"]]["textbook"]} if row["name"] in variants else row
-                 for row in rows_from_report(summary, group.conditional)]
         recorded = record_once(summary, root / group.folder, cards, commit)
         if recorded:
             note(f"recorded the zoo card(s) of {', '.join(recorded)} in {cards}")
+        rows += [row | {"textbook": variants.get(row["name"], {}).get("textbook"),
+                        "commit": recorded_commit(root / group.folder, cards, row["name"])}
+                 for row in rows_from_report(summary, group.conditional)]
         failed += sum(v["done"] < v["seeds"] for v in summary["variants"].values())
 
     evaluations = []
@@ -534,7 +552,8 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
         check_textbook_folder(folder, {"budget": args.budget, "steps": args.steps, "eval_samples": args.eval_samples,
                                        "device": device})
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            done = list(pool.map(lambda job: run_textbook(*job, args, folder, threads, device=device), textbook_runs))
+            done = list(pool.map(lambda job: run_textbook(*job, args, folder, threads, device=device, commit=commit),
+                                 textbook_runs))
         for recipe in recipes:
             mine = [d for (r, _), d in zip(textbook_runs, done) if r == recipe]
             rows.append(row_from_textbook(recipe, mine))
@@ -563,7 +582,9 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
                   f"textbook rows from `benchmarks/textbook.py` scored by `ganzoo eval --json`. Rows by FD, "
                   f"lowest first; no ranking is claimed among them (see each comparison's report.md for tested "
                   f"claims). The last column tests a variant against the textbook loop of its loss with compare's "
-                  f"own test on the per-seed final values: \"better\"/\"worse\" only where p < α."),
+                  f"own test on the per-seed final values: \"better\"/\"worse\" only where p < α. The commit column is "
+                  f"the ganzoo checkout a row's runs were recorded (zoo) or trained (textbook) at; runs carried over "
+                  f"from an earlier table in the same folder keep theirs (– where it was not stamped)."),
     }
     section = table_markdown(rows, header, real_vs_real(reports, evaluations))
     written = write_section(Path(args.results), section)

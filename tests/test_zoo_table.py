@@ -142,6 +142,9 @@ def test_runs_carried_over_from_an_earlier_comparison_keep_their_card(zoo_table,
     assert zoo_table.record_once(joined, tmp_path, cards, "abc1234") == ["dcgan"]
     held = json.loads((tmp_path / zoo_table.RECORDED).read_text())["recorded"][str(cards.resolve())]
     assert held == {**dict.fromkeys(runs, "3f9e1a4"), "dcgan/seed-0:done": "abc1234"}
+    assert zoo_table.recorded_commit(tmp_path, cards, "vanilla") == "3f9e1a4"  # the row's commit
+    assert zoo_table.recorded_commit(tmp_path, cards, "dcgan") == "abc1234"
+    assert zoo_table.recorded_commit(tmp_path, cards, "van") == ""  # a variant name, not a prefix
 
 
 def args(**changes):
@@ -163,12 +166,14 @@ def test_textbook_runs_are_trained_and_scored_once(zoo_table, tmp_path):
             return subprocess.CompletedProcess(command, 0, json.dumps({"steps": 2, "seed": 0}) + "\n", "")
         return subprocess.CompletedProcess(command, 0, json.dumps(evaluation), "")
 
-    first = zoo_table.run_textbook("bce", 0, args(), tmp_path, 1, run=fake)
-    again = zoo_table.run_textbook("bce", 0, args(), tmp_path, 1, run=fake)
+    first = zoo_table.run_textbook("bce", 0, args(), tmp_path, 1, run=fake, commit="abc1234")
+    again = zoo_table.run_textbook("bce", 0, args(), tmp_path, 1, run=fake, commit="def5678")
     assert len(calls) == 2 and first == again and first["train"]["steps"] == 2
+    assert first["train"]["commit"] == "abc1234"  # what trained it, kept
     assert "--steps" in calls[0] and "--threads" in calls[0] and "--json" in calls[1]
     row = zoo_table.row_from_textbook("bce", [first, first])
     assert row["fd"]["mean"] == 80.0 and row["coverage"]["mean"] == 9 and row["steps"] == 2
+    assert row["commit"] == "abc1234"
     assert calls[0][calls[0].index("--device") + 1] == "cpu"
     zoo_table.check_textbook_folder(tmp_path, {"steps": 2})
     zoo_table.check_textbook_folder(tmp_path, {"steps": 2, "device": "cpu"})  # a folder from before --device
@@ -200,6 +205,7 @@ def test_the_table_has_a_row_per_variant_and_loop_from_the_recorded_scores(zoo_t
     conditional = summary(variants={"acgan": {
         "seeds": 1, "done": 0, "failed": 1, "steps": {"mean": None}, "metrics": {}}})
     rows = [*zoo_table.rows_from_report(unconditional, False), *zoo_table.rows_from_report(conditional, True)]
+    rows[0]["commit"] = "3f9e1a4"
     rows.append({"name": "textbook wgan-gp", "kind": "textbook loop", "seeds": 3, "done": 3, "lost": {},
                  "steps": 1500.0,
                  "fd": {"mean": 95.0, "std": 12.0, "n": 3}, "two_sample": {"mean": 0.95, "std": 0.01, "n": 3},
@@ -209,10 +215,12 @@ def test_the_table_has_a_row_per_variant_and_loop_from_the_recorded_scores(zoo_t
     assert lines[0] == zoo_table.START and lines[-1] == zoo_table.END
     table = [line for line in lines if line.startswith("| ")]
     assert "class accuracy" in table[0]
-    assert table[1] == "| `vanilla` | zoo | 3 | 24,630 | 3.2 ± 0.5 | 0.630 ± 0.010 | 9.67 ± 0.58 | – |"
+    assert table[0].endswith("| class accuracy | commit |")
+    assert table[1] == "| `vanilla` | zoo | 3 | 24,630 | 3.2 ± 0.5 | 0.630 ± 0.010 | 9.67 ± 0.58 | – | 3f9e1a4 |"
     assert table[2].startswith("| textbook wgan-gp | textbook loop | 3 | 1,500 | 95 ± 12 |")
     assert table[3].startswith("| `acgan` | zoo, conditional | 0 of 1 (1 failed) | – | – |")
-    assert table[4] == "| real vs real | | | | 1.59 | 0.520 | 10 | – |"
+    assert table[2].endswith("| – | – |")  # no commit stamped
+    assert table[4] == "| real vs real | | | | 1.59 | 0.520 | 10 | – |  |"
     assert "**commit** abc1234" in text and "**torch** 2.13.0+cpu" in text and "python benchmarks/zoo_table.py" in text
 
 
@@ -256,5 +264,5 @@ def test_each_variant_is_tested_against_the_textbook_loop_of_its_loss(zoo_table)
     text = zoo_table.table_markdown(rows, header(), {})
     assert "against the textbook loop of its loss (Welch's t, two-sided, α 0.05)" in text
     line = next(line for line in text.splitlines() if line.startswith("| `wgan-gp`"))
-    assert line.endswith("| textbook wgan-gp: FD better (p 4e-05), two-sample worse (p 0.033) |"), line
+    assert line.endswith("| textbook wgan-gp: FD better (p 4e-05), two-sample worse (p 0.033) | – |"), line
     assert "textbook wgan: FD no difference shown (p 0.98)" in text
