@@ -113,6 +113,15 @@ def wants_more_seeds(name: str, loss: str | None = None) -> bool:
     return name == "vanilla" or (loss or "").startswith("wasserstein") or name in WASSERSTEIN_TEXTBOOK
 
 
+def textbook_seeds(recipe: str, variants: Mapping[str, Mapping[str, Any]], seeds: int, seeds_wasserstein: int) -> int:
+    """Seeds of a textbook loop: as many as the most-seeded variant tested against it (``bce``
+    gets ``vanilla``'s), and ``--seeds-wasserstein`` for the Wasserstein loops."""
+    def count(name: str, loss: str | None = None) -> int:
+        return seeds_wasserstein if wants_more_seeds(name, loss) else seeds
+
+    return max([count(recipe), *(count(n, a.get("loss")) for n, a in variants.items() if a.get("textbook") == recipe)])
+
+
 def plan_groups(variants: Mapping[str, Mapping[str, Any]], seeds: int, seeds_wasserstein: int) -> list[Group]:
     """The comparisons to run: variants grouped by seed count and conditioning (more seeds first)."""
     buckets: dict[tuple[int, bool], list[str]] = {}
@@ -526,7 +535,7 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
     groups = plan_groups(variants, args.seeds, args.seeds_wasserstein)
     recipes = list(TEXTBOOK_RECIPES if args.textbook is None else dict.fromkeys(args.textbook))
     textbook_runs = [(r, s) for r in recipes
-                     for s in range(args.seeds_wasserstein if wants_more_seeds(r) else args.seeds)]
+                     for s in range(textbook_seeds(r, variants, args.seeds, args.seeds_wasserstein))]
     threads = threads_per_job(args.jobs)
     runs = sum(len(g.variants) * g.seeds for g in groups) + len(textbook_runs)
     budget = args.budget if args.budget else f"{args.steps:,} steps"
@@ -574,8 +583,8 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "ganzoo": __version__, "commit": commit,
         "machine": machine_line(args.device, args.precision, args.jobs, threads),
         "command": shlex.join(["python", "benchmarks/zoo_table.py", *argv]),
-        "notes": (f"Seeds: {args.seeds_wasserstein} for `vanilla` and the Wasserstein rows, {args.seeds} for the "
-                  f"others; each score is the end of training, on {args.eval_samples:,} samples against "
+        "notes": (f"Seeds: {args.seeds_wasserstein} for `vanilla`, the Wasserstein rows and the textbook loops "
+                  f"they are tested against, {args.seeds} for the others; each score is the end of training, on {args.eval_samples:,} samples against "
                   f"`{reference}` in the features of `{extractor}` (sha256 `{sha}…`), mean ± std over seeds "
                   f"(sample std; none shown for one seed). Zoo rows come from `ganzoo compare` (reports under "
                   f"`{root}`; each variant's card, `ganzoo info VARIANT`, is recorded from the same report), "

@@ -112,6 +112,10 @@ def test_vanilla_and_the_wasserstein_rows_get_more_seeds_and_conditional_variant
         (("vanilla", "wgan-gp"), 3, False), (("dcgan",), 1, False), (("acgan",), 1, True)]
     assert len({g.folder for g in groups}) == 3
     assert [r for r in zoo_table.TEXTBOOK_RECIPES if zoo_table.wants_more_seeds(r)] == ["wgan", "wgan-gp"]
+    # A loop gets the seeds of the most-seeded variant tested against it, so the test has them.
+    variants["vanilla"]["textbook"] = variants["dcgan"]["textbook"] = "bce"
+    assert zoo_table.textbook_seeds("bce", variants, 1, 3) == 3
+    assert zoo_table.textbook_seeds("dcgan", variants, 1, 3) == 1 and zoo_table.textbook_seeds("wgan", {}, 1, 3) == 3
     builtin = zoo_table.builtin_variants()
     assert {"vanilla", "wgan-clip", "wgan-gp", "acgan"} <= set(builtin) and builtin["acgan"]["conditional"]
     assert not builtin["vanilla"]["conditional"]
