@@ -489,21 +489,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def resolved_device(device: str) -> Any:
-    """The torch device ``--device`` trains on (``auto``: CUDA when there is one)."""
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def machine_line(device: str, precision: str | None, jobs: int, threads: int) -> str:
     """The machine as the header names it: its CPU or GPU, bf16 or not, runs at a time."""
     from ganzoo.benchmarking import machine_name
     from ganzoo.training.capture import cpu_has_native_bf16, resolve_precision
 
-    resolved = resolved_device(device)
+    from ganzoo.device import resolve_device
+
+    resolved = resolve_device(device)
     mode = resolve_precision(precision or "auto", resolved)
     bf16 = "native bf16 matrix units" if cpu_has_native_bf16() else "no native bf16"
     kind = f"{resolved.type}: {machine_name(resolved)}"
@@ -513,10 +506,12 @@ def machine_line(device: str, precision: str | None, jobs: int, threads: int) ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ganzoo.errors import ConfigError
+
     args = parse_args(argv)
     try:
         return make_table(args, argv if argv is not None else sys.argv[1:])
-    except TableError as err:
+    except (TableError, ConfigError) as err:  # ConfigError: a --device this machine lacks
         note(f"error: {err}")
         return 2
 
@@ -557,7 +552,9 @@ def make_table(args: argparse.Namespace, argv: Sequence[str]) -> int:
     evaluations = []
     if textbook_runs:
         folder = root / "textbook"
-        device = str(resolved_device(args.device))
+        from ganzoo.device import resolve_device
+
+        device = str(resolve_device(args.device))
         check_textbook_folder(folder, {"budget": args.budget, "steps": args.steps, "eval_samples": args.eval_samples,
                                        "device": device})
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
