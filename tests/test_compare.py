@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from scipy.stats import t as student_t
 
 from ganzoo.cli import main
@@ -148,6 +149,9 @@ def test_mean_std_and_ranking_against_hand_calculations():
     (["--steps", "4", "--jobs", "0"], "--jobs 0: give a positive number or auto"),
     (["--steps", "4", "--seeds", "0"], "--seeds must be >= 1"),
     (["--steps", "4", "--trick", "weight-clip"], "needs a loss tagged 'critic'"),
+    # Regression: each job failed, then the report's machine name raised a traceback.
+    pytest.param(["--steps", "4", "--device", "cuda"], "--device cuda: CUDA is not available",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
 ])
 def test_bad_flags_are_one_line(tmp_path, capsys, flags, message):
     assert main(["compare", "vanilla", "--out", str(tmp_path / "c"), *flags]) == 2

@@ -108,10 +108,12 @@ def build_plan(args: argparse.Namespace) -> Any:
 def compare_command(args: argparse.Namespace) -> int:
     from ganzoo.cli import output
     from ganzoo.compare.plan import CompareDir
+    from ganzoo.device import resolve_device
     from ganzoo.runs.rundir import FolderLock
 
     output.warn_plugin_problems()
     plan = build_plan(args)
+    resolve_device(args.device)  # a device this machine lacks: one line now, not a failed job per run
     jobs = _jobs(args.jobs, args.device, len(plan.jobs()))  # checked before the folder is written
     folder = CompareDir(args.out)
     states = folder.open(plan)
